@@ -1,0 +1,3 @@
+from xlir.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""CLI command groups; each module exposes ``register(app)`` and keeps heavy imports inside commands."""

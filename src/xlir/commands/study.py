@@ -1,0 +1,9 @@
+"""`xlir study` commands."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,1 @@
+"""xlir.evaluation.metrics"""

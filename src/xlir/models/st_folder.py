@@ -1,0 +1,45 @@
+"""Write a BERT-style encoder as a sentence-transformers model folder.
+
+Both the embedded e5 conversion and the tiny test model go through here, so every model xlir
+makes loads with ``SentenceTransformer(path)`` and carries the same prefixes ("query: ",
+"passage: ") as prompts in ``config_sentence_transformers.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+def xlmr_tokenizer(tokenizer_json: Path, max_length: int = 512):
+    """A fast XLM-R tokenizer from a local ``tokenizer.json`` (no Hub access)."""
+    from transformers import XLMRobertaTokenizerFast
+
+    tok = XLMRobertaTokenizerFast(
+        tokenizer_file=str(tokenizer_json), bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+        sep_token="</s>", cls_token="<s>", pad_token="<pad>", mask_token="<mask>",
+    )
+    tok.model_max_length = max_length
+    return tok
+
+
+def save_st_folder(model, tokenizer, path: Path, *, max_seq_length: int = 512,
+                   prompts: dict[str, str] | None = None) -> Path:
+    """Save a ``transformers`` encoder + tokenizer as a mean-pooled, normalised ST model."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling, Transformer
+
+    path = Path(path)
+    hf_dir = path / "_hf"
+    model.save_pretrained(hf_dir)
+    tokenizer.save_pretrained(hf_dir)
+    word = Transformer(str(hf_dir), max_seq_length=max_seq_length)
+    pooling = Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+    st = SentenceTransformer(modules=[word, pooling, Normalize()], device="cpu",
+                             prompts=dict(prompts if prompts is not None else E5_PROMPTS))
+    st.save(str(path))
+    import shutil
+
+    shutil.rmtree(hf_dir)
+    return path
