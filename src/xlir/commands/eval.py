@@ -1,9 +1,110 @@
-"""`xlir eval` commands."""
+"""`xlir eval`: evaluate a model in the monolingual, cross-lingual and multilingual settings.
+
+Prints the macro averages (mono / cross / multi for every metric, with pair and query counts) and
+the language-bias measures, and writes the run folder (``results.json``, ``per_query.json``, TREC
+runs, ``summary.md``, ``heatmap.png``; see :mod:`xlir.evaluation.results`).
+"""
 
 from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
 
 import typer
 
 
+def _default_output(model: str, dataset: str) -> Path:
+    short = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name or model)
+    return Path("runs") / f"{dataset}-{short}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def print_result(result) -> None:
+    """The compact table ``xlir eval`` prints."""
+    from xlir.reports.summary import aggregate_rows
+
+    header, rows = aggregate_rows(result)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for r in rows:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    bias = result.bias()
+    if bias:
+        rd, own = bias["rank_distance"], bias["own_language_top"]
+        typer.echo(f"rank distance (multi, lower is better): {rd['mean']:.1f} "
+                   f"over {rd['n_queries']} queries")
+        if own.get("mean") is not None:
+            typer.echo(f"top relevant in the query's own language: {own['mean']:.3f} "
+                       f"(chance {own['chance']:.3f})")
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("eval")
+    def eval_cmd(
+        ctx: typer.Context,
+        model: str = typer.Option("e5-small", "--model", "-m",
+                                  help="Short name (e5-small, tiny), model folder or Hugging Face id."),
+        dataset: str = typer.Option("xquad-r", "--dataset", "-d", help="Collection name (xlir data list)."),
+        languages: str | None = typer.Option(None, "--languages", "-l",
+                                             help="Comma-separated language codes to keep."),
+        limit: int | None = typer.Option(None, "--limit", "-n", min=1,
+                                         help="Keep the first N questions (groups) per language; "
+                                              "the candidate pool stays whole."),
+        output: Path | None = typer.Option(None, "--output", "-o",
+                                           help="Run folder (default runs/<dataset>-<model>-<time>)."),
+        batch_size: int = typer.Option(64, "--batch-size", min=1),
+        max_length: int | None = typer.Option(None, "--max-length", min=8,
+                                              help="Override the model's max sequence length."),
+        int8: bool = typer.Option(False, "--int8", help="Encode with int8 dynamic quantization (CPU)."),
+        no_cache: bool = typer.Option(False, "--no-cache",
+                                      help="Neither read nor write the embedding cache."),
+        metrics: str | None = typer.Option(None, "--metrics",
+                                           help="Comma-separated, e.g. AP,nDCG@10,R@100,RR@10,P@1."),
+        settings: str = typer.Option("mono,cross,multi", "--settings", help="Setting kinds to run."),
+        depth: int | None = typer.Option(None, "--depth", min=1,
+                                         help="Rank depth for metrics (default: the whole pool)."),
+        run_depth: int = typer.Option(100, "--run-depth", min=0, help="Candidates per query in run files."),
+        backend: str = typer.Option("exact", "--backend", help="exact, faiss, faiss-ivf or faiss-hnsw."),
+        no_runs: bool = typer.Option(False, "--no-runs", help="Do not write TREC run files."),
+        config: Path | None = typer.Option(None, "--config", help="TOML file of EvalConfig fields "
+                                                                  "(command-line options given win)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ) -> None:
+        """Evaluate MODEL on DATASET: mono-, cross- and multilingual retrieval plus language bias."""
+        from xlir.data import load_collection
+        from xlir.evaluation import EvalConfig, evaluate
+        from xlir.models import load_model
+
+        langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
+        collection = load_collection(dataset, **({"languages": langs} if langs else {}))
+        if langs or limit:
+            collection = collection.subset(languages=collection.document_languages if langs else None,
+                                           limit=limit)
+        fields = EvalConfig.from_toml(config).model_dump(exclude_unset=True) if config else {}
+        given = {n for n in ctx.params
+                 if getattr(ctx.get_parameter_source(n), "name", "DEFAULT") != "DEFAULT"}
+        cli = {"batch_size": batch_size, "max_length": max_length, "quantize_int8": int8,
+               "cache": not no_cache, "settings": settings, "depth": depth, "run_depth": run_depth,
+               "backend": backend, "show_progress": not quiet}
+        cli_given = {"batch_size", "max_length", "int8", "no_cache", "settings", "depth", "run_depth",
+                     "backend", "quiet"} & given
+        opt_to_field = {"int8": "quantize_int8", "no_cache": "cache", "quiet": "show_progress"}
+        for opt in cli_given:
+            name = opt_to_field.get(opt, opt)
+            fields[name] = cli[name]
+        for name, value in cli.items():
+            fields.setdefault(name, value)
+        if metrics:
+            fields["metrics"] = metrics
+        cfg = EvalConfig(**fields)
+
+        typer.echo(f"{collection.name}: {len(collection.queries)} queries, {len(collection.documents)} "
+                   f"candidates, languages {', '.join(collection.query_languages)}", err=True)
+        st_model = load_model(model)
+        result = evaluate(st_model, collection, cfg, model_name=model)
+        out = result.save(output or _default_output(model, dataset), runs=not no_runs)
+        print_result(result)
+        enc = result.encoding
+        typer.echo(f"encoded {enc['encoded']} texts ({enc['cache_hits']} from cache) in "
+                   f"{result.timings['encode_s']:.1f}s; total {result.timings['total_s']:.1f}s", err=True)
+        typer.echo(f"run folder: {out}")

@@ -1,9 +1,77 @@
-"""`xlir train` commands."""
+"""`xlir train`: fine-tune a model with hybrid batches (arXiv 2408.10536).
+
+Options given on the command line override the ``--config`` TOML file, which overrides the
+defaults of :class:`xlir.training.config.TrainConfig`. Several processes: launch with
+``torchrun --nproc-per-node N -m xlir train ...`` (the batch size stays the global batch).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
+def train_command(
+    model: str | None = typer.Option(None, "--model", "-m", help="e5-small, tiny, a folder or a Hub id"),
+    sources: str | None = typer.Option(None, "--sources", help="comma-separated: mlqa, xquad, tydiqa, "
+                                       "afriqa, ntrex, flores, tatoeba, or a pairs .jsonl"),
+    sampler: str | None = typer.Option(None, "--sampler", help="hybrid, xx-mono, xy or random"),
+    alpha: float | None = typer.Option(None, "--alpha", help="hybrid: share of monolingual batches"),
+    steps: int | None = typer.Option(None, "--steps"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="global batch (all processes)"),
+    lr: float | None = typer.Option(None, "--lr"),
+    temperature: float | None = typer.Option(None, "--temperature"),
+    max_length: int | None = typer.Option(None, "--max-length"),
+    chunk_size: int | None = typer.Option(None, "--chunk-size", help="gradient cache chunk size"),
+    languages: str | None = typer.Option(None, "--languages", help="comma-separated language filter"),
+    max_groups: int | None = typer.Option(None, "--max-groups", help="first N questions per source"),
+    checkpoint_every: int | None = typer.Option(None, "--checkpoint-every"),
+    seed: int | None = typer.Option(None, "--seed"),
+    freeze_embeddings: bool | None = typer.Option(None, "--freeze-embeddings/--train-embeddings",
+                                                  help="freeze the word embeddings (default: frozen)"),
+    threads: int | None = typer.Option(None, "--threads", help="torch CPU threads per process"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="model folder to write"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="TOML file with TrainConfig fields"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in --output"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Train a retrieval model on query-passage pairs with hybrid batching."""
+    from xlir.training.config import TrainConfig
+
+    def split(value: str | None) -> list[str] | None:
+        return [x for x in value.replace(",", " ").split() if x] if value is not None else None
+
+    overrides = {
+        "model": model, "sources": split(sources), "sampler": sampler, "alpha": alpha, "steps": steps,
+        "batch_size": batch_size, "lr": lr, "temperature": temperature, "max_length": max_length,
+        "chunk_size": chunk_size, "languages": split(languages), "max_groups": max_groups,
+        "checkpoint_every": checkpoint_every, "seed": seed, "freeze_word_embeddings": freeze_embeddings,
+        "num_threads": threads, "output": output, "resume": resume or None,
+        "progress": False if quiet else None,
+    }
+    if config is not None:
+        cfg = TrainConfig.from_toml(config, **overrides)
+    else:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        cfg = TrainConfig.build(_where="command line", **given)
+
+    from xlir.training.trainer import train
+
+    result = train(cfg)
+    rec = result.record
+    if rec.get("world_size", 1) == 1 or _is_main():
+        typer.echo(f"trained {cfg.model} for {rec['steps']} steps on {', '.join(rec['sources'])} "
+                   f"({rec['pairs']['count']} pairs): final loss {rec['final_loss']:.4f}, "
+                   f"{rec['pairs_per_s']:.1f} pairs/s, {rec['wall_time_s']:.0f} s")
+        typer.echo(f"model: {result.model_dir}")
+
+
+def _is_main() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("train")(train_command)

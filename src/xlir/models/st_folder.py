@@ -24,6 +24,21 @@ def xlmr_tokenizer(tokenizer_json: Path, max_length: int = 512):
     return tok
 
 
+def _zero_params_not_in(auto_model, saved: set[str]) -> None:
+    """Zero the parameters ``AutoModel`` added that the saved encoder lacks (BERT's pooler).
+
+    ``AutoModel`` always builds ``BertModel`` with a pooler; an encoder saved without one would get
+    a fresh random pooler here and store it, so two conversions of the same weights would differ.
+    Mean-pooled sentence embeddings never use it; zeros make the folder reproducible.
+    """
+    import torch
+
+    with torch.no_grad():
+        for name, param in auto_model.named_parameters():
+            if name not in saved:
+                param.zero_()
+
+
 def save_st_folder(model, tokenizer, path: Path, *, max_seq_length: int = 512,
                    prompts: dict[str, str] | None = None) -> Path:
     """Save a ``transformers`` encoder + tokenizer as a mean-pooled, normalised ST model."""
@@ -35,7 +50,9 @@ def save_st_folder(model, tokenizer, path: Path, *, max_seq_length: int = 512,
     model.save_pretrained(hf_dir)
     tokenizer.save_pretrained(hf_dir)
     word = Transformer(str(hf_dir), max_seq_length=max_seq_length)
-    pooling = Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+    _zero_params_not_in(word.auto_model, set(model.state_dict()))
+    dim_of = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
+    pooling = Pooling(dim_of(), pooling_mode="mean")
     st = SentenceTransformer(modules=[word, pooling, Normalize()], device="cpu",
                              prompts=dict(prompts if prompts is not None else E5_PROMPTS))
     st.save(str(path))

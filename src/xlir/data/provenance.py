@@ -1,0 +1,62 @@
+"""Zero-shot guard: refuse to evaluate a model on data from a source it was trained on.
+
+Zero-shot transfer is the point of hybrid-batch training (arXiv 2408.10536, section 4: trained on
+MLQA / XQuAD-style pairs, evaluated on the *other* set). Training on XQuAD and evaluating on
+XQuAD-R would score memorised questions, so evaluation calls :func:`check_zero_shot` with the
+sources recorded in the model's ``xlir_training.json`` and the collection's ``source``; it raises
+:class:`~xlir.errors.ConfigError` unless the user explicitly overrides it (and the override is then
+written into the results by the caller).
+
+This module lives in the data layer so that evaluation can import it without importing training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from xlir.errors import ConfigError
+
+# Different names for the same underlying dataset: the -R retrieval forms are built from the QA
+# sets, SIB-200 is FLORES-200 text, and folder names carry version suffixes.
+SOURCE_ALIASES = {
+    "xquad-r": "xquad",
+    "mlqa-r": "mlqa",
+    "tydiqa-goldp": "tydiqa",
+    "tydi": "tydiqa",
+    "sib-200": "flores",
+    "flores-200": "flores",
+    "ntrex-128": "ntrex",
+    "tatoeba-laser": "tatoeba",
+}
+
+
+def canonical_source(name: str) -> str:
+    """The dataset a source name stands for: ``"xquad-r"`` and ``"XQuAD"`` are both ``"xquad"``."""
+    key = name.strip().lower()
+    return SOURCE_ALIASES.get(key, key)
+
+
+def shared_sources(train_sources: Iterable[str], collection_source: str) -> list[str]:
+    """Training sources that are the same dataset as ``collection_source``."""
+    target = canonical_source(collection_source)
+    return sorted({s for s in train_sources if target and canonical_source(s) == target})
+
+
+def check_zero_shot(train_sources: Iterable[str], collection_source: str, override: bool = False) -> bool:
+    """Raise :class:`ConfigError` if the model was trained on the evaluation collection's source.
+
+    Returns ``True`` when the evaluation is zero-shot, ``False`` when it is not but ``override`` was
+    given (the caller records that in its results).
+    """
+    train_sources = list(train_sources)
+    clash = shared_sources(train_sources, collection_source)
+    if not clash:
+        return True
+    if override:
+        return False
+    raise ConfigError(
+        f"the model was trained on {', '.join(clash)} and the evaluation collection is built from "
+        f"{canonical_source(collection_source)}: this is not a zero-shot evaluation. Evaluate on a "
+        f"collection from another source, or pass the explicit override (--allow-seen-source) to "
+        f"evaluate anyway; the override is written into the results."
+    )

@@ -1,0 +1,151 @@
+"""Dataset loaders by name: ``load_collection("xquad-r")`` and friends.
+
+Each loader is one small module in :mod:`xlir.data.loaders` that registers itself with
+:func:`register_collection` (or :func:`register_bitext`); this module imports them all on first
+use, so adding a dataset is adding one file. A loader is called as
+``load(root, **options)`` where ``root`` is the resolved data directory and returns a
+:class:`~xlir.data.schema.Collection`, which :func:`load_collection` validates (unique ids,
+non-empty texts, judgments naming known ids) before handing it out.
+
+:data:`DATASETS` keeps what ``xlir data list`` shows about each dataset without loading it: the
+folder it reads, its languages and a one-line description.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlir.data.schema import Collection
+from xlir.errors import ConfigError
+from xlir.registry import Registry
+
+LoaderFn = Callable[..., Collection]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What ``xlir data list`` shows: where the files are and what is in them."""
+
+    name: str
+    folder: str
+    description: str
+    languages: Callable[[Path], list[str]] | tuple[str, ...] = ()
+    kind: str = "collection"  # or "bitext"
+    counts: Callable[[Path], str] | None = field(default=None, compare=False)
+
+    def language_list(self, root: Path) -> list[str]:
+        if callable(self.languages):
+            return self.languages(root)
+        return list(self.languages)
+
+
+COLLECTIONS: Registry[LoaderFn] = Registry("collection")
+"""name -> ``load(root: Path, **options) -> Collection``."""
+
+BITEXTS: Registry[Callable[..., list[tuple[str, str]]]] = Registry("bitext")
+"""name -> ``load(root: Path, src: str, tgt: str, **options) -> [(src_text, tgt_text)]``."""
+
+DATASETS: Registry[DatasetInfo] = Registry("dataset")
+
+
+def register_collection(name: str, *, folder: str, description: str,
+                        languages: Callable[[Path], list[str]] | Iterable[str] = (),
+                        counts: Callable[[Path], str] | None = None) -> Callable[[LoaderFn], LoaderFn]:
+    def decorator(fn: LoaderFn) -> LoaderFn:
+        COLLECTIONS.register(name)(fn)
+        langs = languages if callable(languages) else tuple(languages)
+        DATASETS.register(name)(DatasetInfo(name, folder, description, langs, "collection", counts))
+        return fn
+
+    return decorator
+
+
+def register_bitext(name: str, *, folder: str, description: str,
+                    languages: Callable[[Path], list[str]], counts: Callable[[Path], str] | None = None):
+    def decorator(fn):
+        BITEXTS.register(name)(fn)
+        DATASETS.register(name)(DatasetInfo(name, folder, description, languages, "bitext", counts))
+        return fn
+
+    return decorator
+
+
+_discovered = False
+
+
+def discover() -> None:
+    """Import every module in :mod:`xlir.data.loaders` so that each registers itself."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import xlir.data.loaders as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+
+
+def _root(data_dir: str | Path | None) -> Path:
+    from xlir.data.datadir import data_dir as resolve
+
+    return resolve(data_dir)
+
+
+def _check_options(name: str, fn: Callable, options: dict) -> dict:
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return options
+    known = [p for p in list(params)[1:] if params[p].kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(f"{name}: unknown option(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(known) or 'none'}")
+    if options.get("languages") is not None:
+        from xlir.data.languages import normalize
+
+        langs = options["languages"]
+        if isinstance(langs, str):
+            langs = [x for x in langs.replace(",", " ").split() if x]
+        options = {**options, "languages": [normalize(x) for x in langs]}
+    return options
+
+
+def load_collection(name: str, *, data_dir: str | Path | None = None, **options) -> Collection:
+    """Load a registered collection by name (see ``xlir data list``), validated.
+
+    ``data_dir`` defaults to :func:`xlir.data.datadir.data_dir` (``--data-dir``, ``XLIR_DATA_DIR``,
+    ``../shared/data`` or ``./data``). ``options`` go to the loader, e.g. ``languages=["de", "en"]``
+    (codes in any scheme :mod:`xlir.data.languages` knows).
+    """
+    discover()
+    fn = COLLECTIONS.get(name)
+    options = _check_options(name, fn, options)
+    collection = fn(_root(data_dir), **options)
+    return collection.validate()
+
+
+def load_bitext(name: str, src: str, tgt: str, *, data_dir: str | Path | None = None,
+                **options) -> list[tuple[str, str]]:
+    """Aligned ``(src_text, tgt_text)`` pairs of a bitext set between two languages."""
+    from xlir.data.languages import normalize
+
+    discover()
+    fn = BITEXTS.get(name)
+    options = _check_options(name, fn, options)
+    return fn(_root(data_dir), normalize(src), normalize(tgt), **options)
+
+
+def collection_names() -> list[str]:
+    discover()
+    return COLLECTIONS.names()
+
+
+def dataset_infos() -> list[DatasetInfo]:
+    discover()
+    return [DATASETS.get(n) for n in DATASETS.names()]

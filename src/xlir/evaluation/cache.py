@@ -1,0 +1,142 @@
+"""On-disk embedding cache: a second evaluation of the same model encodes nothing.
+
+Key = the model's content fingerprint (:func:`xlir.models.fingerprint`: every weight, the prompts,
+the max length; plus ``+int8`` when encoding with a quantized copy) and, per text, the sha256 of
+``prefix + text``. A model that changed by one training step has another fingerprint, so it never
+reads stale vectors; the same weights loaded from another path share the cache.
+
+Layout (``$XLIR_CACHE_DIR/embeddings`` or ``~/.cache/xlir/embeddings``)::
+
+    <model key>/<shard>.vecs.npy   float32 [n, dim]
+    <model key>/<shard>.keys.npy   uint8   [n, 32]  (sha256 digests, row i <-> vector i)
+
+Shards are append-only: each :meth:`EmbeddingCache.put` writes one new shard, vectors first, then
+keys, each to a temporary file renamed into place (``os.replace`` is atomic), so a reader sees a
+shard completely or not at all and two processes writing at once never corrupt each other. Vectors
+are stored as float32, not float16: a cache hit must give bit-identical metrics to a fresh encode.
+When a model's folder holds many shards they are merged into one (26k vectors of e5-small load in
+well under a second either way: the keys are read into a dict, the vectors memory-mapped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+MAX_SHARDS = 16
+
+
+def default_cache_dir() -> Path:
+    from xlir.models.assets import cache_dir
+
+    return cache_dir() / "embeddings"
+
+
+def text_key(prefix: str, text: str) -> bytes:
+    """sha256 digest of the exact string the model encodes."""
+    return hashlib.sha256((prefix + text).encode("utf-8")).digest()
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, array)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class EmbeddingCache:
+    """Vectors of one model (one fingerprint) by text key."""
+
+    def __init__(self, model_key: str, root: str | Path | None = None):
+        self.model_key = model_key
+        self.dir = Path(root or default_cache_dir()) / model_key
+        self._index: dict[bytes, tuple[int, int]] | None = None
+        self._shards: list[np.ndarray] = []
+
+    # ---- reading ---------------------------------------------------------------------------
+    def _shard_names(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p.name[: -len(".keys.npy")] for p in self.dir.glob("*.keys.npy"))
+
+    def _load(self) -> dict[bytes, tuple[int, int]]:
+        if self._index is not None:
+            return self._index
+        index: dict[bytes, tuple[int, int]] = {}
+        shards: list[np.ndarray] = []
+        for name in self._shard_names():
+            try:
+                keys = np.load(self.dir / f"{name}.keys.npy")
+                vecs = np.load(self.dir / f"{name}.vecs.npy", mmap_mode="r")
+            except (OSError, ValueError):
+                continue  # merged away by another process meanwhile, or unreadable: a miss
+            if vecs.shape[0] != keys.shape[0] or (shards and vecs.shape[1] != shards[0].shape[1]):
+                continue
+            s = len(shards)
+            shards.append(vecs)
+            for row, k in enumerate(keys):
+                index[k.tobytes()] = (s, row)
+        self._index, self._shards = index, shards
+        return index
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def get(self, keys: Sequence[bytes]) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(vectors [n, dim] with zero rows for misses, or None if nothing hit; hit mask [n])``."""
+        index = self._load()
+        hit = np.array([k in index for k in keys], dtype=bool)
+        if not hit.any():
+            return None, hit
+        out = np.zeros((len(keys), self._shards[0].shape[1]), np.float32)
+        by_shard: dict[int, tuple[list[int], list[int]]] = {}
+        for i in np.flatnonzero(hit):
+            s, row = index[keys[i]]
+            dst, src = by_shard.setdefault(s, ([], []))
+            dst.append(i)
+            src.append(row)
+        for s, (dst, src) in by_shard.items():
+            out[dst] = self._shards[s][np.asarray(src)]
+        return out, hit
+
+    # ---- writing ---------------------------------------------------------------------------
+    def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        """Append a shard (atomic); merge shards when there are more than :data:`MAX_SHARDS`."""
+        if len(keys) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        key_arr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._write_shard(key_arr, vectors)
+        self._index = None
+        if len(self._shard_names()) > MAX_SHARDS:
+            self.compact()
+
+    def _write_shard(self, keys: np.ndarray, vectors: np.ndarray) -> str:
+        name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        _atomic_save(self.dir / f"{name}.vecs.npy", vectors)
+        _atomic_save(self.dir / f"{name}.keys.npy", keys)  # written last: marks the shard complete
+        return name
+
+    def compact(self) -> None:
+        """Merge every shard into one (deduplicated); old shards are removed after the new one lands."""
+        names = self._shard_names()
+        if len(names) <= 1:
+            return
+        self._index = None
+        index = self._load()
+        keys = list(index)
+        vecs, _ = self.get(keys)
+        key_arr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
+        self._write_shard(key_arr, vecs)
+        for name in names:
+            for suffix in (".keys.npy", ".vecs.npy"):
+                (self.dir / f"{name}{suffix}").unlink(missing_ok=True)
+        self._index = None

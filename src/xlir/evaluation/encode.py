@@ -1,0 +1,235 @@
+"""Encode texts once, fast: deduplicated, length-sorted batches, cached on disk.
+
+Why not just ``model.encode``: an evaluation of XQuAD-R holds 13,090 questions and 13,014 candidate
+sentences, many of them repeated; we encode each distinct ``prefix + text`` exactly once, look it up
+in the on-disk cache (:mod:`xlir.evaluation.cache`) first, and tokenize everything in one call of the
+fast (Rust) tokenizer before sorting by *token* length, so each batch pads to nearly its own length.
+The forward pass is the SentenceTransformer's own (``model.forward``: transformer, pooling,
+normalisation modules as configured), so vectors equal ``model.encode``'s (checked in the tests).
+Measured on 2 CPU cores with e5-small (see ``BENCHMARKS.md``), this path and ``model.encode`` have
+the same per-batch cost; the gains come from deduplication, token-length sorting and the cache.
+
+Queries get the model's ``prompts["query"]`` prefix and candidates ``prompts["passage"]`` (e5:
+"query: " / "passage: ", Wang et al. 2022, arXiv 2212.03533 §4.2). Output is float32, L2-normalised.
+
+``quantize_int8``: PyTorch dynamic quantization of every ``nn.Linear`` (int8 weights, activations
+quantized on the fly; Jacob et al. 2018), CPU only, applied to a copy so the caller's model is
+untouched. Its vectors are cached under the fingerprint plus ``+int8``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from xlir.evaluation.cache import EmbeddingCache, text_key
+
+
+@dataclass
+class EncodeStats:
+    """What one encoding call did (for logs and the throughput benchmark)."""
+
+    texts: int = 0
+    unique: int = 0
+    cache_hits: int = 0
+    encoded: int = 0
+    tokens: int = 0  # non-padding tokens run through the model
+    padded_tokens: int = 0  # tokens including padding
+    seconds: float = 0.0
+    batches: list[tuple[int, int]] = field(default_factory=list)  # (batch size, padded length)
+
+    def add(self, other: EncodeStats) -> None:
+        for name in ("texts", "unique", "cache_hits", "encoded", "tokens", "padded_tokens", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.batches.extend(other.batches)
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        return os.cpu_count() or 1
+
+
+def configure_threads(num_threads: int | None = None, model=None) -> int:
+    """Set torch's intra-op threads: ``num_threads``, else ``XLIR_THREADS``, else a sensible default.
+
+    The default is the CPUs this process may run on (its affinity mask: torch otherwise assumes
+    every physical core of the host, which over-subscribes a container limited to fewer), except
+    for very narrow models (hidden size < 256, e.g. the tiny test model): their matrix products
+    are too small to split, and measured on 2 busy cores two threads made the tiny model 8x slower
+    than one (thread hand-off costs more than the arithmetic).
+    """
+    import torch
+
+    n = num_threads or int(os.environ.get("XLIR_THREADS", "0"))
+    if not n:
+        n = available_cpus()
+        if model is not None and embedding_dim(model) < 256:
+            n = 1
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def quantize_int8(model):
+    """A dynamically int8-quantized copy of ``model`` (``nn.Linear`` layers), for CPU inference."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    q = copy.deepcopy(model).to("cpu")
+    q.eval()
+    return quantize_dynamic(q, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def embedding_dim(model) -> int:
+    """Output dimension (sentence-transformers renamed the getter in v6)."""
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(getter())
+
+
+def _device(model):
+    try:
+        return next(model.parameters()).device
+    except StopIteration:  # pragma: no cover
+        import torch
+
+        return torch.device("cpu")
+
+
+def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: int = 64,
+                 max_length: int | None = None, show_progress: bool = True, desc: str = "encoding",
+                 stats: EncodeStats | None = None) -> np.ndarray:
+    """Vectors of ``prefix + text`` for every text (no dedup, no cache): float32 ``[n, dim]``, unit norm.
+
+    Tokenizes all texts in one call, sorts them by token count (longest first: the first batch
+    shows the peak memory and the progress bar's estimate is pessimistic rather than optimistic),
+    pads each batch to its own longest member, and runs ``model.forward`` under inference mode.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    n = len(texts)
+    dim = embedding_dim(model)
+    out = np.zeros((n, dim), np.float32)
+    if n == 0:
+        return out
+    t0 = time.perf_counter()
+    max_len = int(max_length or model.max_seq_length or 512)
+    tokenizer = model.tokenizer
+    enc = tokenizer([prefix + t for t in texts], truncation=True, max_length=max_len,
+                    padding=False, return_attention_mask=False, return_token_type_ids=False)
+    ids = enc["input_ids"]
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
+    order = np.argsort(-lengths, kind="stable")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    device = _device(model)
+    was_training = model.training
+    model.eval()
+    bar = tqdm(total=n, desc=desc, unit="text", disable=not show_progress, leave=False)
+    try:
+        with torch.inference_mode():
+            for start in range(0, n, batch_size):
+                sel = order[start:start + batch_size]
+                width = int(lengths[sel[0]])
+                input_ids = torch.full((len(sel), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(sel), width), dtype=torch.long)
+                for row, j in enumerate(sel):
+                    L = int(lengths[j])
+                    input_ids[row, :L] = torch.as_tensor(ids[j])
+                    mask[row, :L] = 1
+                feats = {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
+                emb = model.forward(feats)["sentence_embedding"].float()
+                emb = torch.nn.functional.normalize(emb, p=2, dim=1)
+                out[sel] = emb.cpu().numpy()
+                if stats is not None:
+                    stats.tokens += int(lengths[sel].sum())
+                    stats.padded_tokens += len(sel) * width
+                    stats.batches.append((len(sel), width))
+                bar.update(len(sel))
+    finally:
+        bar.close()
+        model.train(was_training)
+    if stats is not None:
+        stats.encoded += n
+        stats.seconds += time.perf_counter() - t0
+    return out
+
+
+def encode_unique(model, texts: Sequence[str], *, prefix: str = "", cache: EmbeddingCache | None = None,
+                  batch_size: int = 64, max_length: int | None = None, show_progress: bool = True,
+                  desc: str = "encoding", stats: EncodeStats | None = None) -> np.ndarray:
+    """Vectors for ``texts`` (duplicates allowed), encoding each distinct text at most once and
+    only when the cache does not already hold it; new vectors are added to the cache."""
+    st = EncodeStats()
+    st.texts = len(texts)
+    keys = [text_key(prefix, t) for t in texts]
+    first: dict[bytes, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    uniq_keys = list(first)
+    uniq_pos = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    st.unique = len(uniq_keys)
+    dim = embedding_dim(model)
+    uniq_vecs = np.zeros((len(uniq_keys), dim), np.float32)
+    hit = np.zeros(len(uniq_keys), bool)
+    if cache is not None:
+        cached, hit = cache.get(uniq_keys)
+        if cached is not None:
+            uniq_vecs[hit] = cached[hit]
+    st.cache_hits = int(hit.sum())
+    todo = np.flatnonzero(~hit)
+    if len(todo):
+        new = encode_texts(model, [texts[uniq_pos[i]] for i in todo], prefix=prefix,
+                           batch_size=batch_size, max_length=max_length,
+                           show_progress=show_progress, desc=desc, stats=st)
+        uniq_vecs[todo] = new
+        if cache is not None:
+            cache.put([uniq_keys[i] for i in todo], new)
+    where = {k: u for u, k in enumerate(uniq_keys)}
+    out = uniq_vecs[np.fromiter((where[k] for k in keys), dtype=np.int64, count=len(keys))]
+    if stats is not None:
+        stats.add(st)
+    return out
+
+
+def model_cache_key(model, *, quantized: bool = False) -> str:
+    """The cache key of a model: its content fingerprint, ``+int8`` for a quantized encoder."""
+    from xlir.models import fingerprint
+
+    return fingerprint(model) + ("+int8" if quantized else "")
+
+
+def encode_collection(model, collection, *, batch_size: int = 64, max_length: int | None = None,
+                      cache: bool | EmbeddingCache = True, cache_dir: str | None = None,
+                      quantize: bool = False, show_progress: bool = True,
+                      stats: EncodeStats | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(query vectors, document vectors, model fingerprint)`` in the collection's order.
+
+    ``max_length`` overrides ``model.max_seq_length`` for this call (and is part of the cache key
+    through the fingerprint). ``cache`` may be an :class:`EmbeddingCache`, ``True`` (default
+    location or ``cache_dir``) or ``False``.
+    """
+    old_len = model.max_seq_length
+    if max_length:
+        model.max_seq_length = int(max_length)
+    try:
+        key = model_cache_key(model, quantized=quantize)
+        encoder = quantize_int8(model) if quantize else model
+        store = cache if isinstance(cache, EmbeddingCache) else (
+            EmbeddingCache(key, cache_dir) if cache else None)
+        prompts = getattr(model, "prompts", {}) or {}
+        common = dict(cache=store, batch_size=batch_size, max_length=model.max_seq_length,
+                      show_progress=show_progress, stats=stats)
+        q = encode_unique(encoder, [x.text for x in collection.queries], prefix=prompts.get("query", ""),
+                          desc="queries", **common)
+        d = encode_unique(encoder, [x.text for x in collection.documents],
+                          prefix=prompts.get("passage", ""), desc="candidates", **common)
+    finally:
+        model.max_seq_length = old_len
+    return q, d, key

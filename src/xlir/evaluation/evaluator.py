@@ -1,0 +1,229 @@
+"""``evaluate(model, collection, config) -> EvalResult``: every setting from one encoding pass.
+
+How it stays fast (LAReQA's 121 pairs plus the pooled setting on 2 CPU cores):
+
+1. every distinct query and candidate text is encoded once (cached on disk, :mod:`.encode`);
+2. for each query language the scores against the union of its settings' pools are computed in
+   memory-bounded blocks, once; each setting (``X-Y`` for every Y and the pooled ``multi/X``) takes
+   its columns from the same block, so 12 settings cost one matrix product instead of 12;
+3. metrics need only the exact ranks of the relevant candidates (:mod:`.metrics.base`), counted
+   against the block (:func:`.search.relevant_ranks`), never a sort of the 13k-candidate pool.
+
+With ``backend="exact"`` (default) the ranks are exact over the whole pool, so AP is LAReQA's mAP
+over all relevant candidates unless ``depth`` cuts it like a trec_eval run of that depth. Other
+backends (``faiss``, ``faiss-ivf``, ``faiss-hnsw``; :mod:`.faiss_search`) only return a top-k, so
+their ranking depth is ``max(run_depth, depth, largest metric cutoff)`` and relevant candidates below
+it count as not retrieved; the bias measures, which need full-pool ranks, are then left out.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from xlir.errors import ConfigError
+from xlir.evaluation.bias import own_language_top, rank_distance
+from xlir.evaluation.encode import EncodeStats, configure_threads, encode_collection
+from xlir.evaluation.metrics import DEFAULT_METRICS, RelevantRanks, parse_metrics
+from xlir.evaluation.results import EvalResult, RunData
+from xlir.evaluation.search import DEFAULT_BLOCK_MB, block_rows, relevant_ranks, tie_keys, top_k
+from xlir.evaluation.settings import KINDS, SettingPlan, parse_kinds, plan_settings
+
+
+class EvalConfig(BaseModel):
+    """Options of one evaluation (loadable from TOML with :meth:`from_toml`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
+    settings: list[str] = Field(default_factory=lambda: list(KINDS),
+                                description="setting kinds: mono, cross, multi")
+    batch_size: int = Field(64, ge=1)
+    max_length: int | None = Field(None, ge=8, description="override the model's max_seq_length")
+    depth: int | None = Field(None, ge=1, description="rank depth for metrics; None = whole pool")
+    run_depth: int = Field(100, ge=0, description="candidates per query in TREC run files")
+    cache: bool = True
+    cache_dir: str | None = None
+    quantize_int8: bool = False
+    backend: str = "exact"
+    max_block_mb: float = Field(DEFAULT_BLOCK_MB, gt=0)
+    num_threads: int | None = Field(None, ge=1)
+    show_progress: bool = True
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics(cls, v):
+        return [m.name for m in parse_metrics(v)]
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _settings(cls, v):
+        return list(parse_kinds(v))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> EvalConfig:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read evaluation config {path}: {exc}") from None
+        return cls(**data.get("eval", data))
+
+
+def _model_name(model, given: str | None) -> str:
+    if given:
+        return str(given)
+    card = getattr(model, "model_card_data", None)
+    return str(getattr(card, "base_model", None) or getattr(model, "name_or_path", None) or "unknown")
+
+
+def evaluate(model, collection, config: EvalConfig | None = None, *, model_name: str | None = None,
+             fingerprint: str | None = None) -> EvalResult:
+    """Evaluate ``model`` (a SentenceTransformer) on ``collection`` in every requested setting.
+
+    ``fingerprint`` may be passed when already known (it is otherwise computed for the cache key).
+    """
+    config = config or EvalConfig()
+    metrics = parse_metrics(config.metrics)
+    t_start = time.perf_counter()
+    configure_threads(config.num_threads, model)
+    plans = plan_settings(collection, config.settings)
+    if not plans:
+        raise ConfigError(f"{collection.name}: no query has a relevant candidate in settings "
+                          f"{', '.join(config.settings)}")
+
+    stats = EncodeStats()
+    q_emb, d_emb, fp = encode_collection(
+        model, collection, batch_size=config.batch_size, max_length=config.max_length,
+        cache=config.cache, cache_dir=config.cache_dir, quantize=config.quantize_int8,
+        show_progress=config.show_progress, stats=stats)
+    t_encoded = time.perf_counter()
+
+    doc_ids = [d.id for d in collection.documents]
+    max_cut = max((m.k or 0) for m in metrics)
+    if config.backend == "exact":
+        ranked = _rank_exact(plans, q_emb, d_emb, doc_ids, max(config.run_depth, 1), config.max_block_mb)
+        depth = config.depth
+    else:
+        k = max(config.run_depth, config.depth or 0, max_cut, 1)
+        ranked = _rank_backend(config.backend, plans, q_emb, d_emb, doc_ids, k)
+        depth = min(config.depth or k, k)
+    t_ranked = time.perf_counter()
+
+    query_ids = [q.id for q in collection.queries]
+    doc_langs = [d.language for d in collection.documents]
+    settings: dict[str, dict] = {}
+    per_query: dict[str, dict[str, dict[str, float]]] = {}
+    bias_pq: dict[str, dict[str, dict[str, float]]] = {}
+    runs: dict[str, RunData] = {}
+    qrels: dict[str, dict[str, dict[str, int]]] = {}
+    for plan in plans:
+        top_s, top_i, ranks = ranked[plan.key]
+        qids = [query_ids[i] for i in plan.queries]
+        rr = RelevantRanks.from_lists(ranks, plan.grades, depth=depth)
+        per_query[plan.key] = {m.name: dict(zip(qids, m(rr).tolist(), strict=True)) for m in metrics}
+        s = plan.setting
+        settings[plan.key] = {"kind": s.kind, "query_language": s.query_language,
+                              "doc_language": s.doc_language, "n_queries": len(qids),
+                              "n_candidates": int(len(plan.candidates)),
+                              "depth": depth if depth is not None else int(len(plan.candidates))}
+        if s.kind == "multi" and config.backend == "exact":
+            bias_pq[plan.key] = _bias(plan, qids, ranks, doc_langs)
+        keep = min(config.run_depth, top_i.shape[1])
+        runs[plan.key] = RunData(qids, [[doc_ids[j] for j in row if j >= 0] for row in top_i[:, :keep]],
+                                 top_s[:, :keep])
+        qrels[plan.key] = {qid: {doc_ids[j]: int(g) for j, g in zip(rel, gr, strict=True)}
+                           for qid, rel, gr in zip(qids, plan.relevant, plan.grades, strict=True)}
+    t_end = time.perf_counter()
+
+    return EvalResult(
+        model={"name": _model_name(model, model_name), "fingerprint": fingerprint or fp},
+        config=config.model_dump(),
+        collection={**collection.summary(), "source": collection.source,
+                    "subset": collection.meta.get("subset")},
+        settings=settings, per_query=per_query, bias_per_query=bias_pq,
+        timings={"encode_s": round(t_encoded - t_start, 3), "search_s": round(t_ranked - t_encoded, 3),
+                 "metrics_s": round(t_end - t_ranked, 3), "total_s": round(t_end - t_start, 3)},
+        encoding={"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,
+                  "encoded": stats.encoded, "tokens": stats.tokens, "padded_tokens": stats.padded_tokens,
+                  "encode_s": round(stats.seconds, 3)},
+        runs=runs, qrels=qrels,
+    )
+
+
+def _bias(plan: SettingPlan, qids: list[str], ranks: list[np.ndarray], doc_langs: list[str]) -> dict:
+    lang = plan.setting.query_language
+    rd, own, chance = {}, {}, {}
+    for qid, r, rel in zip(qids, ranks, plan.relevant, strict=True):
+        d = rank_distance(r)
+        if d is not None:
+            rd[qid] = d
+        o = own_language_top(r, [doc_langs[j] for j in rel], lang)
+        if o is not None:
+            own[qid], chance[qid] = o
+    return {"rank_distance": rd, "own_language_top": own, "own_language_chance": chance}
+
+
+def _rank_exact(plans: list[SettingPlan], q_emb: np.ndarray, d_emb: np.ndarray, doc_ids: list[str],
+                k: int, max_block_mb: float) -> dict[str, tuple]:
+    """Top-k and exact relevant ranks for every plan, one blocked product per query language."""
+    keys = tie_keys(doc_ids)
+    by_lang: dict[str, list[SettingPlan]] = {}
+    for p in plans:
+        by_lang.setdefault(p.setting.query_language, []).append(p)
+    out: dict[str, tuple] = {}
+    for group in by_lang.values():
+        rows = np.unique(np.concatenate([p.queries for p in group]))
+        cols = np.unique(np.concatenate([p.candidates for p in group]))
+        col_pos = np.full(len(doc_ids), -1, np.int64)
+        col_pos[cols] = np.arange(len(cols))
+        d_sub = np.ascontiguousarray(d_emb[cols])
+        state = {}
+        for p in group:
+            local = np.full(len(doc_ids), -1, np.int64)
+            local[p.candidates] = np.arange(len(p.candidates))
+            row_of = np.searchsorted(rows, p.queries)  # plan query i -> row in `rows`
+            kk = min(k, len(p.candidates))
+            state[p.key] = (p, row_of, local, col_pos[p.candidates], keys[p.candidates],
+                            np.zeros((len(p.queries), kk), np.float32),
+                            np.zeros((len(p.queries), kk), np.int64), [None] * len(p.queries), kk)
+        step = block_rows(len(cols), max_block_mb)
+        for start in range(0, len(rows), step):
+            block = np.ascontiguousarray(q_emb[rows[start:start + step]], dtype=np.float32) @ d_sub.T
+            for p, row_of, local, pcols, pkeys, top_s, top_i, ranks, kk in state.values():
+                sel = np.flatnonzero((row_of >= start) & (row_of < start + len(block)))
+                if not len(sel):
+                    continue
+                sub = block[row_of[sel] - start]
+                if len(pcols) != len(cols) or not np.array_equal(pcols, np.arange(len(cols))):
+                    sub = sub[:, pcols]
+                s, i = top_k(sub, kk, pkeys)
+                top_s[sel], top_i[sel] = s, p.candidates[i]
+                rel_local = [local[p.relevant[j]] for j in sel]
+                for j, r in zip(sel, relevant_ranks(sub, pkeys, rel_local), strict=True):
+                    ranks[j] = r
+        for p, _, _, _, _, top_s, top_i, ranks, _ in state.values():
+            out[p.key] = (top_s, top_i, ranks)
+    return out
+
+
+def _rank_backend(name: str, plans: list[SettingPlan], q_emb: np.ndarray, d_emb: np.ndarray,
+                  doc_ids: list[str], k: int) -> dict[str, tuple]:
+    """Top-k from a registered search backend; relevant ranks from positions in it (inf if absent)."""
+    from xlir.evaluation.faiss_search import get_search_backend
+
+    backend = get_search_backend(name)
+    out: dict[str, tuple] = {}
+    for p in plans:
+        ids = [doc_ids[j] for j in p.candidates]
+        s, i = backend(q_emb[p.queries], d_emb[p.candidates], min(k, len(ids)), ids)
+        glob = np.where(i >= 0, p.candidates[np.where(i >= 0, i, 0)], -1)
+        ranks = []
+        for row, rel in zip(glob, p.relevant, strict=True):
+            pos = {int(j): r for r, j in enumerate(row.tolist(), start=1) if j >= 0}
+            ranks.append(np.array([pos.get(int(j), np.inf) for j in rel], dtype=np.float64))
+        out[p.key] = (s, glob, ranks)
+    return out

@@ -1,0 +1,245 @@
+"""An evaluation's results: per-query values, every average with its query count, and the run folder.
+
+The per-query values are the single source of truth: ``per_query[setting][metric][query_id]``
+(settings ``mono/de-de``, ``cross/de-en``, ``multi/de``; metrics ``AP``, ``nDCG@10``...), and
+``bias_per_query[multi setting][measure][query_id]`` for the language-bias measures. Every other
+figure (pair means, macro averages, bias summaries) is computed from them, so a result loaded back
+from disk gives the same figures, and ``xlir compare`` can pair two runs query by query.
+
+Run folder written by :meth:`EvalResult.save`::
+
+    results.json        config, package versions, model name + fingerprint, collection summary,
+                        every figure (per setting, macro averages, bias) with its query counts
+    per_query.json      {"per_query": ..., "bias_per_query": ...}
+    runs/<kind>/<pair>.trec.gz   TREC run (top ``run_depth`` per query), one per setting
+    runs/<kind>/<pair>.qrels.gz  the judgments of that setting (cut to its pool), for trec_eval
+    summary.md          Markdown tables;  heatmap.png  query language x candidate language mAP
+
+Run files are gzip-compressed because depth-100 runs of all 121 XQuAD-R pairs are 15 million lines;
+read them with ``zcat`` or :func:`read_run` / :func:`read_qrels` (which hand pytrec_eval the dicts).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xlir.errors import DataError, MissingDataError
+
+RESULTS_FILE = "results.json"
+PER_QUERY_FILE = "per_query.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class RunData:
+    """Top-ranked candidates of one setting: ``doc_ids[i]`` and ``scores[i]`` for ``query_ids[i]``."""
+
+    query_ids: list[str]
+    doc_ids: list[list[str]]
+    scores: np.ndarray  # float32 [nq, k]
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("xlir", "torch", "transformers", "sentence-transformers", "numpy", "tokenizers"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _mean(values) -> float | None:
+    vals = list(values)
+    return float(np.mean(vals)) if vals else None
+
+
+@dataclass
+class EvalResult:
+    """Everything one ``evaluate`` call measured (see the module docstring for the layout)."""
+
+    model: dict  # {"name": str, "fingerprint": str}
+    config: dict
+    collection: dict
+    settings: dict[str, dict]  # key -> {kind, query_language, doc_language, n_queries, n_candidates, depth}
+    per_query: dict[str, dict[str, dict[str, float]]]
+    bias_per_query: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    versions: dict = field(default_factory=package_versions)
+    timings: dict = field(default_factory=dict)
+    encoding: dict = field(default_factory=dict)
+    runs: dict[str, RunData] = field(default_factory=dict, repr=False)
+    qrels: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict, repr=False)
+
+    # ---- figures ---------------------------------------------------------------------------
+    @property
+    def metrics(self) -> list[str]:
+        for values in self.per_query.values():
+            return list(values)
+        return list(self.config.get("metrics", []))
+
+    def setting_means(self) -> dict[str, dict]:
+        """``{setting: {metric: mean, ..., "n_queries": n}}``."""
+        out = {}
+        for key, by_metric in self.per_query.items():
+            row: dict = {m: _mean(v.values()) for m, v in by_metric.items()}
+            row["n_queries"] = self.settings[key]["n_queries"]
+            out[key] = row
+        return out
+
+    def aggregates(self) -> dict[str, dict[str, dict]]:
+        """Macro averages per setting kind: ``{kind: {metric: {"mean", "n_settings", "n_queries"}}}``.
+
+        ``mono`` averages the monolingual pairs, ``cross`` the cross-lingual pairs, ``multi`` the
+        query languages of the pooled setting: each pair (language) weighs the same, as in LAReQA.
+        """
+        means = self.setting_means()
+        out: dict[str, dict[str, dict]] = {}
+        for kind in ("mono", "cross", "multi"):
+            keys = [k for k in means if self.settings[k]["kind"] == kind]
+            if not keys:
+                continue
+            out[kind] = {m: {"mean": _mean(means[k][m] for k in keys), "n_settings": len(keys),
+                             "n_queries": int(sum(self.settings[k]["n_queries"] for k in keys))}
+                         for m in self.metrics}
+        return out
+
+    def bias(self) -> dict:
+        """Rank distance and own-language-top share, per query language and macro-averaged."""
+        from xlir.evaluation.bias import summarize
+
+        rd: dict[str, dict[str, float]] = {}
+        own: dict[str, dict[str, float]] = {}
+        chance: dict[str, dict[str, float]] = {}
+        for key, measures in self.bias_per_query.items():
+            lang = self.settings[key]["query_language"]
+            rd[lang] = measures.get("rank_distance", {})
+            own[lang] = measures.get("own_language_top", {})
+            chance[lang] = measures.get("own_language_chance", {})
+        if not rd:
+            return {}
+        return {"rank_distance": summarize(rd), "own_language_top": summarize(own, chance)}
+
+    def pair_matrix(self, metric: str = "AP") -> tuple[list[str], list[str], np.ndarray]:
+        """``(query languages, candidate languages, matrix)`` of a metric's pair means (NaN: no pair)."""
+        means = self.setting_means()
+        pairs = {(s["query_language"], s["doc_language"]): means[k].get(metric)
+                 for k, s in self.settings.items() if s["kind"] in ("mono", "cross")}
+        qlangs = sorted({q for q, _ in pairs})
+        dlangs = sorted({d for _, d in pairs})
+        mat = np.full((len(qlangs), len(dlangs)), np.nan)
+        for (q, d), v in pairs.items():
+            if v is not None:
+                mat[qlangs.index(q), dlangs.index(d)] = v
+        return qlangs, dlangs, mat
+
+    def figures(self) -> dict:
+        return {"settings": self.setting_means(), "aggregates": self.aggregates(), "bias": self.bias()}
+
+    def to_dict(self) -> dict:
+        return {"format_version": FORMAT_VERSION, "model": self.model, "config": self.config,
+                "collection": self.collection, "versions": self.versions, "timings": self.timings,
+                "encoding": self.encoding, "setting_info": self.settings, **self.figures()}
+
+    # ---- files -----------------------------------------------------------------------------
+    def save(self, run_dir: str | Path, *, runs: bool = True, reports: bool = True) -> Path:
+        """Write the run folder (see the module docstring); returns its path.
+
+        ``runs=False`` skips the TREC files (large for full collections); ``reports=False`` skips
+        ``summary.md`` and ``heatmap.png`` (rendered by :mod:`xlir.reports`, imported here lazily:
+        the one place evaluation reaches forward in the pipeline, so that a saved run is complete).
+        """
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(run_dir / RESULTS_FILE, self.to_dict())
+        _write_json(run_dir / PER_QUERY_FILE, {"per_query": self.per_query,
+                                              "bias_per_query": self.bias_per_query})
+        if runs:
+            for key in self.runs:
+                write_run(run_dir / "runs" / f"{key}.trec.gz", self.runs[key])
+                write_qrels(run_dir / "runs" / f"{key}.qrels.gz", self.qrels.get(key, {}))
+        if reports:
+            from xlir.reports.heatmap import save_heatmap
+            from xlir.reports.summary import write_summary
+
+            write_summary(self, run_dir / "summary.md")
+            if any(s["kind"] in ("mono", "cross") for s in self.settings.values()):
+                save_heatmap(self, run_dir / "heatmap.png")
+        return run_dir
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> EvalResult:
+        """Read a run folder written by :meth:`save` (run files stay on disk; see :func:`read_run`)."""
+        run_dir = Path(run_dir)
+        path = run_dir / RESULTS_FILE
+        if not path.is_file():
+            raise MissingDataError(f"{run_dir} is not an xlir run folder: {RESULTS_FILE} is missing")
+        try:
+            meta = json.loads(path.read_text())
+            pq = json.loads((run_dir / PER_QUERY_FILE).read_text())
+        except FileNotFoundError as exc:
+            raise MissingDataError(f"{run_dir}: {Path(exc.filename).name} is missing") from None
+        except json.JSONDecodeError as exc:
+            raise DataError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+        return cls(model=meta["model"], config=meta["config"], collection=meta["collection"],
+                   settings=meta["setting_info"], per_query=pq["per_query"],
+                   bias_per_query=pq.get("bias_per_query", {}), versions=meta.get("versions", {}),
+                   timings=meta.get("timings", {}), encoding=meta.get("encoding", {}))
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=False))
+    tmp.replace(path)
+
+
+def write_run(path: Path, run: RunData, tag: str = "xlir") -> None:
+    """TREC run format ``qid Q0 docid rank score tag``; scores as exact decimal of the float32 value."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", compresslevel=3, encoding="utf-8") as fh:
+        for qid, docs, scores in zip(run.query_ids, run.doc_ids, run.scores.tolist(), strict=True):
+            fh.write("".join(f"{qid} Q0 {d} {r} {s!r} {tag}\n"
+                             for r, (d, s) in enumerate(zip(docs, scores, strict=False), start=1)))
+
+
+def write_qrels(path: Path, qrels: dict[str, dict[str, int]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", compresslevel=3, encoding="utf-8") as fh:
+        for qid, docs in qrels.items():
+            fh.write("".join(f"{qid} 0 {d} {g}\n" for d, g in docs.items()))
+
+
+def _open_text(path: Path):
+    path = Path(path)
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+
+
+def read_run(path: str | Path) -> dict[str, dict[str, float]]:
+    """A TREC run file (plain or .gz) as ``{qid: {docid: score}}``, pytrec_eval's run format."""
+    out: dict[str, dict[str, float]] = {}
+    with _open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            parts = line.split()
+            if len(parts) != 6:
+                raise DataError(path, "not a TREC run line", line=n, expected="qid Q0 docid rank score tag")
+            out.setdefault(parts[0], {})[parts[2]] = float(parts[4])
+    return out
+
+
+def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
+    """A TREC qrels file (plain or .gz) as ``{qid: {docid: grade}}``."""
+    out: dict[str, dict[str, int]] = {}
+    with _open_text(path) as fh:
+        for n, line in enumerate(fh, start=1):
+            parts = line.split()
+            if len(parts) != 4:
+                raise DataError(path, "not a TREC qrels line", line=n, expected="qid 0 docid grade")
+            out.setdefault(parts[0], {})[parts[2]] = int(parts[3])
+    return out

@@ -1,0 +1,247 @@
+"""Is run B really better than run A? Paired tests over queries, Holm-corrected across language pairs.
+
+Two evaluations of the same collection give, for every setting (``mono/de-de``, ``cross/de-en``,
+``multi/de``) and metric, one score per query. The question is whether the mean per-query difference
+is larger than what shuffling "which run produced which score" would give by chance.
+
+* **Paired randomization test** (Fisher's sign-flip test; Smucker, Allan & Carterette, "A comparison
+  of statistical significance tests for information retrieval evaluation", CIKM 2007, recommend it
+  for IR): under the null hypothesis the two runs are exchangeable for each query, so each per-query
+  difference is as likely to carry either sign. The two-sided p-value is the share of sign
+  assignments whose mean difference is at least as far from zero as the observed one. When
+  ``2**n <= n_permutations`` every assignment is enumerated (exact test, as
+  :func:`scipy.stats.permutation_test` does); otherwise ``n_permutations`` seeded random flips are
+  drawn and ``p = (hits + 1) / (n_permutations + 1)`` (Phipson & Smyth 2010, never exactly 0).
+* **Paired bootstrap** 95% confidence interval of the mean difference (percentile method, Efron &
+  Tibshirani 1993, ch. 13): resample queries with replacement, keeping both runs' scores together.
+* **Holm** step-down correction (Holm 1979) across the language pairs of one metric: with 121 pairs,
+  about 6 "significant" differences at p < 0.05 would appear by chance alone. Holm controls the
+  family-wise error rate under any dependence between the tests, which matters here because the
+  same question appears in every pair.
+
+Aggregate rows (``mono/*``, ``cross/*``, ``multi/*``) test the macro average of a setting kind. The
+same question occurs in many pairs, so queries of different pairs are not independent: the unit of
+resampling is the question (the part of the query id after ``lang/``, the ``group`` of parallel
+collections), whose differences are first averaged over the pairs it appears in.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+PerQuery = Mapping[str, Mapping[str, Mapping[str, float]]]
+"""setting key -> metric name -> query id -> score (the shape of ``EvalResult.per_query``)."""
+
+DEFAULT_PERMUTATIONS = 10_000
+DEFAULT_BOOTSTRAP = 10_000
+_CHUNK = 2_000  # resamples per block: bounds memory to CHUNK x n_queries
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """One row of the comparison table: run B minus run A on one setting and metric."""
+
+    setting: str
+    metric: str
+    n: int
+    mean_a: float
+    mean_b: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_holm: float
+    significant: bool
+    family: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---- the two tests ------------------------------------------------------------------------------
+def _all_signs(n: int) -> np.ndarray:
+    """Every one of the ``2**n`` assignments of +-1 signs to n queries, one per row."""
+    codes = np.arange(2**n, dtype=np.int64)[:, None]
+    bits = (codes >> np.arange(n, dtype=np.int64)[None, :]) & 1
+    return (1 - 2 * bits).astype(np.float64)
+
+
+def _seed(seed: int, *parts: str) -> int:
+    """A per-test seed that depends on the test's name, not on which other tests run alongside."""
+    return seed + zlib.crc32("\x1f".join(parts).encode())
+
+
+def randomization_test(diffs: np.ndarray, *, n_permutations: int = DEFAULT_PERMUTATIONS,
+                       seed: int = 0) -> np.ndarray | float:
+    """Two-sided paired sign-flip p-value of ``mean(diffs) != 0``.
+
+    ``diffs`` is ``[n]`` (one test) or ``[n, m]`` (m tests on the same queries, sharing the sign
+    draws, which keeps each p-value valid and costs one matrix product). Returns a float or ``[m]``.
+    """
+    d = np.asarray(diffs, dtype=np.float64)
+    single = d.ndim == 1
+    d = d[:, None] if single else d
+    n = d.shape[0]
+    if n == 0:
+        raise ValueError("randomization test needs at least one paired query")
+    observed = np.abs(d.mean(axis=0))
+    # Tolerance against float noise: a permutation that reproduces the observed mean exactly must
+    # count as "at least as extreme" even if summation order changes its last bits.
+    tol = 1e-12 * np.maximum(observed, 1e-300) + 1e-15
+    rng = np.random.default_rng(seed)
+    if n <= 20 and 2**n <= n_permutations:
+        signs = _all_signs(n)
+        hits = (np.abs(signs @ d / n) >= observed - tol).sum(axis=0)
+        p = hits / signs.shape[0]
+    else:
+        hits = np.zeros(d.shape[1], dtype=np.int64)
+        done = 0
+        while done < n_permutations:
+            b = min(_CHUNK, n_permutations - done)
+            signs = rng.choice(np.array([-1.0, 1.0]), size=(b, n))
+            hits += (np.abs(signs @ d / n) >= observed - tol).sum(axis=0)
+            done += b
+        p = (hits + 1) / (n_permutations + 1)
+    p = np.minimum(p, 1.0)
+    return float(p[0]) if single else p
+
+
+def bootstrap_ci(diffs: np.ndarray, *, n_resamples: int = DEFAULT_BOOTSTRAP, confidence: float = 0.95,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray] | tuple[float, float]:
+    """Percentile bootstrap interval of the mean of paired differences ``[n]`` or ``[n, m]``."""
+    d = np.asarray(diffs, dtype=np.float64)
+    single = d.ndim == 1
+    d = d[:, None] if single else d
+    n = d.shape[0]
+    if n == 0:
+        raise ValueError("bootstrap needs at least one paired query")
+    rng = np.random.default_rng(seed)
+    means = np.empty((n_resamples, d.shape[1]))
+    done = 0
+    while done < n_resamples:
+        b = min(_CHUNK, n_resamples - done)
+        # Resampling n queries with replacement == multinomial counts per query; a matrix product
+        # then gives every resample's mean for all m metrics at once.
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)
+        means[done:done + b] = counts @ d / n
+        done += b
+    alpha = 1.0 - confidence
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=0)
+    if single:
+        return float(lo[0]), float(hi[0])
+    return lo, hi
+
+
+def holm(p_values: Iterable[float]) -> np.ndarray:
+    """Holm-adjusted p-values (step-down, monotone, capped at 1), in the input order."""
+    p = np.asarray(list(p_values), dtype=np.float64)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+# ---- comparing two runs -------------------------------------------------------------------------
+def _kind(setting: str) -> str:
+    return setting.split("/", 1)[0] if "/" in setting else setting
+
+
+def _group(query_id: str) -> str:
+    """The question a query id belongs to: ``"de/123"`` -> ``"123"`` (see data.schema)."""
+    return query_id.split("/", 1)[1] if "/" in query_id else query_id
+
+
+def _paired(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    ids = sorted(set(a) & set(b))
+    return ids, np.array([a[i] for i in ids], float), np.array([b[i] for i in ids], float)
+
+
+def compare_runs(per_query_a: PerQuery, per_query_b: PerQuery, *, metrics: Iterable[str] | None = None,
+                 alpha: float = 0.05, n_permutations: int = DEFAULT_PERMUTATIONS,
+                 n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0,
+                 aggregates: bool = True) -> list[PairedTest]:
+    """Paired tests of B - A for every setting and metric both runs share.
+
+    Only queries scored in both runs are paired (a slice against a full run compares the slice).
+    Holm families: one per metric over all language-pair settings; the aggregate rows of a metric
+    (``mono/*`` ...) form a second family. Rows come sorted by metric, then setting.
+    """
+    settings = sorted(set(per_query_a) & set(per_query_b))
+    wanted = None if metrics is None else list(metrics)
+    rows: list[PairedTest] = []
+    # metric -> kind -> group -> list of diffs (for aggregate rows)
+    by_group: dict[str, dict[str, dict[str, list[tuple[float, float]]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list)))
+    for setting in settings:
+        names = sorted(set(per_query_a[setting]) & set(per_query_b[setting]))
+        names = [m for m in names if wanted is None or m in wanted]
+        for metric in names:
+            ids, va, vb = _paired(per_query_a[setting][metric], per_query_b[setting][metric])
+            if not ids:
+                continue
+            d = vb - va
+            sub_seed = _seed(seed, setting, metric)
+            p = randomization_test(d, n_permutations=n_permutations, seed=sub_seed)
+            lo, hi = bootstrap_ci(d, n_resamples=n_bootstrap, seed=sub_seed + 1)
+            rows.append(PairedTest(setting, metric, len(ids), float(va.mean()), float(vb.mean()),
+                                   float(d.mean()), lo, hi, p, math.nan, False, f"{metric}: pairs"))
+            for qid, x, y in zip(ids, va, vb, strict=True):
+                by_group[metric][_kind(setting)][_group(qid)].append((x, y))
+    if aggregates:
+        for metric, kinds in sorted(by_group.items()):
+            for kind, groups in sorted(kinds.items()):
+                keys = sorted(groups)
+                va = np.array([np.mean([x for x, _ in groups[g]]) for g in keys])
+                vb = np.array([np.mean([y for _, y in groups[g]]) for g in keys])
+                d = vb - va
+                sub_seed = _seed(seed, kind, "*", metric)
+                p = randomization_test(d, n_permutations=n_permutations, seed=sub_seed)
+                lo, hi = bootstrap_ci(d, n_resamples=n_bootstrap, seed=sub_seed + 1)
+                rows.append(PairedTest(f"{kind}/*", metric, len(keys), float(va.mean()), float(vb.mean()),
+                                       float(d.mean()), lo, hi, p, math.nan, False,
+                                       f"{metric}: aggregates"))
+    return _apply_holm(rows, alpha)
+
+
+def _apply_holm(rows: list[PairedTest], alpha: float) -> list[PairedTest]:
+    families: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        families[r.family].append(i)
+    out = list(rows)
+    for idx in families.values():
+        adjusted = holm([rows[i].p_value for i in idx])
+        for i, ph in zip(idx, adjusted, strict=True):
+            r = rows[i]
+            out[i] = PairedTest(r.setting, r.metric, r.n, r.mean_a, r.mean_b, r.diff, r.ci_low, r.ci_high,
+                                r.p_value, float(ph), bool(ph < alpha), r.family)
+    return sorted(out, key=lambda r: (r.metric, r.setting.endswith("/*") is False, r.setting))
+
+
+def to_markdown(rows: list[PairedTest], *, name_a: str = "A", name_b: str = "B", alpha: float = 0.05) -> str:
+    """A Markdown table, one row per test; significant rows are marked with ``*``."""
+    lines = [
+        f"# {name_b} vs {name_a}",
+        "",
+        f"Difference = {name_b} - {name_a}, paired over queries. p: two-sided randomization test; "
+        f"p (Holm): corrected across the language pairs of each metric; 95% CI: paired bootstrap. "
+        f"`*` = holds at p < {alpha} after Holm.",
+        "",
+        f"| metric | setting | n | {name_a} | {name_b} | diff | 95% CI | p | p (Holm) | sig |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|:-:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.metric} | {r.setting} | {r.n} | {r.mean_a:.4f} | {r.mean_b:.4f} | {r.diff:+.4f} | "
+            f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] | {r.p_value:.4g} | {r.p_holm:.4g} | "
+            f"{'*' if r.significant else ''} |")
+    return "\n".join(lines) + "\n"

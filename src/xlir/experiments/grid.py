@@ -1,0 +1,312 @@
+"""A resumable grid runner: one folder per cell, a cell is done when its ``result.json`` exists.
+
+Why this shape
+    A study is many independent runs (cells). Long grids get killed (a laptop lid, an OOM, a
+    scheduler), so the only durable state is on disk and every write is atomic (write a temporary
+    file, then ``os.replace``): after a kill, a cell either has its complete ``result.json`` or
+    none, and a rerun starts exactly the cells without one. Nothing is kept in memory between cells.
+
+Layout::
+
+    <study_dir>/study.json                 name, preset, command, cell ids
+    <study_dir>/cells/<id>/config.json     the cell's pydantic config (what the id hashes)
+    <study_dir>/cells/<id>/result.json     {"rows": [...], "wall_s": ..., ...}  -- written last
+    <study_dir>/cells/<id>/error.json      the traceback of a failed attempt (retried on rerun)
+    <study_dir>/cells/<id>/lock            pid of the process running it (stale locks are taken over)
+    <study_dir>/cells/<id>/work/           scratch (model weights); removed once the cell is done
+    <study_dir>/results.csv                the tidy table: one row per (cell, result row)
+
+Cell ids are a hash of the cell's canonical JSON, so the same config always lands in the same
+folder, and adding cells to a study (more seeds) reuses every finished one.
+
+Parallel cells run in ``spawn``-ed worker processes (torch and ``fork`` do not mix); each worker
+gets ``cores // jobs`` torch threads and, on Linux, dies with its parent (``PR_SET_PDEATHSIG``),
+so a SIGKILL of the runner does not leave orphans finishing cells behind its back.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from xlir.errors import ConfigError
+
+RunCell = Callable[[Any, Path], dict]
+"""``run_cell(config, work_dir) -> {"rows": [dict, ...], ...}``; must be a module-level function."""
+
+
+class CellConfig(BaseModel):
+    """Base class of every study cell: frozen, no unknown fields, and a stable id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def cell_id(self) -> str:
+        """``<label>-<hash>``: readable in ``ls``, stable across runs and machines."""
+        digest = hashlib.sha256(
+            (type(self).__name__ + self.canonical_json()).encode()).hexdigest()[:10]
+        label = self.label()
+        return f"{label}-{digest}" if label else digest
+
+    def label(self) -> str:
+        """A short human-readable prefix of the cell id (override in subclasses)."""
+        return ""
+
+
+# ---- atomic files ------------------------------------------------------------------------------
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON so that readers see either the old file, or the complete new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+# ---- per-cell state ----------------------------------------------------------------------------
+def cell_dir(study_dir: Path, cell: CellConfig) -> Path:
+    return Path(study_dir) / "cells" / cell.cell_id
+
+
+def is_done(study_dir: Path, cell: CellConfig) -> bool:
+    return (cell_dir(study_dir, cell) / "result.json").is_file()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _try_lock(cdir: Path) -> bool:
+    """Take the cell's lock; a lock whose process is gone (killed runner) is taken over."""
+    lock = cdir / "lock"
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                host, pid = lock.read_text().split()
+            except (OSError, ValueError):
+                host, pid = "", "0"
+            if host == socket.gethostname() and not _pid_alive(int(pid)):
+                lock.unlink(missing_ok=True)
+                continue
+            return False
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        return True
+    return False
+
+
+def _unlock(cdir: Path) -> None:
+    (cdir / "lock").unlink(missing_ok=True)
+
+
+def _die_with_parent() -> None:
+    """Linux: deliver SIGKILL to this worker when the runner dies, so no orphan keeps running."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_init(threads: int) -> None:
+    _die_with_parent()
+    os.environ["XLIR_THREADS"] = str(threads)  # read by xlir.evaluation.encode.configure_threads
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def execute_cell(run_cell: RunCell, cell: CellConfig, study_dir: Path, keep_work: bool = False) -> str:
+    """Run one cell under its lock; return "done", "skipped", "busy" or "failed"."""
+    cdir = cell_dir(study_dir, cell)
+    cdir.mkdir(parents=True, exist_ok=True)
+    if (cdir / "result.json").is_file():
+        return "skipped"
+    if not _try_lock(cdir):
+        return "busy"
+    try:
+        if (cdir / "result.json").is_file():  # finished by another runner between check and lock
+            return "skipped"
+        write_json_atomic(cdir / "config.json", {"type": type(cell).__name__,
+                                                  "config": cell.model_dump(mode="json")})
+        work = cdir / "work"
+        work.mkdir(exist_ok=True)
+        t0 = time.time()
+        try:
+            out = run_cell(cell, work)
+        except Exception as exc:  # noqa: BLE001 - recorded, the grid goes on with other cells
+            write_json_atomic(cdir / "error.json", {"error": f"{type(exc).__name__}: {exc}",
+                                                    "traceback": traceback.format_exc()})
+            return "failed"
+        if not isinstance(out, dict) or not isinstance(out.get("rows"), list):
+            raise TypeError(f"run_cell must return a dict with a 'rows' list, got {type(out).__name__}")
+        out = {**out, "cell_id": cell.cell_id, "wall_s": round(time.time() - t0, 3),
+               "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        write_json_atomic(cdir / "result.json", out)
+        (cdir / "error.json").unlink(missing_ok=True)
+        if not keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+        return "done"
+    finally:
+        _unlock(cdir)
+
+
+@dataclass
+class GridSummary:
+    total: int
+    done_before: int
+    ran: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)
+    table: Path | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.busy and self.done_before + len(self.ran) == self.total
+
+
+def run_grid(cells: Iterable[CellConfig], run_cell: RunCell, study_dir: str | Path, *, jobs: int = 1,
+             meta: dict | None = None, keep_work: bool = False,
+             log: Callable[[str], None] = print) -> GridSummary:
+    """Run every unfinished cell (``jobs`` at a time), then write ``results.csv``.
+
+    Safe to call again after any interruption: finished cells are skipped, a cell that was
+    running when its runner died is started afresh.
+    """
+    cells = list(cells)
+    ids = [c.cell_id for c in cells]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("the study has duplicate cells (identical configs)")
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    study_dir = Path(study_dir)
+    (study_dir / "cells").mkdir(parents=True, exist_ok=True)
+    write_json_atomic(study_dir / "study.json", {**(meta or {}), "cells": ids})
+    pending = [c for c in cells if not is_done(study_dir, c)]
+    summary = GridSummary(total=len(cells), done_before=len(cells) - len(pending))
+    log(f"grid: {len(cells)} cells, {summary.done_before} already done, {len(pending)} to run, "
+        f"{jobs} job(s)")
+
+    def record(cell: CellConfig, status: str, i: int) -> None:
+        {"done": summary.ran, "failed": summary.failed, "busy": summary.busy}.get(
+            status, []).append(cell.cell_id)
+        extra = f" (see {cell_dir(study_dir, cell) / 'error.json'})" if status == "failed" else ""
+        log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra}")
+
+    if jobs == 1 or len(pending) <= 1:
+        for i, cell in enumerate(pending, 1):
+            record(cell, execute_cell(run_cell, cell, study_dir, keep_work), i)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                 initializer=_worker_init, initargs=(threads,)) as pool:
+            futures = {pool.submit(execute_cell, run_cell, c, study_dir, keep_work): c for c in pending}
+            for i, fut in enumerate(as_completed(futures), 1):
+                record(futures[fut], fut.result(), i)
+    summary.table = write_table(study_dir, cells)
+    return summary
+
+
+# ---- the tidy table ----------------------------------------------------------------------------
+def _flatten(prefix: str, obj: Any, out: dict) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(obj, list | tuple):
+        out[prefix] = " ".join(map(str, obj))
+    else:
+        out[prefix] = obj
+
+
+def collect_rows(study_dir: str | Path, cells: Iterable[CellConfig] | None = None) -> list[dict]:
+    """One dict per result row of every finished cell, with the cell's config fields in front."""
+    study_dir = Path(study_dir)
+    if cells is not None:
+        dirs = [cell_dir(study_dir, c) for c in cells]
+    else:
+        dirs = sorted(p for p in (study_dir / "cells").glob("*") if p.is_dir())
+    rows: list[dict] = []
+    for cdir in dirs:
+        if not (cdir / "result.json").is_file():
+            continue
+        config = read_json(cdir / "config.json")["config"]
+        result = read_json(cdir / "result.json")
+        head: dict = {"cell_id": cdir.name}
+        _flatten("", config, head)
+        for row in result["rows"]:
+            rows.append({**head, **row})
+    return rows
+
+
+def write_csv(rows: list[dict], path: str | Path) -> Path:
+    """Write rows with the union of their keys as columns (first-seen order), atomically."""
+    path = Path(path)
+    cols: list[str] = []
+    for r in rows:
+        cols.extend(k for k in r if k not in cols)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+    return path
+
+
+def write_table(study_dir: str | Path, cells: Iterable[CellConfig] | None = None) -> Path:
+    return write_csv(collect_rows(study_dir, cells), Path(study_dir) / "results.csv")
+
+
+def read_table(path: str | Path) -> list[dict]:
+    """Read a results CSV back, turning numeric-looking cells into floats."""
+    out = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            conv = {}
+            for k, v in row.items():
+                try:
+                    conv[k] = float(v) if v not in ("", None) and k != "cell_id" else v
+                except ValueError:
+                    conv[k] = v
+            out.append(conv)
+    return out

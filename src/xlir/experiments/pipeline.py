@@ -1,0 +1,188 @@
+"""The steps a study cell chains: slice a collection, fine-tune, evaluate, turn results into rows.
+
+These are thin adapters over the public APIs (:func:`xlir.data.load_collection`,
+:func:`xlir.training.train`, :func:`xlir.evaluation.evaluate`), so the studies stay a list of
+configs and the layers below stay the single place where data, training and evaluation live.
+
+Slices (why, and how they stay comparable)
+    CPU presets cannot encode full candidate pools for dozens of cells (about 35 sentences/s for
+    the embedded model). An :class:`EvalSpec` keeps the first ``limit`` questions (groups) of each
+    language and, when ``pool_per_language`` is set, a candidate pool of the gold sentences of the
+    kept questions plus the first ``pool_per_language`` candidates of each language in file order
+    (the paragraphs around the kept questions, i.e. hard same-topic distractors). Every cell of a
+    study uses the same slices, so comparisons between cells are exact; absolute numbers are
+    higher than on the full pool and the reports say so.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from xlir.data.schema import Collection, Document, Query
+
+
+class EvalSpec(BaseModel):
+    """One evaluation collection of a cell: a registered name (or ``flores-test``), sliced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    languages: tuple[str, ...] | None = None
+    limit: int | None = None
+    pool_per_language: int | None = None
+    optional: bool = False  # skip (and say so) when the loader or files are missing
+
+
+def trim_pool(collection: Collection, per_language: int) -> Collection:
+    """Keep gold candidates of the kept queries plus the first ``per_language`` of each language."""
+    gold = {d for judged in collection.qrels.values() for d, g in judged.items() if g > 0}
+    seen: dict[str, int] = {}
+    docs: list[Document] = []
+    for d in collection.documents:
+        n = seen.get(d.language, 0)
+        if d.id in gold or n < per_language:
+            docs.append(d)
+            seen[d.language] = n + (d.id not in gold)
+    meta = {**collection.meta, "pool_per_language": per_language}
+    return Collection(collection.name, collection.queries, docs, collection.qrels, collection.parallel,
+                      collection.source, meta)
+
+
+def flores_test_collection(languages: tuple[str, ...], limit: int | None, data_dir=None) -> Collection:
+    """FLORES-200 ``test`` split as retrieval: each language's sentence finds its English translation.
+
+    Pre-training uses FLORES ``train``/``dev`` only, so these 204 sentences are unseen. Queries are
+    ``<lang>/<index>``, candidates the English sentences (shared by every language).
+    """
+    from xlir.data.datadir import data_dir as resolve
+    from xlir.training.pretrain.corpus import flores_pairs
+
+    root = resolve(data_dir)
+    queries, qrels, english = [], {}, {}
+    for lang in languages:
+        rows = flores_pairs(root, lang, ("test",))
+        for text, eng, idx in rows[:limit] if limit else rows:
+            qid = f"{lang}/{idx}"
+            queries.append(Query(qid, text, lang, idx))
+            english[idx] = eng
+            qrels[qid] = {f"en/{idx}": 1}
+    docs = [Document(f"en/{i}", t, "en", None, i) for i, t in sorted(english.items(), key=lambda x: int(x[0]))]
+    return Collection("flores-test", queries, docs, qrels, False, "flores",
+                      {"split": "test", "limit": limit}).validate()
+
+
+def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
+    """The sliced collection of ``spec``; ``None`` when optional and unavailable."""
+    from xlir.errors import XlirError
+
+    if spec.name == "flores-test":
+        return flores_test_collection(spec.languages or (), spec.limit, data_dir)
+    from xlir.data import load_collection
+    from xlir.data.registry import collection_names
+
+    if spec.name not in collection_names():
+        if spec.optional:
+            return None
+        from xlir.errors import ConfigError
+
+        raise ConfigError(f"no loader for evaluation collection {spec.name!r}")
+    try:
+        opts = {"languages": list(spec.languages)} if spec.languages else {}
+        coll = load_collection(spec.name, data_dir=data_dir, **opts)
+    except XlirError:
+        if spec.optional:
+            return None
+        raise
+    if spec.limit:
+        coll = coll.subset(limit=spec.limit)
+    if spec.pool_per_language:
+        coll = trim_pool(coll, spec.pool_per_language)
+    return coll
+
+
+class FinetuneSpec(BaseModel):
+    """The hybrid (or other) fine-tuning of a cell: the parts of TrainConfig studies vary or fix."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sources: tuple[str, ...] = ("mlqa",)
+    sampler: str = "hybrid"
+    alpha: float = 0.5
+    steps: int = 30
+    batch_size: int = 16
+    lr: float = 3e-5
+    max_length: int = 64
+    max_groups: int | None = None
+    freeze_word_embeddings: bool = True
+
+
+def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path) -> tuple[str, dict]:
+    """Train with :func:`xlir.training.train`; return (model folder, training record)."""
+    from xlir.training import TrainConfig, train
+
+    config = TrainConfig(model=str(model), sources=list(spec.sources), sampler=spec.sampler,
+                         alpha=spec.alpha, steps=spec.steps, batch_size=spec.batch_size, lr=spec.lr,
+                         max_length=spec.max_length, max_groups=spec.max_groups,
+                         freeze_word_embeddings=spec.freeze_word_embeddings, seed=seed,
+                         output=Path(output), progress=False, checkpoint_every=max(spec.steps, 1))
+    result = train(config)
+    return str(result.model_dir), result.record
+
+
+def evaluate_specs(model_path: str, specs, *, train_sources=(), max_length: int | None = None,
+                   data_dir=None, keep_pairs: bool = True) -> tuple[list[dict], dict, list[str]]:
+    """Evaluate on every spec; return (rows, per-question scores, skipped collection names).
+
+    Rows: one per (collection, setting, metric) plus the aggregate rows ``mono``, ``cross``,
+    ``multi`` (AP) and ``rank_distance``. Per-question scores, for paired tests, are keyed
+    ``collection -> kind -> group -> AP`` (averaged over the pairs a question appears in).
+    """
+    from xlir.data.provenance import check_zero_shot
+    from xlir.evaluation import EvalConfig, evaluate, quick_summary
+    from xlir.models.loading import load_model
+
+    model = load_model(model_path)
+    rows: list[dict] = []
+    per_question: dict = {}
+    skipped: list[str] = []
+    for spec in specs:
+        coll = load_eval(spec, data_dir)
+        if coll is None:
+            skipped.append(spec.name)
+            continue
+        check_zero_shot(train_sources, coll.source or coll.name)
+        kinds = ["mono", "cross", "multi"] if coll.parallel else ["cross"]
+        res = evaluate(model, coll, EvalConfig(metrics=["AP", "P@1"], settings=kinds, cache=False,
+                                               show_progress=False, max_length=max_length))
+        summary = quick_summary(res)
+        for kind in ("mono", "cross", "multi"):
+            if summary.get(kind) is not None:
+                rows.append({"collection": spec.name, "setting": kind, "metric": "AP",
+                             "value": summary[kind], "n_queries": summary["n_queries"].get(kind)})
+        if summary.get("rank_distance") is not None:
+            rows.append({"collection": spec.name, "setting": "multi", "metric": "rank_distance",
+                         "value": summary["rank_distance"], "n_queries": summary["n_queries"].get("multi")})
+        if keep_pairs:
+            for key, means in res.setting_means().items():
+                info = res.settings[key]
+                for metric in ("AP", "P@1"):
+                    if means.get(metric) is not None:
+                        rows.append({"collection": spec.name, "setting": key, "metric": metric,
+                                     "value": means[metric], "n_queries": info["n_queries"],
+                                     "query_language": info["query_language"],
+                                     "doc_language": info.get("doc_language") or ""})
+        pq: dict[str, dict[str, list[float]]] = {}
+        for key, by_metric in res.per_query.items():
+            kind = res.settings[key]["kind"]
+            for qid, v in by_metric.get("AP", {}).items():
+                group = qid.split("/", 1)[1] if "/" in qid else qid
+                pq.setdefault(kind, {}).setdefault(group, []).append(v)
+        per_question[spec.name] = {kind: {g: sum(v) / len(v) for g, v in groups.items()}
+                                   for kind, groups in pq.items()}
+    for r in rows:
+        if isinstance(r["value"], float) and math.isnan(r["value"]):
+            r["value"] = None
+    return rows, per_question, skipped

@@ -1,0 +1,56 @@
+"""AdamW with decoupled weight decay and a linear warmup + linear decay schedule.
+
+The standard recipe for fine-tuning BERT-style encoders (Devlin et al. 2019; Loshchilov & Hutter,
+arXiv 1711.05101) and the one arXiv 2408.10536 uses: weight decay 0.01, except on biases and
+LayerNorm weights, where decaying toward zero only hurts.
+"""
+
+from __future__ import annotations
+
+import torch
+
+NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm", "norm.weight")
+
+
+def trainable_parameters(model: torch.nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
+    return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+
+def build_optimizer(model: torch.nn.Module, *, lr: float, weight_decay: float = 0.01) -> torch.optim.AdamW:
+    named = trainable_parameters(model)
+    decay = [p for n, p in named if not any(k in n for k in NO_DECAY)]
+    no_decay = [p for n, p in named if any(k in n for k in NO_DECAY)]
+    groups = [{"params": decay, "weight_decay": weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
+
+
+def linear_schedule(step: int, *, warmup: int, total: int) -> float:
+    """LR multiplier after ``step`` updates: ramps up over ``warmup`` steps, then decays linearly to 0."""
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, *, warmup: int, total: int):
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: linear_schedule(s, warmup=warmup, total=total))
+
+
+def freeze_word_embeddings(model) -> int:
+    """Stop training the token embedding matrix; returns how many parameters that freezes.
+
+    In a multilingual encoder it holds most of the weights (250k x 384 of e5-small's 118M), so
+    freezing it makes CPU steps and checkpoints far cheaper, and it keeps the embeddings of tokens
+    absent from the training languages where pre-training put them.
+    """
+    emb = model.transformers_model.get_input_embeddings()
+    emb.weight.requires_grad_(False)
+    return emb.weight.numel()
+
+
+def set_dropout(model: torch.nn.Module, p: float) -> None:
+    """Override every dropout probability (0 makes training deterministic across batch splits)."""
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.Dropout):
+            mod.p = p

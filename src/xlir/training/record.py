@@ -1,0 +1,62 @@
+"""The training record ``xlir_training.json`` written next to a trained model.
+
+It says how the model was made (config, sources, pair counts, software versions, steps, wall time)
+and, through ``sources``, lets evaluation refuse a non-zero-shot run
+(:func:`xlir.data.provenance.check_zero_shot`). :func:`read_training_record` is what evaluation
+calls on a model folder; a folder without a record (a base model) has no training sources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+RECORD_FILE = "xlir_training.json"
+LOG_FILE = "training_log.jsonl"
+
+
+def versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for pkg in ("xlir", "torch", "transformers", "sentence-transformers", "tokenizers"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def write_json_atomic(path: Path, obj: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_training_record(model_dir: str | Path) -> dict | None:
+    """The record of a model trained by xlir, or None for any other model (name, Hub id, folder)."""
+    path = Path(model_dir) / RECORD_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def training_sources(model_dir: str | Path) -> list[str]:
+    """The data sources a model was trained on (empty for models xlir did not train)."""
+    record = read_training_record(model_dir)
+    return list(record.get("sources", [])) if record else []
+
+
+def read_log(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut by a kill: drop it
+                continue
+    return rows

@@ -1,0 +1,357 @@
+"""The training loop: hybrid batches, InfoNCE over the global batch, resumable and scalable.
+
+One call, :func:`train`, fine-tunes a sentence-transformers model on query-passage pairs the way
+arXiv 2408.10536 does (section 3): each step a sampler picks a batch (monolingual with probability
+alpha under ``hybrid``), both sides are encoded with the model's e5 prompts, and InfoNCE with
+in-batch negatives is minimised with AdamW, linear warmup and decay, and gradient clipping.
+
+Scale-out uses ``torch.distributed`` directly: launched by ``torchrun --nproc-per-node N``, every
+process joins the group, trains on its slice of each global batch, gathers the embeddings of all
+processes (with gradient) as negatives, and averages gradients, so N processes reproduce one
+process with the same global batch (tested on CPU with gloo). ``chunk_size`` switches on the
+gradient cache (:mod:`xlir.training.grad_cache`) for batches larger than memory allows.
+
+Robustness: checkpoints (atomic folders, :mod:`xlir.training.checkpoint`) hold everything needed to
+continue bit for bit on CPU after a kill, including sampler and RNG state; a non-finite loss or
+gradient stops the run with :class:`NonFiniteLossError` naming the step and batch, before the bad
+update touches the weights, so the last checkpoint stays good.
+
+Output folder::
+
+    <output>/                     sentence-transformers model (SentenceTransformer(path) loads it)
+    <output>/xlir_training.json   the training record (config, sources, versions, steps, wall time)
+    <output>/training_log.jsonl   one line per logged step: loss, lr, grad norm, batch kind, pairs/s
+    <output>/checkpoints/step-N/  the latest checkpoint(s)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlir.data.schema import PairSet, TrainingPair
+from xlir.errors import ConfigError, XlirError
+from xlir.training.config import TrainConfig
+from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
+
+# Config fields a resumed run may change: they do not affect the weights.
+RESUMABLE_CHANGES = {"resume", "progress", "checkpoint_every", "keep_checkpoints", "log_every", "output"}
+
+
+class NonFiniteLossError(XlirError):
+    """The loss or the gradient became NaN or infinite; the weights were not updated."""
+
+
+@dataclass
+class StepInfo:
+    """What :func:`train` passes to its ``on_step`` callback after each step."""
+
+    step: int
+    loss: float
+    kind: str
+    model: object = None
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    record: dict
+    losses: list[float] = field(default_factory=list)  # per step, 1..steps (including resumed steps)
+
+
+def _encode_fn(model, device):
+    def encode(texts: list[str]):
+        features = model.preprocess(texts)
+        features = {k: (v.to(device) if hasattr(v, "to") else v) for k, v in features.items()}
+        return model(features)["sentence_embedding"]
+
+    return encode
+
+
+def _batch_texts(model, pairs: list[TrainingPair], hard_negatives: int) -> list[list[str]]:
+    qp = model.prompts.get("query", "")
+    pp = model.prompts.get("passage", "")
+    queries = [qp + p.query for p in pairs]
+    positives = [pp + p.positive for p in pairs]
+    negatives: list[str] = []
+    if hard_negatives:
+        for p in pairs:
+            if len(p.negatives) < hard_negatives:
+                raise ConfigError(f"a pair of group {p.group} has {len(p.negatives)} hard negatives, "
+                                  f"fewer than the {hard_negatives} asked for")
+            negatives.extend(pp + n for n in p.negatives[:hard_negatives])
+    return [queries, positives, negatives]
+
+
+def _describe_batch(batch, pairs: list[TrainingPair], global_indices: list[int]) -> str:
+    kind = f"{batch.kind} {batch.language}" if batch.language else batch.kind
+    groups = [pairs[i].group for i in global_indices[:5]]
+    more = f" and {len(global_indices) - 5} more" if len(global_indices) > 5 else ""
+    return f"{kind} batch of {len(global_indices)} pairs, groups {', '.join(groups)}{more}"
+
+
+def _check_resume_config(saved: dict, config: TrainConfig) -> None:
+    now = config.model_dump(mode="json")
+    diff = sorted(k for k in set(saved) | set(now)
+                  if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k))
+    if diff:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
+        raise ConfigError(f"cannot resume: the checkpoint was made with other settings ({details}); "
+                          f"resume with the same settings or train into a new --output")
+
+
+def train(config: TrainConfig, pairs: PairSet | None = None, *,
+          on_step: Callable[[StepInfo], None] | None = None) -> TrainResult:
+    """Train ``config.model`` on ``pairs`` (default: ``load_pairs(config.sources, ...)``).
+
+    Returns the output model folder and the training record. ``on_step`` is called on every process
+    after each step (after its checkpoint is written), e.g. for custom logging or early stopping.
+    """
+    import torch
+
+    t_start = time.perf_counter()
+    threads_before = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    try:
+        return _train(config, pairs, on_step, t_start)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) -> TrainResult:
+    import numpy as np
+    import torch
+
+    from xlir.data.pairs import load_pairs, pairs_fingerprint
+    from xlir.models.loading import fingerprint, load_model
+    from xlir.training import checkpoint as ckpt
+    from xlir.training.distributed import (
+        average_gradients,
+        barrier,
+        gather_with_grad,
+        init_from_env,
+        mean_over_ranks,
+    )
+    from xlir.training.grad_cache import cached_backward
+    from xlir.training.loss import info_nce
+    from xlir.training.optim import (
+        build_optimizer,
+        build_scheduler,
+        freeze_word_embeddings,
+        set_dropout,
+        trainable_parameters,
+    )
+    from xlir.training.samplers import build_sampler
+
+    dist = init_from_env()
+    output = Path(config.output)
+    ckpt_dir = output / "checkpoints"
+    log_path = output / LOG_FILE
+
+    if not config.resume and (ckpt.list_checkpoints(ckpt_dir) or (output / RECORD_FILE).exists()):
+        raise ConfigError(f"{output} already holds a training run: pass --resume to continue it, "
+                          f"or choose another --output")
+
+    # ---- data, model, optimisation ------------------------------------------------------------
+    if pairs is None:
+        pairs = load_pairs(config.sources, languages=config.languages, unit=config.unit,
+                           hard_negatives=config.hard_negatives, max_groups=config.max_groups)
+    if not pairs.pairs:
+        raise ConfigError(f"no training pairs from {', '.join(config.sources)}")
+    pair_list = pairs.pairs
+    data_fp = pairs_fingerprint(pairs)
+
+    torch.manual_seed(config.seed + dist.rank)
+    random.seed(config.seed + dist.rank)
+    np.random.seed(config.seed + dist.rank)
+    device = torch.device(f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
+    model = load_model(config.model, device=str(device))
+    base_fp = fingerprint(model)
+    saved_max_length = model.max_seq_length
+    model.max_seq_length = config.max_length
+    frozen = freeze_word_embeddings(model) if config.freeze_word_embeddings else 0
+    if config.dropout is not None:
+        set_dropout(model, config.dropout)
+    named = trainable_parameters(model)
+    params = [p for _, p in named]
+    optimizer = build_optimizer(model, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = build_scheduler(optimizer, warmup=config.warmup, total=config.steps)
+    options = {"weighting": config.weighting} if config.sampler != "random" else {}
+    if config.sampler == "hybrid":
+        options["alpha"] = config.alpha
+    sampler = build_sampler(config.sampler, pair_list, config.batch_size, seed=config.seed,
+                            rank=dist.rank, world_size=dist.world_size, **options)
+
+    # ---- resume ------------------------------------------------------------------------------
+    start = 0
+    resumed_from: list[int] = []
+    history: dict = {"wall_time_s": 0.0, "resumed_from": []}
+    latest = ckpt.latest_checkpoint(ckpt_dir) if config.resume else None
+    if latest is not None:
+        state, rng = ckpt.load(latest, dist.rank)
+        _check_resume_config(state["config"], config)
+        if state["pairs_fingerprint"] != data_fp:
+            raise ConfigError(f"cannot resume from {latest}: the training pairs differ from the ones it "
+                              f"was trained on (fingerprint {state['pairs_fingerprint']} vs {data_fp})")
+        current = dict(named)
+        missing = sorted(set(current) - set(state["model"]))
+        if missing:
+            raise ConfigError(f"cannot resume from {latest}: no weights for {', '.join(missing[:3])}")
+        with torch.no_grad():
+            for name, tensor in state["model"].items():
+                current[name].copy_(tensor)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        sampler.load_state_dict(state["sampler"])
+        if rng is not None:
+            ckpt.set_rng_state(rng)
+        start = int(state["step"])
+        history = state.get("history", history)
+        resumed_from = [*history.get("resumed_from", []), start]
+    history["resumed_from"] = resumed_from
+    if dist.is_main:
+        output.mkdir(parents=True, exist_ok=True)
+        ckpt.clean_temporaries(ckpt_dir)
+        # the log keeps only the steps the weights actually went through
+        kept = [r for r in read_log(log_path) if r.get("step", 0) <= start] if start else []
+        log_path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    barrier()
+
+    # ---- loop --------------------------------------------------------------------------------
+    encode = _encode_fn(model, device)
+    gather = gather_with_grad if dist.enabled else None
+
+    def loss_fn(q, p, n=None):
+        return info_nce(q, p, n if n is not None and n.numel() else None, temperature=config.temperature,
+                        symmetric=config.symmetric, gather=gather, rank=dist.rank)
+
+    progress = None
+    if config.progress and dist.is_main:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=config.steps, initial=start, desc="train", unit="step", dynamic_ncols=True)
+    run_t0 = time.perf_counter()
+    window_t0, window_pairs = run_t0, 0
+    log_file = open(log_path, "a", encoding="utf-8") if dist.is_main else None  # noqa: SIM115
+    model.train()
+    try:
+        for step in range(start + 1, config.steps + 1):
+            batch = sampler.next_global()
+            mine = batch.shard(dist.rank, dist.world_size)
+            texts = _batch_texts(model, [pair_list[i] for i in mine.indices], config.hard_negatives)
+            optimizer.zero_grad(set_to_none=True)
+            if config.chunk_size:
+                loss = cached_backward(encode, texts, loss_fn, config.chunk_size)
+            else:
+                embs = [encode(t) if t else None for t in texts]
+                loss = loss_fn(*embs)
+                loss.backward()
+            loss_value = mean_over_ranks(float(loss.item()))
+            average_gradients(params)
+            if config.max_grad_norm:
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
+            else:
+                grad_norm = float(torch.linalg.vector_norm(
+                    torch.stack([torch.linalg.vector_norm(p.grad) for p in params if p.grad is not None])))
+            if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
+                last = ckpt.latest_checkpoint(ckpt_dir)
+                what = "loss" if not math.isfinite(loss_value) else "gradient norm"
+                bad = output / f"nonfinite-step-{step}.json"
+                if dist.is_main:
+                    bad.write_text(json.dumps({"step": step, "kind": batch.kind, "language": batch.language,
+                                               "loss": str(loss_value), "grad_norm": str(grad_norm),
+                                               "pairs": [pair_list[i].__repr__() for i in batch.indices]},
+                                              ensure_ascii=False, indent=1), encoding="utf-8")
+                raise NonFiniteLossError(
+                    f"non-finite {what} ({loss_value if what == 'loss' else grad_norm}) at step {step} "
+                    f"on a {_describe_batch(batch, pair_list, batch.indices)} (written to {bad}); the "
+                    f"weights were not updated. Last good checkpoint: "
+                    f"{last if last else 'none yet'}. Try a lower --lr or a higher temperature, then "
+                    f"--resume.")
+            lr = optimizer.param_groups[0]["lr"]
+            optimizer.step()
+            scheduler.step()
+            window_pairs += batch.global_size
+            now = time.perf_counter()
+            if dist.is_main and (step % config.log_every == 0 or step == config.steps):
+                rate = window_pairs / max(now - window_t0, 1e-9)
+                row = {"step": step, "loss": loss_value, "lr": lr,
+                       "grad_norm": grad_norm, "kind": batch.kind, "language": batch.language,
+                       "pairs_per_s": round(rate, 3), "elapsed_s": round(now - run_t0, 3)}
+                log_file.write(json.dumps(row) + "\n")
+                log_file.flush()
+                window_t0, window_pairs = now, 0
+                if progress is not None:
+                    progress.set_postfix(loss=f"{loss_value:.4f}", pairs_s=f"{rate:.1f}", kind=batch.kind)
+            if progress is not None:
+                progress.update(1)
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                hist = {**history, "wall_time_s": history.get("wall_time_s", 0.0) + now - run_t0}
+                _save_checkpoint(ckpt, ckpt_dir, step, dist, named, optimizer, scheduler, sampler,
+                                 config, data_fp, hist, barrier)
+            if on_step is not None:
+                on_step(StepInfo(step, loss_value, batch.kind, model))
+    finally:
+        if progress is not None:
+            progress.close()
+        if log_file is not None:
+            log_file.close()
+
+    # ---- output ------------------------------------------------------------------------------
+    train_s = time.perf_counter() - run_t0
+    wall = history.get("wall_time_s", 0.0) + train_s
+    log = read_log(log_path) if dist.is_main else []
+    losses = [r["loss"] for r in log]
+    record = {
+        "model": config.model,
+        "base_model_fingerprint": base_fp,
+        "sources": list(pairs.sources),
+        "pairs": {"name": pairs.name, "count": len(pair_list), "fingerprint": data_fp,
+                  "groups": len({p.group for p in pair_list}),
+                  "language_pairs": {f"{a}-{b}": n for (a, b), n in pairs.language_pairs().items()}},
+        "config": config.model_dump(mode="json"),
+        "sampler": sampler.describe(),
+        "steps": config.steps,
+        "world_size": dist.world_size,
+        "frozen_parameters": frozen,
+        "trainable_parameters": sum(p.numel() for p in params),
+        "wall_time_s": round(wall, 3),
+        "setup_s": round(run_t0 - t_start, 3),
+        "pairs_per_s": round((config.steps - start) * config.batch_size / max(1e-9, train_s), 3),
+        "resumed_from": resumed_from,
+        "final_loss": losses[-1] if losses else None,
+        "loss_curve": [[r["step"], r["loss"]] for r in log],
+        "batch_kinds": {k: sum(1 for r in log if r["kind"] == k) for k in sorted({r["kind"] for r in log})},
+        "versions": versions(),
+        "device": str(device),
+    }
+    if dist.is_main:
+        model.max_seq_length = saved_max_length
+        model.save(str(output))
+        model.max_seq_length = config.max_length
+        write_json_atomic(output / RECORD_FILE, record)
+    barrier()
+    return TrainResult(output, record, losses)
+
+
+def _save_checkpoint(ckpt, root: Path, step: int, dist, named, optimizer, scheduler, sampler,
+                     config: TrainConfig, data_fp: str, history: dict, barrier) -> None:
+    """Rank 0 prepares the temporary folder, every rank adds its RNG state, rank 0 commits."""
+    if dist.is_main:
+        ckpt.begin(root, step)
+    barrier()
+    ckpt.write_rng(root, step, dist.rank)
+    barrier()
+    if dist.is_main:
+        state = {"step": step, "model": {n: p.detach().cpu().clone() for n, p in named},
+                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                 "sampler": sampler.state_dict(), "config": config.model_dump(mode="json"),
+                 "pairs_fingerprint": data_fp, "history": history}
+        ckpt.commit(root, step, state, keep=config.keep_checkpoints)
+    barrier()

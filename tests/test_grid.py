@@ -1,0 +1,138 @@
+"""The grid runner: stable cell ids, skip finished cells, retry failed ones, parallel workers,
+and resume after SIGKILL with every cell done exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from xlir.experiments.grid import CellConfig, collect_rows, read_table, run_grid
+
+TESTS = Path(__file__).resolve().parent
+
+
+class SleepCell(CellConfig):
+    name: str
+    seed: int
+    sleep: float = 0.0
+    fail: bool = False
+
+    def label(self) -> str:
+        return f"{self.name}-s{self.seed}"
+
+
+def sleep_cell(cell: SleepCell, work: Path) -> dict:
+    """Logs each attempt's start and finish next to the cell (work's parent survives the cell)."""
+    log = work.parent / "attempts.log"
+    with open(log, "a") as fh:
+        fh.write(f"start {os.getpid()}\n")
+    time.sleep(cell.sleep)
+    if cell.fail and not (work.parent / "allow").exists():
+        raise RuntimeError("planned failure")
+    (work / "weights.bin").write_bytes(b"x" * 10)
+    with open(log, "a") as fh:
+        fh.write(f"finish {os.getpid()}\n")
+    return {"rows": [{"metric": "score", "value": cell.seed * 10 + len(cell.name)},
+                     {"metric": "pid", "value": os.getpid()}]}
+
+
+def _cells(n: int, sleep: float = 0.0) -> list[SleepCell]:
+    return [SleepCell(name=f"c{i % 3}", seed=i, sleep=sleep) for i in range(n)]
+
+
+def _attempts(study: Path) -> dict[str, list[str]]:
+    out = {}
+    for d in (study / "cells").iterdir():
+        log = d / "attempts.log"
+        out[d.name] = [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+    return out
+
+
+def test_cell_ids_are_stable_and_distinct():
+    a = SleepCell(name="x", seed=1)
+    assert a.cell_id == SleepCell(name="x", seed=1).cell_id
+    assert a.cell_id.startswith("x-s1-")
+    assert a.cell_id != SleepCell(name="x", seed=2).cell_id
+    assert a.cell_id != SleepCell(name="x", seed=1, sleep=0.5).cell_id
+    with pytest.raises(ValueError):
+        SleepCell(name="x", seed=1, unknown=3)
+
+
+def test_runs_skips_and_tabulates(tmp_path):
+    cells = _cells(5)
+    logs: list[str] = []
+    s = run_grid(cells, sleep_cell, tmp_path, log=logs.append)
+    assert s.complete and len(s.ran) == 5 and s.done_before == 0
+    for c in cells:
+        d = tmp_path / "cells" / c.cell_id
+        assert json.loads((d / "config.json").read_text())["config"]["seed"] == c.seed
+        assert not (d / "work").exists()  # scratch removed once done
+    again = run_grid(cells + _cells(7)[5:], sleep_cell, tmp_path, log=logs.append)
+    assert again.done_before == 5 and len(again.ran) == 2  # two more seeds: only those run
+    table = read_table(tmp_path / "results.csv")
+    assert len(table) == 14
+    scores = {(r["name"], r["seed"]): r["value"] for r in table if r["metric"] == "score"}
+    assert scores[("c1", 4.0)] == 42.0
+    assert all(len(v) == 2 for v in _attempts(tmp_path).values())  # one start + one finish each
+
+
+def test_failed_cell_is_recorded_and_retried(tmp_path):
+    cells = [SleepCell(name="ok", seed=0), SleepCell(name="bad", seed=0, fail=True)]
+    s = run_grid(cells, sleep_cell, tmp_path, log=lambda m: None)
+    assert s.failed == [cells[1].cell_id] and not s.complete
+    err = json.loads((tmp_path / "cells" / cells[1].cell_id / "error.json").read_text())
+    assert "planned failure" in err["error"]
+    assert len(collect_rows(tmp_path)) == 2
+    (tmp_path / "cells" / cells[1].cell_id / "allow").touch()
+    s2 = run_grid(cells, sleep_cell, tmp_path, log=lambda m: None)
+    assert s2.complete and s2.ran == [cells[1].cell_id]
+    assert not (tmp_path / "cells" / cells[1].cell_id / "error.json").exists()
+
+
+def test_parallel_jobs_use_separate_processes(tmp_path):
+    cells = _cells(4, sleep=0.3)
+    s = run_grid(cells, sleep_cell, tmp_path, jobs=2, log=lambda m: None)
+    assert s.complete
+    pids = {r["value"] for r in collect_rows(tmp_path) if r["metric"] == "pid"}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+_DRIVER = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_grid import _cells, sleep_cell
+from xlir.experiments.grid import run_grid
+run_grid(_cells(8, sleep=0.4), sleep_cell, {study!r}, jobs=2, log=lambda m: print(m, flush=True))
+"""
+
+
+def test_resume_after_sigkill_runs_each_cell_exactly_once(tmp_path):
+    study = tmp_path / "study"
+    code = _DRIVER.format(tests=str(TESTS), study=str(study))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    done = 0
+    while time.time() < deadline:
+        done = len(list(study.glob("cells/*/result.json")))
+        if done >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 3 <= done < 8, "the runner should be killed in the middle of the grid"
+    time.sleep(0.5)  # workers die with the runner (PR_SET_PDEATHSIG); give them a moment
+    before = {k: v.count("finish") for k, v in _attempts(study).items()}
+    s = run_grid(_cells(8, sleep=0.4), sleep_cell, study, jobs=2, log=lambda m: None)
+    assert s.complete and s.done_before == sum(before.values())
+    attempts = _attempts(study)
+    assert len(attempts) == 8
+    assert all(v.count("finish") == 1 for v in attempts.values()), attempts
+    assert any(v.count("start") == 2 for v in attempts.values()), "some cell was interrupted"
+    assert len(read_table(study / "results.csv")) == 16

@@ -1,0 +1,89 @@
+"""Known-answer checks of the paired randomization test, bootstrap CI and Holm correction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from xlir.evaluation.significance import bootstrap_ci, compare_runs, holm, randomization_test
+
+
+def _per_query(values: dict[str, dict[str, np.ndarray]]) -> dict:
+    return {s: {m: {f"{s.split('/')[1][:2]}/{i}": float(v) for i, v in enumerate(arr)}
+                for m, arr in ms.items()} for s, ms in values.items()}
+
+
+def test_identical_runs_have_p_one_and_nothing_significant():
+    rng = np.random.default_rng(0)
+    scores = {s: {"AP": rng.random(200), "nDCG@10": rng.random(200)}
+              for s in ("mono/de-de", "cross/de-en", "multi/de")}
+    run = _per_query(scores)
+    rows = compare_runs(run, run, n_permutations=2000, n_bootstrap=2000)
+    assert len(rows) == 2 * 3 + 2 * 3  # 3 settings + 3 aggregates, per metric
+    for r in rows:
+        assert r.p_value == 1.0 and r.p_holm == 1.0
+        assert not r.significant
+        assert r.diff == 0.0 and r.ci_low == 0.0 and r.ci_high == 0.0
+
+
+def test_constant_large_shift_is_significant_and_ci_excludes_zero():
+    rng = np.random.default_rng(1)
+    base = rng.random(300) * 0.5
+    a = _per_query({"cross/de-en": {"AP": base}, "cross/de-es": {"AP": base}})
+    b = _per_query({"cross/de-en": {"AP": base + 0.3}, "cross/de-es": {"AP": base}})
+    rows = {r.setting: r for r in compare_runs(a, b, n_permutations=5000, n_bootstrap=5000)}
+    shifted = rows["cross/de-en"]
+    assert shifted.p_value == pytest.approx(1 / 5001)  # the smallest Monte Carlo p-value
+    assert shifted.p_holm == pytest.approx(2 / 5001)  # Holm: smallest p times the family size 2
+    assert shifted.significant
+    assert shifted.diff == pytest.approx(0.3)
+    assert shifted.ci_low == pytest.approx(0.3) and shifted.ci_high == pytest.approx(0.3)
+    assert not rows["cross/de-es"].significant
+    assert rows["cross/*"].diff == pytest.approx(0.15)  # questions are averaged over the two pairs
+
+
+def test_exact_p_value_equals_scipy_permutation_test():
+    rng = np.random.default_rng(2)
+    d = rng.normal(0.1, 0.2, size=12)  # 2**12 = 4096 sign patterns: both enumerate all of them
+    ours = randomization_test(d, n_permutations=10_000)
+    ref = stats.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=10_000,
+                                 alternative="two-sided").pvalue
+    assert ours == pytest.approx(ref, abs=1e-12)
+    assert 0.001 < ours < 0.2  # not a degenerate case
+
+
+def test_monte_carlo_p_value_agrees_with_scipy_within_sampling_error():
+    rng = np.random.default_rng(3)
+    d = rng.normal(0.02, 0.2, size=300)
+    ours = randomization_test(d, n_permutations=20_000, seed=5)
+    ref = stats.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=20_000,
+                                 alternative="two-sided", random_state=7).pvalue
+    # both estimate the same p (~0.01), each with standard error sqrt(p(1-p)/20000) ~ 0.0007
+    assert 0.005 < ref < 0.5
+    assert abs(ours - ref) < 0.004
+
+
+def test_bootstrap_ci_matches_scipy_percentile_interval():
+    rng = np.random.default_rng(4)
+    d = rng.normal(0.05, 0.3, size=400)
+    lo, hi = bootstrap_ci(d, n_resamples=10_000, seed=0)
+    ref = stats.bootstrap((d,), np.mean, method="percentile", n_resamples=10_000, random_state=0)
+    assert lo == pytest.approx(ref.confidence_interval.low, abs=0.003)
+    assert hi == pytest.approx(ref.confidence_interval.high, abs=0.003)
+    assert lo < d.mean() < hi
+
+
+def test_holm_by_hand():
+    # sorted 0.01, 0.03, 0.04, 0.2 -> 4*0.01, 3*0.03, max(2*0.04, 0.09), max(0.2, 0.09)
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.2]), [0.04, 0.09, 0.09, 0.2])
+    np.testing.assert_allclose(holm([0.5, 0.6]), [1.0, 1.0])
+
+
+def test_only_shared_queries_are_paired():
+    a = {"mono/en-en": {"AP": {"en/1": 0.2, "en/2": 0.4, "en/3": 0.9}}}
+    b = {"mono/en-en": {"AP": {"en/1": 0.3, "en/2": 0.5}}}
+    (row,) = [r for r in compare_runs(a, b, n_permutations=100, n_bootstrap=100) if r.setting == "mono/en-en"]
+    assert row.n == 2
+    assert row.diff == pytest.approx(0.1)
+    assert row.p_value == pytest.approx(0.5)  # exact: 2 of the 4 sign patterns reach |mean| >= 0.1
