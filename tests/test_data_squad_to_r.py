@@ -62,7 +62,8 @@ def test_xquad_built_includes_romanian(data_dir):
     assert col.parallel and col.source == "xquad"
     official = load_collection("xquad-r", data_dir=data_dir, languages=["en", "de"])
     figures = _compare(official, col.subset(languages=["en", "de"]))
-    print("\nXQuAD-R rebuilt from xquad/:", {k: (a, b, round(100 * c, 2)) for k, (a, b, c) in figures.items()})
+    print("\nXQuAD-R rebuilt from xquad/:",
+          {k: (a, b, round(100 * c, 2)) for k, (a, b, c) in figures.items()})
     assert all(abs(b - a) / a <= 0.02 and c >= 0.95 for a, b, c in figures.values())
     assert 1100 < col.document_counts()["ro"] < 1300
 

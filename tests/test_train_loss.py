@@ -11,6 +11,15 @@ from xlir.training.grad_cache import cached_backward
 from xlir.training.loss import info_nce
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine more threads only contend."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _manual(q, c, temp):
     q = q / q.norm(dim=1, keepdim=True)
     c = c / c.norm(dim=1, keepdim=True)
@@ -58,7 +67,7 @@ def test_gradient_cache_equals_plain_gradients(tiny_model_path):
     model.zero_grad()
     cached = cached_backward(encode, [queries, passages, negatives], loss_fn, chunk_size=3)
     got = {k: v.grad.clone() for k, v in model.named_parameters() if v.grad is not None}
-    assert float(cached) == pytest.approx(float(plain), abs=1e-6)
+    assert float(cached) == pytest.approx(plain.item(), abs=1e-6)
     assert got.keys() == ref.keys() and len(ref) > 20
     worst = max(float((got[k] - ref[k]).abs().max()) for k in ref)
     assert worst < 1e-5, worst
@@ -83,4 +92,7 @@ def test_gradient_cache_replays_dropout_masks(tiny_model_path):
     cached_backward(encode, [texts, texts[::-1]], lambda q, p: info_nce(q, p), chunk_size=3)
     first, second = seen[:4], seen[4:]
     assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
-    assert not torch.equal(seen[0], seen[1][[2, 1, 0]]) or True  # masks differ between chunks
+    model.eval()
+    with torch.no_grad():
+        clean = model(model.preprocess(texts[:3]))["sentence_embedding"]
+    assert not torch.allclose(clean, first[0], atol=1e-4)  # dropout was really on

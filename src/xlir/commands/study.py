@@ -1,9 +1,65 @@
-"""`xlir study` commands."""
+"""`xlir study` commands: run a study grid (resumable) and (re)build its report."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    study = typer.Typer(help="Reproducible studies: a resumable grid of runs, a result table and a report.",
+                        no_args_is_help=True)
+    app.add_typer(study, name="study")
+
+    def _run(name: str, preset: str, output: Path, jobs: int, objective: str | None, report: bool,
+             answer: Path | None) -> None:
+        from xlir.experiments.run_study import run_study
+        from xlir.reports.study_report import build_report
+
+        out = run_study(name, preset, output, jobs=jobs, objective=objective,
+                        log=lambda m: typer.echo(m))
+        s = out["summary"]
+        typer.echo(f"{s.done_before + len(s.ran)}/{s.total} cells done; table: {s.table}")
+        if s.failed:
+            typer.secho(f"{len(s.failed)} cell(s) failed (see their error.json); rerun to retry", fg="red")
+        if report:
+            typer.echo(f"report: {build_report(output, answer)}")
+        if s.failed:
+            raise typer.Exit(1)
+
+    @study.command("batching")
+    def batching(
+        preset: str = typer.Option("smoke", help="smoke | cpu | gpu"),
+        output: Path = typer.Option(Path("runs/study-batching"), help="study folder (resumes if it exists)"),
+        jobs: int = typer.Option(1, min=1, help="cells run in parallel processes"),
+        report: bool = typer.Option(True, help="write report.md when the grid is done"),
+    ) -> None:
+        """Study 1: xx-mono / xy / hybrid(alpha) / random batching, both zero-shot directions."""
+        _run("batching", preset, output, jobs, None, report, None)
+
+    @study.command("pretrain-languages")
+    def pretrain_languages(
+        preset: str = typer.Option("smoke", help="smoke | cpu | gpu"),
+        output: Path = typer.Option(Path("runs/study-pretrain-languages"), help="study folder"),
+        jobs: int = typer.Option(1, min=1, help="cells run in parallel processes"),
+        objective: str = typer.Option(None, help="pre-training objective: translation-ranking | mlm"),
+        report: bool = typer.Option(True, help="write report.md when the grid is done"),
+        answer: Path = typer.Option(None, help="also write the generated answer here "
+                                               "(e.g. docs/studies/pretrain-languages.md)"),
+    ) -> None:
+        """Study 2: pre-training on k languages, then hybrid fine-tuning, low-resource evaluation."""
+        _run("pretrain-languages", preset, output, jobs, objective, report, answer)
+
+    @study.command("report")
+    def report_cmd(
+        study_dir: Path = typer.Argument(..., help="a study folder with study.json and results.csv"),
+        answer: Path = typer.Option(None, help="study 2: also write the generated answer here"),
+    ) -> None:
+        """Regenerate a study's report (Markdown + PNG) from its result tables alone."""
+        from xlir.errors import ConfigError
+        from xlir.reports.study_report import build_report
+
+        if not (study_dir / "study.json").is_file() or not (study_dir / "results.csv").is_file():
+            raise ConfigError(f"{study_dir} has no study.json and results.csv; run a study there first")
+        typer.echo(f"report: {build_report(study_dir, answer)}")

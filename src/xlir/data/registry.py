@@ -17,7 +17,7 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from xlir.data.schema import Collection
@@ -36,7 +36,8 @@ class DatasetInfo:
     description: str
     languages: Callable[[Path], list[str]] | tuple[str, ...] = ()
     kind: str = "collection"  # or "bitext"
-    counts: Callable[[Path], str] | None = field(default=None, compare=False)
+    sizes: str = ""
+    """What it holds, as loaded (asserted by the loader tests), e.g. "1,190 q x 11 langs"."""
 
     def language_list(self, root: Path) -> list[str]:
         if callable(self.languages):
@@ -55,21 +56,22 @@ DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 def register_collection(name: str, *, folder: str, description: str,
                         languages: Callable[[Path], list[str]] | Iterable[str] = (),
-                        counts: Callable[[Path], str] | None = None) -> Callable[[LoaderFn], LoaderFn]:
+                        sizes: str = "") -> Callable[[LoaderFn], LoaderFn]:
     def decorator(fn: LoaderFn) -> LoaderFn:
         COLLECTIONS.register(name)(fn)
         langs = languages if callable(languages) else tuple(languages)
-        DATASETS.register(name)(DatasetInfo(name, folder, description, langs, "collection", counts))
+        if name not in DATASETS:  # a bitext set registers its info with register_bitext
+            DATASETS.register(name)(DatasetInfo(name, folder, description, langs, "collection", sizes))
         return fn
 
     return decorator
 
 
 def register_bitext(name: str, *, folder: str, description: str,
-                    languages: Callable[[Path], list[str]], counts: Callable[[Path], str] | None = None):
+                    languages: Callable[[Path], list[str]], sizes: str = ""):
     def decorator(fn):
         BITEXTS.register(name)(fn)
-        DATASETS.register(name)(DatasetInfo(name, folder, description, languages, "bitext", counts))
+        DATASETS.register(name)(DatasetInfo(name, folder, description, languages, "bitext", sizes))
         return fn
 
     return decorator
@@ -132,13 +134,22 @@ def load_collection(name: str, *, data_dir: str | Path | None = None, **options)
 
 def load_bitext(name: str, src: str, tgt: str, *, data_dir: str | Path | None = None,
                 **options) -> list[tuple[str, str]]:
-    """Aligned ``(src_text, tgt_text)`` pairs of a bitext set between two languages."""
-    from xlir.data.languages import normalize
+    """Aligned ``(src_text, tgt_text)`` pairs of a bitext set between two languages.
 
+    ``src`` / ``tgt`` are codes in any scheme (``"deu"``, ``"zho_Hant"``, ``"en-GB"``); see
+    :func:`bitext_languages` for what a set has.
+    """
     discover()
     fn = BITEXTS.get(name)
     options = _check_options(name, fn, options)
-    return fn(_root(data_dir), normalize(src), normalize(tgt), **options)
+    return fn(_root(data_dir), src, tgt, **options)
+
+
+def bitext_languages(name: str, *, data_dir: str | Path | None = None) -> list[str]:
+    """The (normalised) languages a bitext set has files for."""
+    discover()
+    BITEXTS.get(name)
+    return DATASETS.get(name).language_list(_root(data_dir))
 
 
 def collection_names() -> list[str]:

@@ -6,7 +6,7 @@ for the tie-breaking shared with trec_eval, :mod:`.metrics` for the metric defin
 :mod:`.bias` for the language-bias measures.
 """
 
-from xlir.evaluation.evaluator import EvalConfig, evaluate
+from xlir.evaluation.evaluator import EvalConfig, evaluate, evaluate_embeddings
 from xlir.evaluation.metrics import DEFAULT_METRICS, get_metric, parse_metrics
 from xlir.evaluation.results import EvalResult, read_qrels, read_run
 from xlir.evaluation.search import search
@@ -27,5 +27,6 @@ def quick_summary(result: EvalResult, metric: str = "AP") -> dict:
     return out
 
 
-__all__ = ["DEFAULT_METRICS", "EvalConfig", "EvalResult", "Setting", "evaluate", "get_metric",
-           "parse_metrics", "plan_settings", "quick_summary", "read_qrels", "read_run", "search"]
+__all__ = ["DEFAULT_METRICS", "EvalConfig", "EvalResult", "Setting", "evaluate", "evaluate_embeddings",
+           "get_metric", "parse_metrics", "plan_settings", "quick_summary", "read_qrels", "read_run",
+           "search"]

@@ -80,28 +80,50 @@ def _model_name(model, given: str | None) -> str:
     return str(getattr(card, "base_model", None) or getattr(model, "name_or_path", None) or "unknown")
 
 
-def evaluate(model, collection, config: EvalConfig | None = None, *, model_name: str | None = None,
-             fingerprint: str | None = None) -> EvalResult:
-    """Evaluate ``model`` (a SentenceTransformer) on ``collection`` in every requested setting.
-
-    ``fingerprint`` may be passed when already known (it is otherwise computed for the cache key).
-    """
+def evaluate(model, collection, config: EvalConfig | None = None, *, model_name: str | None = None
+             ) -> EvalResult:
+    """Evaluate ``model`` (a SentenceTransformer) on ``collection`` in every requested setting."""
     config = config or EvalConfig()
-    metrics = parse_metrics(config.metrics)
+    parse_metrics(config.metrics)
     t_start = time.perf_counter()
     configure_threads(config.num_threads, model)
-    plans = plan_settings(collection, config.settings)
-    if not plans:
+    if not plan_settings(collection, config.settings):
         raise ConfigError(f"{collection.name}: no query has a relevant candidate in settings "
                           f"{', '.join(config.settings)}")
-
     stats = EncodeStats()
     q_emb, d_emb, fp = encode_collection(
         model, collection, batch_size=config.batch_size, max_length=config.max_length,
         cache=config.cache, cache_dir=config.cache_dir, quantize=config.quantize_int8,
         show_progress=config.show_progress, stats=stats)
-    t_encoded = time.perf_counter()
+    encode_s = time.perf_counter() - t_start
+    result = evaluate_embeddings(q_emb, d_emb, collection, config,
+                                 model_info={"name": _model_name(model, model_name), "fingerprint": fp})
+    result.timings = {"encode_s": round(encode_s, 3), **result.timings,
+                      "total_s": round(time.perf_counter() - t_start, 3)}
+    result.encoding = {"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,
+                       "encoded": stats.encoded, "tokens": stats.tokens,
+                       "padded_tokens": stats.padded_tokens, "encode_s": round(stats.seconds, 3)}
+    return result
 
+
+def evaluate_embeddings(query_emb: np.ndarray, doc_emb: np.ndarray, collection,
+                        config: EvalConfig | None = None, *, model_info: dict | None = None) -> EvalResult:
+    """Evaluate given vectors (rows aligned with ``collection.queries`` / ``.documents``).
+
+    Scores are plain inner products: pass L2-normalised vectors for cosine similarity. Used by
+    :func:`evaluate` after encoding, and directly by tests and benchmarks with vectors of their own.
+    """
+    config = config or EvalConfig()
+    metrics = parse_metrics(config.metrics)
+    plans = plan_settings(collection, config.settings)
+    if not plans:
+        raise ConfigError(f"{collection.name}: no query has a relevant candidate in settings "
+                          f"{', '.join(config.settings)}")
+    if len(query_emb) != len(collection.queries) or len(doc_emb) != len(collection.documents):
+        raise ValueError(f"{len(query_emb)} query / {len(doc_emb)} document vectors for "
+                         f"{len(collection.queries)} queries / {len(collection.documents)} documents")
+    q_emb, d_emb = query_emb, doc_emb
+    t_encoded = time.perf_counter()
     doc_ids = [d.id for d in collection.documents]
     max_cut = max((m.k or 0) for m in metrics)
     if config.backend == "exact":
@@ -140,16 +162,12 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
     t_end = time.perf_counter()
 
     return EvalResult(
-        model={"name": _model_name(model, model_name), "fingerprint": fingerprint or fp},
+        model=dict(model_info or {"name": "unknown", "fingerprint": None}),
         config=config.model_dump(),
         collection={**collection.summary(), "source": collection.source,
                     "subset": collection.meta.get("subset")},
         settings=settings, per_query=per_query, bias_per_query=bias_pq,
-        timings={"encode_s": round(t_encoded - t_start, 3), "search_s": round(t_ranked - t_encoded, 3),
-                 "metrics_s": round(t_end - t_ranked, 3), "total_s": round(t_end - t_start, 3)},
-        encoding={"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,
-                  "encoded": stats.encoded, "tokens": stats.tokens, "padded_tokens": stats.padded_tokens,
-                  "encode_s": round(stats.seconds, 3)},
+        timings={"search_s": round(t_ranked - t_encoded, 3), "metrics_s": round(t_end - t_ranked, 3)},
         runs=runs, qrels=qrels,
     )
 

@@ -298,14 +298,17 @@ def write_table(study_dir: str | Path, cells: Iterable[CellConfig] | None = None
 
 
 def read_table(path: str | Path) -> list[dict]:
-    """Read a results CSV back, turning numeric-looking cells into floats."""
+    """Read a results CSV back: numeric-looking cells become floats, empty ones None."""
     out = []
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             conv = {}
             for k, v in row.items():
+                if v in ("", None):
+                    conv[k] = None
+                    continue
                 try:
-                    conv[k] = float(v) if v not in ("", None) and k != "cell_id" else v
+                    conv[k] = float(v) if k != "cell_id" else v
                 except ValueError:
                     conv[k] = v
             out.append(conv)

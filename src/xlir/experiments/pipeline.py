@@ -74,12 +74,45 @@ def flores_test_collection(languages: tuple[str, ...], limit: int | None, data_d
                       {"split": "test", "limit": limit}).validate()
 
 
+def bitext_collection(source: str, languages: tuple[str, ...], limit: int | None, data_dir=None):
+    """A registered bitext (e.g. ``tatoeba``) as retrieval of English translations; None if absent."""
+    from xlir.data import load_bitext
+    from xlir.data.registry import BITEXTS, discover
+    from xlir.errors import XlirError
+
+    discover()
+    if source not in BITEXTS:
+        return None
+    queries, qrels, english = [], {}, {}
+    for lang in languages:
+        try:
+            rows = load_bitext(source, lang, "en", data_dir=data_dir)
+        except XlirError:
+            continue
+        for i, (text, eng) in enumerate(rows[:limit] if limit else rows):
+            key = f"{lang}-{i}"
+            queries.append(Query(f"{lang}/{key}", text, lang, key))
+            english[key] = eng
+            qrels[f"{lang}/{key}"] = {f"en/{key}": 1}
+    if not queries:
+        return None
+    docs = [Document(f"en/{k}", t, "en", None, k) for k, t in english.items()]
+    return Collection(source, queries, docs, qrels, False, source, {"limit": limit}).validate()
+
+
 def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
     """The sliced collection of ``spec``; ``None`` when optional and unavailable."""
     from xlir.errors import XlirError
 
     if spec.name == "flores-test":
         return flores_test_collection(spec.languages or (), spec.limit, data_dir)
+    if spec.name.startswith("bitext:"):
+        coll = bitext_collection(spec.name.split(":", 1)[1], spec.languages or (), spec.limit, data_dir)
+        if coll is None and not spec.optional:
+            from xlir.errors import ConfigError
+
+            raise ConfigError(f"no bitext {spec.name!r} for languages {spec.languages}")
+        return coll
     from xlir.data import load_collection
     from xlir.data.registry import collection_names
 

@@ -227,7 +227,8 @@ def convert(source: Path, dest: Path, tokenizer_dir: Path | None = None) -> Path
     return dest
 
 
-def _is_current(folder: Path) -> bool:
+def is_current(folder: Path) -> bool:
+    """True when ``folder`` is a finished conversion made by this conversion version."""
     try:
         meta = json.loads((folder / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -243,13 +244,13 @@ def ensure_converted(source: Path | None = None, *, force: bool = False, verbose
     """
     source = Path(source) if source else e5_weights_file()
     final = converted_dir(source)
-    if not force and _is_current(final):
+    if not force and is_current(final):
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     with open(final.parent / f".{final.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not force and _is_current(final):  # another process finished while we waited
+            if not force and is_current(final):  # another process finished while we waited
                 return final
             start = time.perf_counter()
             tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))

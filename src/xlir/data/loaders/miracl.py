@@ -72,12 +72,17 @@ def corpus_files(root: Path, lang: str, corpus_dir: str | Path | None) -> list[P
 
 def read_corpus(files: list[Path], lang: str, keep: set[str] | None = None) -> list[Document]:
     docs: list[Document] = []
+    seen: set[str] = set()
     for path in files:
         for line, rec in iter_jsonl(path):
             docid = text_field(rec, "docid", path, line=line)
             did = f"{lang}/{docid}"
             if keep is not None and did not in keep:
                 continue
+            if did in seen:
+                raise DataError(path, f"duplicate docid {docid!r}", line=line, record=docid,
+                                expected="each passage once in the corpus files")
+            seen.add(did)
             text = text_field(rec, "text", path, line=line, record_id=docid)
             title = rec.get("title")
             docs.append(Document(did, text, lang, title if isinstance(title, str) and title else None))
@@ -85,6 +90,7 @@ def read_corpus(files: list[Path], lang: str, keep: set[str] | None = None) -> l
 
 
 @register_collection("miracl", folder="miracl", languages=SPLITS["dev"],
+                     sizes="dev 13,495 q/130,408 judg.; train 40,203",
                      description="MIRACL topics+qrels (dev/train, 18 languages); passages supplied by "
                                  "the user (HF miracl-corpus)")
 def load_miracl(root: Path, *, languages: list[str] | None = None, split: str = "dev",

@@ -78,6 +78,7 @@ def _pick(name: str, available: tuple[str, ...], languages: list[str] | None) ->
 
 
 @register_collection("xquad", folder="xquad", languages=XQUAD_LANGUAGES,
+                     sizes="1,190 q/lang; 14,156 sentences",
                      description="XQuAD made into -R form by our sentence splitter (12 languages, "
                                  "incl. ro)")
 def load_xquad(root: Path, *, languages: list[str] | None = None, unit: str = "sentence") -> Collection:
@@ -88,6 +89,7 @@ def load_xquad(root: Path, *, languages: list[str] | None = None, unit: str = "s
 
 
 @register_collection("mlqa", folder="mlqa", languages=MLQA_LANGUAGES,
+                     sizes="4,199 q; 20,452 sentences",
                      description="MLQA v1 dev made into -R form by our sentence splitter (7 languages)")
 def load_mlqa(root: Path, *, languages: list[str] | None = None, split: str = "dev",
               unit: str = "sentence") -> Collection:
@@ -109,6 +111,7 @@ def _has_answers(path: Path) -> bool:
 
 
 @register_collection("tydiqa", folder="tydiqa-goldp", languages=TYDIQA_LANGUAGES["dev"],
+                     sizes="dev 4,295 q/passages; train 8,076 q",
                      description="TyDi QA GoldP (monolingual): dev ar en fi id ko ru sw, train en ko sw")
 def load_tydiqa(root: Path, *, languages: list[str] | None = None, split: str = "dev",
                 unit: str | None = None) -> Collection:

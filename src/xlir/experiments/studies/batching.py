@@ -19,6 +19,9 @@ STRATEGIES: tuple[tuple[str, float | None], ...] = (
     ("xx-mono", None), ("xy", None), ("hybrid", 0.25), ("hybrid", 0.5), ("hybrid", 0.75), ("random", None))
 
 
+SMOKE_STRATEGIES = (("xx-mono", None), ("xy", None), ("hybrid", 0.5), ("random", None))
+
+
 def strategy_name(sampler: str, alpha: float | None) -> str:
     return f"hybrid-{alpha:g}" if sampler == "hybrid" else sampler
 
@@ -46,7 +49,7 @@ def _mlqa_evals(limit, pool, afriqa_limit):
 
 PRESETS: dict[str, dict] = {
     # tiny random model, 2 steps, 8 questions per language: checks the pipeline, not a finding
-    "smoke": {"model": "tiny", "seeds": [0, 1], "steps": 2, "batch_size": 8, "max_length": 32,
+    "smoke": {"model": "tiny", "seeds": [0, 1], "strategies": SMOKE_STRATEGIES, "steps": 2, "batch_size": 8, "max_length": 32,
               "max_groups": 40, "limit": 6, "pool": 20, "afriqa_limit": 6},
     # the embedded e5-small, word embeddings frozen, short sequences, few steps, sliced pools
     "cpu": {"model": "e5-small", "seeds": [0, 1, 2], "steps": 30, "batch_size": 16, "max_length": 64,
@@ -70,7 +73,7 @@ def build_cells(preset: str) -> list[BatchingCell]:
         cells.append(BatchingCell(model=p["model"], direction=direction, strategy="base", seed=0,
                                   finetune=base_ft.model_copy(update={"steps": 0}), evals=evals))
         for seed in p["seeds"]:
-            for sampler, alpha in STRATEGIES:
+            for sampler, alpha in p.get("strategies", STRATEGIES):
                 ft = base_ft.model_copy(update={"sampler": sampler, "alpha": alpha if alpha is not None else 0.5})
                 cells.append(BatchingCell(model=p["model"], direction=direction,
                                           strategy=strategy_name(sampler, alpha), seed=seed,

@@ -1,0 +1,73 @@
+"""A generic BEIR-layout collection, so users can bring their own data.
+
+Layout (Thakur et al., "BEIR: A Heterogeneous Benchmark for Zero-shot Evaluation of Information
+Retrieval Models", NeurIPS 2021 Datasets track, arXiv 2104.08663; github.com/beir-cellar/beir):
+a folder with ``corpus.jsonl`` (``_id, title, text``), ``queries.jsonl`` (``_id, text``) and
+``qrels/<split>.tsv`` (header, then ``query-id<TAB>corpus-id<TAB>score``); any file may be gzipped.
+BEIR records carry no language: pass ``language=`` (default ``en``), or give records a
+``language`` field. Only queries with judgments in the split are kept, as BEIR does.
+
+Use: ``load_collection("beir", path="my-data/", split="test", language="de")``; a relative
+``path`` is looked up in the data directory first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlir.data.io import find_file, iter_tsv
+from xlir.data.languages import normalize
+from xlir.data.records import read_documents, read_queries
+from xlir.data.registry import register_collection
+from xlir.data.schema import Collection
+from xlir.errors import ConfigError, DataError, MissingDataError
+
+
+def read_qrels_tsv(path: Path, query_ids: set[str], doc_ids: set[str]) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    for line, f in iter_tsv(path, min_fields=3):
+        if line == 1 and f[0].strip().lower() in ("query-id", "query_id", "qid"):
+            continue  # header "query-id corpus-id score"
+        qid, did, score = f[0].strip(), f[1].strip(), f[2].strip()
+        try:
+            grade = int(score)
+        except ValueError:
+            raise DataError(path, f"score {score!r} is not an integer", line=line,
+                            expected="query-id<TAB>corpus-id<TAB>integer score") from None
+        if qid not in query_ids:
+            raise DataError(path, f"judgment names unknown query id {qid!r}", line=line, record=qid,
+                            expected="a query id present in queries.jsonl")
+        if did not in doc_ids:
+            raise DataError(path, f"judgment names unknown document id {did!r}", line=line,
+                            record=did, expected="a document id present in corpus.jsonl")
+        qrels.setdefault(qid, {})[did] = grade
+    return qrels
+
+
+def _folder(root: Path, path: str | Path | None) -> Path:
+    if path is None:
+        raise ConfigError("beir: pass path=<folder with corpus.jsonl, queries.jsonl, qrels/>")
+    for cand in (root / path, Path(path)):
+        if cand.is_dir():
+            return cand
+    raise MissingDataError(f"BEIR folder {path} not found (looked in {root} and the working directory)")
+
+
+@register_collection("beir", folder="<path>", languages=(), sizes="user-supplied",
+                     description="any BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/*.tsv): "
+                                 "pass path=")
+def load_beir(root: Path, *, path: str | Path | None = None, split: str = "test",
+              language: str | None = "en", name: str | None = None) -> Collection:
+    folder = _folder(root, path)
+    lang = normalize(language) if language is not None else None
+    corpus = find_file(folder / "corpus.jsonl", hint="a BEIR folder has corpus.jsonl")
+    queries_path = find_file(folder / "queries.jsonl", hint="a BEIR folder has queries.jsonl")
+    qrels_path = find_file(folder / "qrels" / f"{split}.tsv",
+                           hint=f"a BEIR folder has qrels/{split}.tsv")
+    docs = read_documents(corpus, language=lang)
+    queries = [q for _, _, q in read_queries(queries_path, language=lang)]
+    qrels = read_qrels_tsv(qrels_path, {q.id for q in queries}, {d.id for d in docs})
+    queries = [q for q in queries if q.id in qrels]
+    return Collection(name or folder.name, queries, docs, qrels, parallel=False,
+                      source=name or folder.name, meta={"format": "beir", "split": split,
+                                                        "path": str(folder)})

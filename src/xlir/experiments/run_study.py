@@ -1,0 +1,86 @@
+"""Run a study by name and preset: estimate, run the grid (resumable), write the tables.
+
+Outputs in the study folder: ``results.csv`` (one row per cell x collection x setting x metric),
+``per_question.csv.gz`` (AP per question and setting kind, for paired tests) and ``study.json``
+(study, preset, the exact command, the time estimate). The report is built from these files alone
+(:mod:`xlir.reports.study_report`), so a committed table regenerates its report with one command.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from xlir.experiments.grid import cell_dir, is_done, read_json, run_grid
+from xlir.experiments.studies import study_module
+
+
+def build_study_cells(name: str, preset: str, objective: str | None = None):
+    mod = study_module(name)
+    if preset not in mod.PRESETS:
+        from xlir.errors import ConfigError
+
+        raise ConfigError(f"unknown preset {preset!r} for study {name}; known: {', '.join(mod.PRESETS)}")
+    if objective is not None:
+        if name != "pretrain-languages":
+            from xlir.errors import ConfigError
+
+            raise ConfigError("--objective applies to the pretrain-languages study only")
+        return mod, mod.build_cells(preset, objective=objective)
+    return mod, mod.build_cells(preset)
+
+
+def write_per_question(study_dir: Path, cells) -> Path:
+    """``cell_id, collection, kind, group, AP`` for every finished cell (gzip CSV)."""
+    path = Path(study_dir) / "per_question.csv.gz"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with gzip.open(tmp, "wt", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["cell_id", "collection", "kind", "group", "AP"])
+        for cell in cells:
+            res = cell_dir(study_dir, cell) / "result.json"
+            if not res.is_file():
+                continue
+            for coll, kinds in read_json(res).get("per_question", {}).items():
+                for kind, groups in kinds.items():
+                    for g, v in groups.items():
+                        w.writerow([cell.cell_id, coll, kind, g, f"{v:.6f}"])
+    os.replace(tmp, path)
+    return path
+
+
+def run_study(name: str, preset: str, output: str | Path, *, jobs: int = 1, objective: str | None = None,
+              estimate: bool = True, log=print) -> dict:
+    from xlir.experiments.estimate import calibrate, estimate_cells
+
+    output = Path(output)
+    mod, cells = build_study_cells(name, preset, objective)
+    pending = [c for c in cells if not is_done(output, c)]
+    est = None
+    if estimate and pending:
+        first = pending[0]
+        cal = calibrate(first.model, first.finetune.batch_size, first.finetune.max_length)
+        est = estimate_cells(pending, cal)
+        speedup = min(jobs, os.cpu_count() or 1) ** 0.5  # cells share the cores: well below linear
+        log(f"estimate: {len(pending)} cells to run, about {est / 60:.1f} min with 1 job"
+            + (f", roughly {est / speedup / 60:.1f} min with {jobs} jobs" if jobs > 1 else "")
+            + f" ({cal.describe()}; {os.cpu_count()} cores)")
+    command = "xlir study " + shlex.join([name, "--preset", preset, "--output", str(output), "--jobs", str(jobs)]
+                                         + (["--objective", objective] if objective else []))
+    meta = {"study": name, "preset": preset, "command": command, "estimate_s": est,
+            "argv": sys.argv, "presets": {preset: _jsonable(mod.PRESETS[preset])}}
+    summary = run_grid(cells, mod.run_cell, output, jobs=jobs, meta=meta, log=log)
+    write_per_question(output, cells)
+    return {"summary": summary, "estimate_s": est, "cells": len(cells)}
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj

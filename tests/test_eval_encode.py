@@ -1,0 +1,87 @@
+"""Encoding: same vectors as SentenceTransformer.encode, each text once, cached by fingerprint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xlir.evaluation.cache import EmbeddingCache, text_key
+from xlir.evaluation.encode import EncodeStats, encode_texts, encode_unique, model_cache_key, quantize_int8
+
+TEXTS = ["Der Himmel ist blau.", "The sky is blue.", "短い", "a much longer sentence " * 8,
+         "The sky is blue.", "El cielo es azul."]
+
+
+@pytest.fixture(scope="module")
+def model():
+    from xlir.evaluation.encode import configure_threads
+    from xlir.models import load_model
+
+    m = load_model("tiny")
+    configure_threads(model=m)  # one thread for the width-32 model (see configure_threads)
+    return m
+
+
+def test_vectors_equal_sentence_transformers_encode(model):
+    ours = encode_texts(model, TEXTS, prefix="passage: ", batch_size=2, show_progress=False)
+    ref = model.encode(TEXTS, prompt="passage: ", batch_size=4, normalize_embeddings=True)
+    assert ours.dtype == np.float32 and ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-6)
+
+
+def test_cache_roundtrip_shards_and_compaction(tmp_path):
+    cache = EmbeddingCache("fp1", tmp_path)
+    keys = [text_key("p: ", str(i)) for i in range(40)]
+    vecs = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    for start in range(0, 40, 2):  # 20 puts -> more than MAX_SHARDS -> merged
+        cache.put(keys[start:start + 2], vecs[start:start + 2])
+    fresh = EmbeddingCache("fp1", tmp_path)
+    got, hit = fresh.get(keys[::-1] + [text_key("p: ", "new")])
+    assert hit.tolist() == [True] * 40 + [False]
+    np.testing.assert_array_equal(got[:40], vecs[::-1])  # float32, bit-identical
+    assert len(list((tmp_path / "fp1").glob("*.keys.npy"))) < 20
+    assert not list((tmp_path / "fp1").glob("*.tmp"))
+    assert EmbeddingCache("fp2", tmp_path).get(keys)[0] is None  # another model: nothing shared
+
+
+def test_encode_unique_dedups_and_hits_cache(model, tmp_path):
+    cache = EmbeddingCache(model_cache_key(model), tmp_path)
+    st = EncodeStats()
+    first = encode_unique(model, TEXTS, prefix="query: ", cache=cache, show_progress=False, stats=st)
+    assert (st.texts, st.unique, st.encoded, st.cache_hits) == (6, 5, 5, 0)
+    np.testing.assert_array_equal(first[1], first[4])
+    st2 = EncodeStats()
+    again = encode_unique(model, TEXTS, prefix="query: ", cache=EmbeddingCache(cache.model_key, tmp_path),
+                          show_progress=False, stats=st2)
+    assert (st2.encoded, st2.cache_hits) == (0, 5)
+    np.testing.assert_array_equal(first, again)
+    # another prefix is another text
+    st3 = EncodeStats()
+    encode_unique(model, TEXTS[:2], prefix="passage: ", cache=cache, show_progress=False, stats=st3)
+    assert st3.encoded == 2
+
+
+def test_changed_model_changes_cache_key(model):
+    import copy
+
+    import torch
+
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        next(other.parameters())[0, 0] += 1e-3
+    assert model_cache_key(other) != model_cache_key(model)
+    assert model_cache_key(model, quantized=True) == model_cache_key(model) + "+int8"
+
+
+def test_int8_quantized_copy_encodes_close_and_leaves_model_alone(model):
+    import torch
+
+    q = quantize_int8(model)
+    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in q.modules())
+    assert not any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in model.modules())
+    a = encode_texts(model, TEXTS, show_progress=False)
+    b = encode_texts(q, TEXTS, show_progress=False)
+    cos = (a * b).sum(axis=1)
+    assert cos.min() > 0.9  # int8 weights: close, not identical
+    assert not np.array_equal(a, b)

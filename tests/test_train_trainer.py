@@ -1,0 +1,163 @@
+"""The trainer end to end on the tiny model and real MLQA-R pairs.
+
+SIGKILL + resume must reproduce an uninterrupted run bit for bit; two gloo processes must match one
+process with the same global batch; a non-finite loss must stop with a message naming the step and
+keep the last good checkpoint; the output must load with SentenceTransformer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from xlir.data.pairs import load_pairs, write_pairs
+from xlir.errors import ConfigError
+from xlir.training import TrainConfig, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory, data_dir):
+    ps = load_pairs(["mlqa"], data_dir=data_dir, max_groups=150)
+    return write_pairs(ps, tmp_path_factory.mktemp("pairs") / "mlqa150.jsonl")
+
+
+def _config(model, pairs_file, output, **kw):
+    base = dict(model=str(model), sources=[str(pairs_file)], steps=8, batch_size=8, lr=2e-3,
+                checkpoint_every=3, max_length=48, num_threads=1, progress=False, output=output)
+    return TrainConfig(**{**base, **kw})
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "src")}
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import json, os, signal, sys
+    from xlir.training import TrainConfig, train
+    cfg = TrainConfig(**json.loads(sys.argv[1]))
+    def kill(info):
+        if info.step == int(sys.argv[2]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    train(cfg, on_step=kill)
+""")
+
+
+def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny_model_path, pairs_file):
+    from sentence_transformers import SentenceTransformer
+
+    full = train(_config(tiny_model_path, pairs_file, tmp_path / "full"))
+    assert len(full.losses) == 8
+
+    cfg = _config(tiny_model_path, pairs_file, tmp_path / "killed")
+    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, cfg.model_dump_json(), "5"], env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]  # really killed, after step 5 (checkpoint: 3)
+    ckpts = sorted(p.name for p in (tmp_path / "killed" / "checkpoints").iterdir())
+    assert ckpts == ["step-00000003"]
+    assert not (tmp_path / "killed" / "model.safetensors").exists()
+
+    resumed = train(cfg.model_copy(update={"resume": True}))
+    assert resumed.record["resumed_from"] == [3]
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "killed")
+    assert a.keys() == b.keys()
+    changed = 0
+    for k in a:
+        assert a[k].dtype == b[k].dtype and bool((a[k] == b[k]).all()), f"{k} differs after resume"
+    base = _weights(tiny_model_path)
+    changed = sum(not bool((a[k] == base[k]).all()) for k in a)
+    assert changed > 20  # training really moved the (non-embedding) weights
+    assert resumed.losses == full.losses  # the log holds steps 1..8 once, identical values
+
+    # the output is a sentence-transformers folder with its prompts, plus the training record
+    st = SentenceTransformer(str(tmp_path / "killed"), device="cpu")
+    assert st.prompts["query"] == "query: " and st.prompts["passage"] == "passage: "
+    record = json.loads((tmp_path / "killed" / "xlir_training.json").read_text())
+    assert record["sources"] == ["mlqa"] and record["steps"] == 8
+    assert record["config"]["sampler"] == "hybrid" and record["versions"]["torch"]
+    assert sum(record["batch_kinds"].values()) == 8
+
+
+WORKER = textwrap.dedent("""
+    import json, sys
+    from xlir.training import TrainConfig, train
+    train(TrainConfig(**json.loads(sys.argv[1])))
+""")
+
+
+def test_two_gloo_processes_match_one_process(tmp_path, tiny_model_path, pairs_file):
+    kw = dict(steps=3, dropout=0.0, checkpoint_every=10, symmetric=True)
+    single = train(_config(tiny_model_path, pairs_file, tmp_path / "one", **kw))
+    cfg = _config(tiny_model_path, pairs_file, tmp_path / "two", **kw)
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                           "--master-port", "29731", str(script), cfg.model_dump_json()],
+                          env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((tmp_path / "two" / "xlir_training.json").read_text())
+    assert record["world_size"] == 2
+    two = [r["loss"] for r in map(json.loads, (tmp_path / "two" / "training_log.jsonl").open())]
+    assert two == pytest.approx(single.losses, abs=1e-5)
+    assert single.losses[0] != pytest.approx(single.losses[-1], abs=1e-3)  # the model did change
+    a, b = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    # Adam divides by sqrt(v): float noise of ~1e-7 in near-zero gradients moves weights ~1e-5
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-4
+    assert max(float((a[k] - _weights(tiny_model_path)[k]).abs().max()) for k in a) > 1e-3
+
+
+def test_non_finite_loss_names_step_and_keeps_last_good_checkpoint(tmp_path, tiny_model_path, pairs_file):
+    import torch
+
+    from xlir.training.trainer import NonFiniteLossError
+
+    def poison(info):
+        if info.step == 3:  # after step 3 (checkpoint at 2): break a weight, step 4 must fail
+            with torch.no_grad():
+                next(p for p in info.model.parameters() if p.requires_grad).fill_(float("nan"))
+
+    cfg = _config(tiny_model_path, pairs_file, tmp_path / "nan", steps=6, checkpoint_every=2)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss \(nan\) at step 4 .*step-00000002"):
+        train(cfg, on_step=poison)
+    ckpts = sorted(p.name for p in (tmp_path / "nan" / "checkpoints").iterdir())
+    assert ckpts == ["step-00000002"]
+    state = torch.load(tmp_path / "nan" / "checkpoints" / ckpts[0] / "state.pt", weights_only=False)
+    assert all(bool(torch.isfinite(t).all()) for t in state["model"].values())
+    bad = json.loads((tmp_path / "nan" / "nonfinite-step-4.json").read_text())
+    assert len(bad["pairs"]) == 8
+
+
+def test_cli_with_toml_config_and_refusing_to_overwrite(tmp_path, tiny_model_path, pairs_file):
+    from typer.testing import CliRunner
+
+    from xlir.cli import app
+
+    toml = tmp_path / "train.toml"
+    toml.write_text(f'[train]\nmodel = "{tiny_model_path}"\nsources = ["{pairs_file}"]\n'
+                    f'steps = 2\nbatch_size = 8\nnum_threads = 1\nmax_length = 32\n')
+    out = tmp_path / "cli"
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "--config", str(toml), "--sampler", "xy", "--output", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "trained" in res.output
+    record = json.loads((out / "xlir_training.json").read_text())
+    assert record["config"]["sampler"] == "xy" and record["config"]["steps"] == 2
+    res = runner.invoke(app, ["train", "--config", str(toml), "--output", str(out), "-q"])
+    assert isinstance(res.exception, ConfigError) and "already holds a training run" in str(res.exception)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("steps = -1\n")
+    with pytest.raises(ConfigError, match="steps"):
+        TrainConfig.from_toml(bad)
