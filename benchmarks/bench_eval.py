@@ -139,6 +139,53 @@ def compare_values(xlir_pq: dict, ref_pq: dict) -> dict:
     return out
 
 
+def workload(model, coll, depth: int) -> dict:
+    """Exact work each approach does on ``coll``: tokens encoded and query x candidate products.
+
+    xlir encodes every distinct ``prefix + text`` once; the MTEB-style run encodes, for every
+    setting, its queries and its whole candidate pool again. Token counts use the model's
+    tokenizer with its truncation, so they are what the encoder really processes.
+    """
+    prompts = model.prompts or {}
+    qp, dp = prompts.get("query", ""), prompts.get("passage", "")
+    q_len = dict(zip([q.id for q in coll.queries], _lengths(model, [qp + q.text for q in coll.queries]),
+                     strict=True))
+    d_len = dict(zip([d.id for d in coll.documents],
+                     _lengths(model, [dp + d.text for d in coll.documents]), strict=True))
+    uniq = {qp + q.text: q_len[q.id] for q in coll.queries}
+    uniq |= {dp + d.text: d_len[d.id] for d in coll.documents}
+    mteb_tokens = entries = 0
+    settings = setting_qrels(coll)
+    for queries, docs, _ in settings.values():
+        mteb_tokens += sum(q_len[q.id] for q in queries) + sum(d_len[d.id] for d in docs)
+        entries += len(queries) * min(depth, len(docs))
+    products = len(coll.queries) * len(coll.documents)  # xlir: each query against the union pool, once
+    return {"settings": len(settings), "xlir_tokens": int(sum(uniq.values())), "xlir_texts": len(uniq),
+            "mteb_tokens": int(mteb_tokens), "xlir_products": int(products), "mteb_run_entries": int(entries)}
+
+
+def _lengths(model, texts: list[str]) -> list[int]:
+    enc = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)
+    return [len(x) for x in enc["input_ids"]]
+
+
+def extrapolate(slice_work: dict, full_work: dict, xlir: dict, mteb: dict) -> dict:
+    """Full-collection wall time of each approach from this run's measured unit costs.
+
+    Encoding scales with tokens (seconds per token measured on the slice for each approach's own
+    encoder path); xlir's search and metrics with query x candidate products; the MTEB-style
+    ranking and pytrec_eval with run entries (queries x depth). Model loading is excluded.
+    """
+    x_enc = xlir["timings"]["encode_s"] / slice_work["xlir_tokens"]
+    x_rest = (xlir["timings"]["search_s"] + xlir["timings"]["metrics_s"]) / slice_work["xlir_products"]
+    m_enc = mteb["encode_s"] / slice_work["mteb_tokens"]
+    m_rest = (mteb["rank_s"] + mteb["pytrec_s"]) / slice_work["mteb_run_entries"]
+    xlir_s = x_enc * full_work["xlir_tokens"] + x_rest * full_work["xlir_products"]
+    mteb_s = m_enc * full_work["mteb_tokens"] + m_rest * full_work["mteb_run_entries"]
+    return {"xlir_s_per_token": x_enc, "mteb_s_per_token": m_enc, "xlir_full_s": xlir_s,
+            "mteb_full_s": mteb_s, "ratio": mteb_s / xlir_s}
+
+
 def kind_means(per_query: dict, metric: str = "AP") -> dict[str, float]:
     by_kind = defaultdict(list)
     for key, measures in per_query.items():
@@ -221,6 +268,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--throughput-texts", type=int, default=0,
                     help="encode this many XQuAD-R texts for the throughput/int8 timing (0: skip)")
     ap.add_argument("--int8", action="store_true", help="also evaluate the slice with int8 quantization")
+    ap.add_argument("--extrapolate", action="store_true",
+                    help="estimate full-XQuAD-R wall times from this slice's measured unit costs")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: usable CPUs)")
     ap.add_argument("--json", type=Path, default=None, help="write all numbers to this JSON file")
     args = ap.parse_args(argv)
@@ -263,6 +312,17 @@ def main(argv: list[str] | None = None) -> dict:
         report["ratio"] = round(ratio, 2)
         print(f"MTEB-style: {t_ref:8.1f} s  {parts}", flush=True)
         print(f"ratio MTEB-style / xlir = {ratio:.1f}x", flush=True)
+        if args.extrapolate:
+            full = load_slice(None, None)
+            est = extrapolate(workload(model, coll, args.depth), workload(model, full, args.depth),
+                              report["xlir"], report["mteb_style"])
+            report["work_slice"] = workload(model, coll, args.depth)
+            report["work_full"] = workload(model, full, args.depth)
+            report["extrapolation"] = est
+            print(f"work on the slice: {report['work_slice']}\nwork on the full set: {report['work_full']}")
+            print(f"extrapolated to all of XQuAD-R: xlir {est['xlir_full_s'] / 60:.1f} min, MTEB-style "
+                  f"{est['mteb_full_s'] / 60:.1f} min, ratio {est['ratio']:.1f}x "
+                  f"(s/token: xlir {est['xlir_s_per_token']:.2e}, ST.encode {est['mteb_s_per_token']:.2e})")
         for metric, row in agree.items():
             if metric != "settings_missing_in_one":
                 print(f"  {metric:8s} {row['queries']} query values, {row['differ']} differ > 1e-9, "

@@ -65,7 +65,8 @@ def info_cmd(name: str = typer.Argument(..., help="Short name, local folder or H
                f"hidden {config.hidden_size}, {config.num_attention_heads} heads, "
                f"vocab {config.vocab_size}")
     typer.echo(f"parameters    {n_params:,}")
-    typer.echo(f"dimension     {model.get_sentence_embedding_dimension()}")
+    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    typer.echo(f"dimension     {dimension()}")
     typer.echo(f"max length    {model.max_seq_length}")
     typer.echo(f"prompts       {json.dumps({k: v for k, v in model.prompts.items() if v})}")
     typer.echo(f"fingerprint   {fingerprint(model)}")

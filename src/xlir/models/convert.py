@@ -196,6 +196,8 @@ def build_bert(e5: E5Q4File):
 def convert(source: Path, dest: Path, tokenizer_dir: Path | None = None) -> Path:
     """Convert ``source`` into a new sentence-transformers folder ``dest`` (not atomic; see
     :func:`ensure_converted`)."""
+    from transformers.utils import logging as hf_logging
+
     from xlir.models.st_folder import E5_PROMPTS, save_st_folder, xlmr_tokenizer
 
     tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir else e5_tokenizer_dir()
@@ -203,7 +205,11 @@ def convert(source: Path, dest: Path, tokenizer_dir: Path | None = None) -> Path
     vocab = check_vocab_alignment(e5, tokenizer_dir / "tokenizer.json")
     model = build_bert(e5)
     tokenizer = xlmr_tokenizer(tokenizer_dir / "tokenizer.json", max_length=e5.header.max_positions)
-    save_st_folder(model, tokenizer, dest, max_seq_length=e5.header.max_positions, prompts=E5_PROMPTS)
+    hf_logging.disable_progress_bar()  # one-off conversion: no shard/weight progress bars
+    try:
+        save_st_folder(model, tokenizer, dest, max_seq_length=e5.header.max_positions, prompts=E5_PROMPTS)
+    finally:
+        hf_logging.enable_progress_bar()
     notice = tokenizer_dir / "NOTICE"
     if notice.is_file():
         shutil.copyfile(notice, dest / "NOTICE")

@@ -1,0 +1,143 @@
+"""Training throughput: xlir's trainer against the sentence-transformers trainer, same work.
+
+Both train the same model on the same MLQA-R pairs, in the same batches (xlir's ``random`` sampler
+draws them; the sentence-transformers trainer reads them in that order through a sequential batch
+sampler), with the same loss (InfoNCE with in-batch negatives, temperature 0.05 =
+``MultipleNegativesRankingLoss(scale=20)``), optimiser (AdamW, weight decay 0.01, linear warmup and
+decay, clipping at 1.0), max length, prompts and frozen word embeddings. Throughput is measured from
+the end of step 1 to the end of the last step, so model loading, data preparation and the first
+(warm-up) step are excluded on both sides.
+
+    python benchmarks/bench_train.py                       # tiny model, 30 steps
+    python benchmarks/bench_train.py --model e5-small --steps 6
+
+Prints pairs/s for each and the ratio xlir / sentence-transformers. Needs ``datasets`` (the
+sentence-transformers trainer's input format).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+
+def _st_run(args, pair_rows, batches) -> dict:
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import DefaultBatchSampler
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from transformers import TrainerCallback
+
+    from xlir.models import load_model
+    from xlir.training.optim import freeze_word_embeddings
+
+    class InOrder(DefaultBatchSampler):
+        """Consecutive batches in dataset order: the exact batches xlir trained on."""
+
+        def __init__(self, dataset, batch_size, drop_last, **kw):
+            super().__init__(range(len(dataset)), batch_size=batch_size, drop_last=True, **kw)
+
+    class Clock(TrainerCallback):
+        def __init__(self):
+            self.ends: list[float] = []
+            self.losses: list[float] = []
+
+        def on_step_end(self, *a, **kw):
+            self.ends.append(time.perf_counter())
+
+        def on_log(self, _args, _state, _control, logs=None, **kw):
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+
+    model = load_model(args.model)
+    model.max_seq_length = args.max_length
+    if not args.train_embeddings:
+        freeze_word_embeddings(model)
+    order = [i for b in batches for i in b]
+    data = Dataset.from_dict({"anchor": [pair_rows[i].query for i in order],
+                              "positive": [pair_rows[i].positive for i in order]})
+    clock = Clock()
+    with tempfile.TemporaryDirectory() as tmp:
+        targs = SentenceTransformerTrainingArguments(
+            output_dir=tmp, max_steps=args.steps, per_device_train_batch_size=args.batch_size,
+            learning_rate=args.lr, weight_decay=0.01, warmup_steps=args.steps // 10,
+            lr_scheduler_type="linear", max_grad_norm=1.0, save_strategy="no", report_to="none",
+            logging_steps=1, disable_tqdm=True, use_cpu=True, seed=0, dataloader_drop_last=True,
+            prompts={"anchor": model.prompts["query"], "positive": model.prompts["passage"]},
+            batch_sampler=InOrder,
+        )
+        trainer = SentenceTransformerTrainer(
+            model=model, args=targs, train_dataset=data,
+            loss=MultipleNegativesRankingLoss(model, scale=1.0 / args.temperature), callbacks=[clock])
+        trainer.train()
+    span = clock.ends[-1] - clock.ends[0]
+    return {"pairs_per_s": (len(clock.ends) - 1) * args.batch_size / span, "steps": len(clock.ends),
+            "first_loss": clock.losses[0] if clock.losses else None,
+            "last_loss": clock.losses[-1] if clock.losses else None}
+
+
+def _xlir_run(args, pairs) -> dict:
+    from xlir.training import TrainConfig, train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(model=args.model, sources=args.sources, sampler="random", steps=args.steps,
+                          batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
+                          max_length=args.max_length, freeze_word_embeddings=not args.train_embeddings,
+                          checkpoint_every=10**9, progress=False, output=Path(tmp) / "model",
+                          seed=0, num_threads=args.threads)
+        result = train(cfg, pairs)
+        log = [json.loads(x) for x in (Path(tmp) / "model" / "training_log.jsonl").read_text().splitlines()]
+    span = log[-1]["elapsed_s"] - log[0]["elapsed_s"]
+    return {"pairs_per_s": (len(log) - 1) * args.batch_size / span, "steps": len(log),
+            "first_loss": result.losses[0], "last_loss": result.losses[-1]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="tiny", help="tiny (default) or e5-small, or a folder")
+    ap.add_argument("--steps", type=int, default=None, help="default: 30 for tiny, 6 otherwise")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-length", type=int, default=96)
+    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--temperature", type=float, default=0.05)
+    ap.add_argument("--sources", nargs="+", default=["mlqa"])
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--train-embeddings", action="store_true", help="do not freeze the word embeddings")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args()
+    args.steps = args.steps or (30 if args.model == "tiny" else 6)
+
+    import torch
+
+    from xlir.data.pairs import load_pairs
+    from xlir.training.samplers import build_sampler
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pairs = load_pairs(args.sources)
+    sampler = build_sampler("random", pairs.pairs, args.batch_size, seed=0)
+    batches = [sampler.next_batch().indices for _ in range(args.steps)]
+
+    st = _st_run(args, pairs.pairs, batches)
+    xl = _xlir_run(args, pairs)
+    out = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size,
+           "max_length": args.max_length, "threads": torch.get_num_threads(),
+           "frozen_word_embeddings": not args.train_embeddings,
+           "xlir": xl, "sentence_transformers": st, "ratio": xl["pairs_per_s"] / st["pairs_per_s"]}
+    print(f"model {args.model}, {args.steps} steps of {args.batch_size} pairs, max length {args.max_length}, "
+          f"{out['threads']} threads, word embeddings {'trained' if args.train_embeddings else 'frozen'}")
+    print(f"{'trainer':<24}{'pairs/s':>10}{'first loss':>12}{'last loss':>12}")
+    for name, r in (("xlir", xl), ("sentence-transformers", st)):
+        fl = f"{r['first_loss']:.4f}" if r["first_loss"] is not None else "-"
+        ll = f"{r['last_loss']:.4f}" if r["last_loss"] is not None else "-"
+        print(f"{name:<24}{r['pairs_per_s']:>10.1f}{fl:>12}{ll:>12}")
+    print(f"ratio xlir / sentence-transformers: {out['ratio']:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

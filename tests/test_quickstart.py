@@ -1,0 +1,45 @@
+"""The quickstart pipeline end to end on the tiny model and a small XQuAD-R slice."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from xlir.experiments.quickstart import QuickstartConfig, run_quickstart
+from xlir.reports.quickstart_report import comparison_rows, write_quickstart_report
+
+
+def test_quickstart_pipeline_runs_and_resumes(tiny_model_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("XLIR_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = QuickstartConfig(model=str(tiny_model_path), output=tmp_path / "qs", steps=4, batch_size=8,
+                           max_length=32, eval_limit=8, eval_languages=["de", "en", "es"], progress=False)
+    res = run_quickstart(cfg)
+    report = write_quickstart_report(res)
+    text = report.read_text()
+    assert "| monolingual mAP |" in text and "| multilingual mAP |" in text
+    for name in ("heatmap-base.png", "heatmap-trained.png", "training_curve.png"):
+        assert (tmp_path / "qs" / name).stat().st_size > 1000
+    record = json.loads((tmp_path / "qs" / "model" / "xlir_training.json").read_text())
+    assert record["sources"] == ["mlqa"] and record["steps"] == 4
+    # 8 questions x 3 languages against the whole de/en/es pool
+    assert res["collection"]["queries"] == 24
+    assert res["collection"]["documents"] == 1276 + 1180 + 1215
+    rows = {r[0]: r for r in comparison_rows(res["base"], res["trained"], res["tests"])}
+    base_mono = float(rows["monolingual mAP"][1])
+    assert 0.0 < base_mono < 1.0
+    # training moved the weights, so the trained model's figures differ from the base model's
+    assert res["base"].per_query != res["trained"].per_query
+
+    # a second run finds everything done and returns the same figures without retraining
+    mtime = (tmp_path / "qs" / "model" / "xlir_training.json").stat().st_mtime
+    again = run_quickstart(cfg)
+    assert (tmp_path / "qs" / "model" / "xlir_training.json").stat().st_mtime == mtime
+    assert again["trained"].per_query == res["trained"].per_query
+
+
+def test_quickstart_cli_help():
+    from xlir.cli import app
+
+    out = CliRunner().invoke(app, ["quickstart", "--help"])
+    assert out.exit_code == 0 and "--full" in out.output
