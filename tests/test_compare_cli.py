@@ -48,3 +48,30 @@ def test_compare_missing_run_is_a_user_error(tmp_path):
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "nope")])
     assert result.exit_code != 0
     assert "per_query.json not found" in str(result.exception) + result.output
+
+
+def test_compare_reads_real_run_folders_including_bias(tmp_path, tiny_model_path, data_dir):
+    from sentence_transformers import SentenceTransformer
+
+    from xlir.commands.compare import load_per_query
+    from xlir.data.registry import load_collection
+    from xlir.evaluation import EvalConfig, evaluate
+
+    coll = load_collection("xquad-r", data_dir=data_dir, languages=["de", "en"]).subset(limit=15)
+    model = SentenceTransformer(str(tiny_model_path), device="cpu")
+    result = evaluate(model, coll, EvalConfig(cache=False, show_progress=False))
+    result.save(tmp_path / "a", runs=False, reports=False)
+    result.save(tmp_path / "b", runs=False, reports=False)
+
+    pq = load_per_query(tmp_path / "a")
+    assert set(pq) == {"mono/de-de", "mono/en-en", "cross/de-en", "cross/en-de", "multi/de", "multi/en"}
+    assert {"AP", "nDCG@10", "rank_distance"} <= set(pq["multi/de"])
+    assert len(pq["cross/de-en"]["AP"]) == 15
+
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                                      "--permutations", "500", "--bootstrap", "500"])
+    assert result.exit_code == 0, result.output
+    assert "0 differences hold" in result.output
+    rows = json.loads((tmp_path / "b" / "compare.json").read_text())["rows"]
+    assert {r["metric"] for r in rows} >= {"AP", "P@1", "rank_distance"}
+    assert all(r["p_value"] == 1.0 and not r["significant"] for r in rows)

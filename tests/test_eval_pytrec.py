@@ -1,7 +1,7 @@
 """Our per-query metrics equal pytrec_eval's on the run files we write, on a real evaluation.
 
 XQuAD-R, 3 languages, the first 30 questions per language against the whole candidate pool of those
-languages (3,671 sentences), encoded with the tiny model. Every setting (3 mono, 6 cross, 3 multi)
+languages (3,652 sentences), encoded with the tiny model. Every setting (3 mono, 6 cross, 3 multi)
 is checked query by query to 1e-9: once with run files deep enough to hold the whole pool (so
 pytrec_eval's ``map`` is our full-pool AP), once with depth-100 runs and ``depth=100``, and once on a
 deliberately tied run (embeddings rounded to one decimal, so many candidates score exactly alike).
@@ -27,12 +27,17 @@ def collection(data_dir):
 
 
 @pytest.fixture(scope="module")
-def full_depth(collection, tmp_path_factory):
+def tiny():
     from xlir.models import load_model
 
+    return load_model("tiny")
+
+
+@pytest.fixture(scope="module")
+def full_depth(collection, tiny, tmp_path_factory):
     cache = tmp_path_factory.mktemp("emb-cache")
     config = EvalConfig(run_depth=len(collection.documents), cache_dir=str(cache), show_progress=False)
-    result = evaluate(load_model("tiny"), collection, config, model_name="tiny")
+    result = evaluate(tiny, collection, config, model_name="tiny")
     run_dir = result.save(tmp_path_factory.mktemp("run-full"), reports=False)
     return result, run_dir, cache
 
@@ -60,7 +65,7 @@ def _check_against_pytrec(result, run_dir, *, rr_cut=10):
 def test_full_pool_metrics_equal_pytrec_eval(full_depth, collection):
     result, run_dir, _ = full_depth
     assert len(result.settings) == 12
-    assert result.settings["multi/de"]["n_candidates"] == len(collection.documents) == 3671
+    assert result.settings["multi/de"]["n_candidates"] == len(collection.documents) == 3652
     checked = _check_against_pytrec(result, run_dir)
     assert checked == 30 * 3 + 30 * 6 + 30 * 3
     # the numbers are not degenerate: something is found and not everything is perfect
@@ -68,12 +73,10 @@ def test_full_pool_metrics_equal_pytrec_eval(full_depth, collection):
     assert 0.0 < np.mean(ap) < 0.5
 
 
-def test_depth_limited_metrics_equal_pytrec_eval_on_depth_runs(full_depth, collection, tmp_path):
+def test_depth_limited_metrics_equal_pytrec_eval_on_depth_runs(full_depth, collection, tiny, tmp_path):
     result, _, cache = full_depth
     config = EvalConfig(depth=100, run_depth=100, cache_dir=str(cache), show_progress=False)
-    from xlir.models import load_model
-
-    shallow = evaluate(load_model("tiny"), collection, config, model_name="tiny")
+    shallow = evaluate(tiny, collection, config, model_name="tiny")
     assert shallow.encoding["encoded"] == 0  # second evaluation of the same model: all cache hits
     run_dir = shallow.save(tmp_path, reports=False)
     _check_against_pytrec(shallow, run_dir)
@@ -84,13 +87,12 @@ def test_depth_limited_metrics_equal_pytrec_eval_on_depth_runs(full_depth, colle
     assert shallow.bias_per_query == result.bias_per_query
 
 
-def test_tied_run_equals_pytrec_eval(full_depth, collection, tmp_path):
+def test_tied_run_equals_pytrec_eval(full_depth, collection, tiny, tmp_path):
     """Embeddings rounded to 0.1 make many exact ties; tie order must match trec_eval's."""
     from xlir.evaluation.encode import encode_collection
-    from xlir.models import load_model
 
     _, _, cache = full_depth
-    q, d, _ = encode_collection(load_model("tiny"), collection, cache_dir=str(cache), show_progress=False)
+    q, d, _ = encode_collection(tiny, collection, cache_dir=str(cache), show_progress=False)
     q, d = np.round(q, 1), np.round(d, 1)
     result = evaluate_embeddings(q, d, collection, EvalConfig(run_depth=len(d), show_progress=False))
     run_dir = result.save(tmp_path, reports=False)

@@ -39,8 +39,12 @@ def sleep_cell(cell: SleepCell, work: Path) -> dict:
     (work / "weights.bin").write_bytes(b"x" * 10)
     with open(log, "a") as fh:
         fh.write(f"finish {os.getpid()}\n")
-    return {"rows": [{"metric": "score", "value": cell.seed * 10 + len(cell.name)},
-                     {"metric": "pid", "value": os.getpid()}]}
+    return {
+        "rows": [
+            {"metric": "score", "value": cell.seed * 10 + len(cell.name)},
+            {"metric": "pid", "value": os.getpid()},
+        ]
+    }
 
 
 def _cells(n: int, sleep: float = 0.0) -> list[SleepCell]:

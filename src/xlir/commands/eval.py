@@ -58,6 +58,9 @@ def register(app: typer.Typer) -> None:
         int8: bool = typer.Option(False, "--int8", help="Encode with int8 dynamic quantization (CPU)."),
         no_cache: bool = typer.Option(False, "--no-cache",
                                       help="Neither read nor write the embedding cache."),
+        cache_dir: Path | None = typer.Option(None, "--cache-dir",
+                                              help="Embedding cache folder (default: XLIR_CACHE_DIR/"
+                                                   "embeddings or ~/.cache/xlir/embeddings)."),
         metrics: str | None = typer.Option(None, "--metrics",
                                            help="Comma-separated, e.g. AP,nDCG@10,R@100,RR@10,P@1."),
         settings: str = typer.Option("mono,cross,multi", "--settings", help="Setting kinds to run."),
@@ -96,6 +99,8 @@ def register(app: typer.Typer) -> None:
             fields.setdefault(name, value)
         if metrics:
             fields["metrics"] = metrics
+        if cache_dir:
+            fields["cache_dir"] = str(cache_dir)
         cfg = EvalConfig(**fields)
 
         typer.echo(f"{collection.name}: {len(collection.queries)} queries, {len(collection.documents)} "

@@ -6,50 +6,59 @@ from pathlib import Path
 
 import typer
 
+PRESET_HELP = "smoke (tiny model, minutes) | cpu (about 2 h on 2 cores) | gpu (full size, an accelerator)"
+DRY_RUN_HELP = "print the cell count and the time estimate, start nothing"
+
+
+def _run(name: str, preset: str, output: Path, jobs: int, objective: str | None, report: bool,
+         answer: Path | None, dry_run: bool) -> None:
+    from xlir.experiments.run_study import run_study
+    from xlir.reports.study_report import build_report
+
+    out = run_study(name, preset, output, jobs=jobs, objective=objective, dry_run=dry_run,
+                    log=lambda m: typer.echo(m))
+    if dry_run:
+        typer.echo(f"dry run: {out['pending']} of {out['cells']} cells to run; nothing started")
+        return
+    s = out["summary"]
+    typer.echo(f"{s.done_before + len(s.ran)}/{s.total} cells done; table: {s.table}")
+    if s.failed:
+        typer.secho(f"{len(s.failed)} cell(s) failed (see their error.json); rerun to retry", fg="red")
+    if report:
+        typer.echo(f"report: {build_report(output, answer)}")
+    if s.failed:
+        raise typer.Exit(1)
+
 
 def register(app: typer.Typer) -> None:
     study = typer.Typer(help="Reproducible studies: a resumable grid of runs, a result table and a report.",
                         no_args_is_help=True)
     app.add_typer(study, name="study")
 
-    def _run(name: str, preset: str, output: Path, jobs: int, objective: str | None, report: bool,
-             answer: Path | None) -> None:
-        from xlir.experiments.run_study import run_study
-        from xlir.reports.study_report import build_report
-
-        out = run_study(name, preset, output, jobs=jobs, objective=objective,
-                        log=lambda m: typer.echo(m))
-        s = out["summary"]
-        typer.echo(f"{s.done_before + len(s.ran)}/{s.total} cells done; table: {s.table}")
-        if s.failed:
-            typer.secho(f"{len(s.failed)} cell(s) failed (see their error.json); rerun to retry", fg="red")
-        if report:
-            typer.echo(f"report: {build_report(output, answer)}")
-        if s.failed:
-            raise typer.Exit(1)
-
     @study.command("batching")
     def batching(
-        preset: str = typer.Option("smoke", help="smoke | cpu | gpu"),
+        preset: str = typer.Option("smoke", help=PRESET_HELP),
         output: Path = typer.Option(Path("runs/study-batching"), help="study folder (resumes if it exists)"),
         jobs: int = typer.Option(1, min=1, help="cells run in parallel processes"),
         report: bool = typer.Option(True, help="write report.md when the grid is done"),
+        dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     ) -> None:
         """Study 1: xx-mono / xy / hybrid(alpha) / random batching, both zero-shot directions."""
-        _run("batching", preset, output, jobs, None, report, None)
+        _run("batching", preset, output, jobs, None, report, None, dry_run)
 
     @study.command("pretrain-languages")
     def pretrain_languages(
-        preset: str = typer.Option("smoke", help="smoke | cpu | gpu"),
+        preset: str = typer.Option("smoke", help=PRESET_HELP),
         output: Path = typer.Option(Path("runs/study-pretrain-languages"), help="study folder"),
         jobs: int = typer.Option(1, min=1, help="cells run in parallel processes"),
         objective: str = typer.Option(None, help="pre-training objective: translation-ranking | mlm"),
         report: bool = typer.Option(True, help="write report.md when the grid is done"),
         answer: Path = typer.Option(None, help="also write the generated answer here "
                                                "(e.g. docs/studies/pretrain-languages.md)"),
+        dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     ) -> None:
         """Study 2: pre-training on k languages, then hybrid fine-tuning, low-resource evaluation."""
-        _run("pretrain-languages", preset, output, jobs, objective, report, answer)
+        _run("pretrain-languages", preset, output, jobs, objective, report, answer, dry_run)
 
     @study.command("report")
     def report_cmd(

@@ -36,8 +36,7 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     return (m, m - half, m + half)
 
 
-def paired_randomization(a: Sequence[float], b: Sequence[float], *, n: int = 10000,
-                         seed: int = 0) -> float:
+def paired_randomization(a: Sequence[float], b: Sequence[float], *, n: int = 10000, seed: int = 0) -> float:
     """Two-sided p-value of mean(a - b) != 0 by random sign flips of the paired differences."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if len(d) == 0:
@@ -64,13 +63,20 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> dict:
         try:
             res = fn(a, b)
             p = float(res["p"] if isinstance(res, dict) else getattr(res, "p_value", res))
-            return {"p": p, "n": len(a), "mean_diff": float(np.mean(np.subtract(a, b))),
-                    "test": "xlir.evaluation.significance.paired_randomization_test"}
+            return {
+                "p": p,
+                "n": len(a),
+                "mean_diff": float(np.mean(np.subtract(a, b))),
+                "test": "xlir.evaluation.significance.paired_randomization_test",
+            }
         except Exception:  # noqa: BLE001 - fall back to ours if the signature differs
             pass
-    return {"p": paired_randomization(a, b), "n": len(a),
-            "mean_diff": float(np.mean(np.subtract(a, b))) if a else math.nan,
-            "test": "paired randomization (sign flip), 10k permutations"}
+    return {
+        "p": paired_randomization(a, b),
+        "n": len(a),
+        "mean_diff": float(np.mean(np.subtract(a, b))) if a else math.nan,
+        "test": "paired randomization (sign flip), 10k permutations",
+    }
 
 
 def holm(pvalues: dict[str, float]) -> dict[str, float]:
@@ -99,8 +105,15 @@ def trend(points: Iterable[tuple[float, int, float]], *, n_boot: int = 2000, see
         if k >= 1 and v is not None and not math.isnan(v):
             by_k[float(k)].append(float(v))
     ks = sorted(by_k)
-    out = {"levels": len(ks), "points": sum(len(v) for v in by_k.values()), "slope": math.nan,
-           "slope_low": math.nan, "slope_high": math.nan, "rho": math.nan, "rho_p": math.nan}
+    out = {
+        "levels": len(ks),
+        "points": sum(len(v) for v in by_k.values()),
+        "slope": math.nan,
+        "slope_low": math.nan,
+        "slope_high": math.nan,
+        "rho": math.nan,
+        "rho_p": math.nan,
+    }
     if len(ks) < 3:
         return out
     x = np.concatenate([[math.log2(k)] * len(by_k[k]) for k in ks])

@@ -23,8 +23,10 @@ class Calibration:
     load_s: float
 
     def describe(self) -> str:
-        return (f"train step {self.step_s:.2f} s, encoding {1 / max(self.encode_s_per_sentence, 1e-9):.0f} "
-                f"sentences/s, model load {self.load_s:.1f} s")
+        return (
+            f"train step {self.step_s:.2f} s, encoding {1 / max(self.encode_s_per_sentence, 1e-9):.0f} "
+            f"sentences/s, model load {self.load_s:.1f} s"
+        )
 
 
 def calibrate(model: str, batch_size: int, max_length: int) -> Calibration:
@@ -36,9 +38,14 @@ def calibrate(model: str, batch_size: int, max_length: int) -> Calibration:
     t0 = time.perf_counter()
     m = load_model(model)
     load_s = time.perf_counter() - t0
+    from xlir.evaluation.encode import configure_threads
+
+    configure_threads(None, model=m)  # the cells' thread rule (one thread for narrow models)
     m.max_seq_length = max_length
-    text = ("The Normans were the people who in the 10th and 11th centuries gave their name to "
-            "Normandy, a region in France. They were descended from Norse raiders and pirates.")
+    text = (
+        "The Normans were the people who in the 10th and 11th centuries gave their name to "
+        "Normandy, a region in France. They were descended from Norse raiders and pirates."
+    )
     texts = [f"{i} {text}" for i in range(batch_size)]
     m.train()
     times = []

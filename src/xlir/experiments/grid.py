@@ -58,8 +58,7 @@ class CellConfig(BaseModel):
     @property
     def cell_id(self) -> str:
         """``<label>-<hash>``: readable in ``ls``, stable across runs and machines."""
-        digest = hashlib.sha256(
-            (type(self).__name__ + self.canonical_json()).encode()).hexdigest()[:10]
+        digest = hashlib.sha256((type(self).__name__ + self.canonical_json()).encode()).hexdigest()[:10]
         label = self.label()
         return f"{label}-{digest}" if label else digest
 
@@ -164,21 +163,28 @@ def execute_cell(run_cell: RunCell, cell: CellConfig, study_dir: Path, keep_work
     try:
         if (cdir / "result.json").is_file():  # finished by another runner between check and lock
             return "skipped"
-        write_json_atomic(cdir / "config.json", {"type": type(cell).__name__,
-                                                  "config": cell.model_dump(mode="json")})
+        write_json_atomic(
+            cdir / "config.json", {"type": type(cell).__name__, "config": cell.model_dump(mode="json")}
+        )
         work = cdir / "work"
         work.mkdir(exist_ok=True)
         t0 = time.time()
         try:
             out = run_cell(cell, work)
         except Exception as exc:  # noqa: BLE001 - recorded, the grid goes on with other cells
-            write_json_atomic(cdir / "error.json", {"error": f"{type(exc).__name__}: {exc}",
-                                                    "traceback": traceback.format_exc()})
+            write_json_atomic(
+                cdir / "error.json",
+                {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
+            )
             return "failed"
         if not isinstance(out, dict) or not isinstance(out.get("rows"), list):
             raise TypeError(f"run_cell must return a dict with a 'rows' list, got {type(out).__name__}")
-        out = {**out, "cell_id": cell.cell_id, "wall_s": round(time.time() - t0, 3),
-               "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        out = {
+            **out,
+            "cell_id": cell.cell_id,
+            "wall_s": round(time.time() - t0, 3),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         write_json_atomic(cdir / "result.json", out)
         (cdir / "error.json").unlink(missing_ok=True)
         if not keep_work:
@@ -202,9 +208,16 @@ class GridSummary:
         return not self.failed and not self.busy and self.done_before + len(self.ran) == self.total
 
 
-def run_grid(cells: Iterable[CellConfig], run_cell: RunCell, study_dir: str | Path, *, jobs: int = 1,
-             meta: dict | None = None, keep_work: bool = False,
-             log: Callable[[str], None] = print) -> GridSummary:
+def run_grid(
+    cells: Iterable[CellConfig],
+    run_cell: RunCell,
+    study_dir: str | Path,
+    *,
+    jobs: int = 1,
+    meta: dict | None = None,
+    keep_work: bool = False,
+    log: Callable[[str], None] = print,
+) -> GridSummary:
     """Run every unfinished cell (``jobs`` at a time), then write ``results.csv``.
 
     Safe to call again after any interruption: finished cells are skipped, a cell that was
@@ -221,12 +234,12 @@ def run_grid(cells: Iterable[CellConfig], run_cell: RunCell, study_dir: str | Pa
     write_json_atomic(study_dir / "study.json", {**(meta or {}), "cells": ids})
     pending = [c for c in cells if not is_done(study_dir, c)]
     summary = GridSummary(total=len(cells), done_before=len(cells) - len(pending))
-    log(f"grid: {len(cells)} cells, {summary.done_before} already done, {len(pending)} to run, "
-        f"{jobs} job(s)")
+    log(f"grid: {len(cells)} cells, {summary.done_before} already done, {len(pending)} to run, {jobs} job(s)")
 
     def record(cell: CellConfig, status: str, i: int) -> None:
-        {"done": summary.ran, "failed": summary.failed, "busy": summary.busy}.get(
-            status, []).append(cell.cell_id)
+        {"done": summary.ran, "failed": summary.failed, "busy": summary.busy}.get(status, []).append(
+            cell.cell_id
+        )
         extra = f" (see {cell_dir(study_dir, cell) / 'error.json'})" if status == "failed" else ""
         log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra}")
 
@@ -238,8 +251,12 @@ def run_grid(cells: Iterable[CellConfig], run_cell: RunCell, study_dir: str | Pa
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(threads,)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=mp.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(threads,),
+        ) as pool:
             futures = {pool.submit(execute_cell, run_cell, c, study_dir, keep_work): c for c in pending}
             for i, fut in enumerate(as_completed(futures), 1):
                 record(futures[fut], fut.result(), i)

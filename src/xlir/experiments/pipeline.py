@@ -47,8 +47,39 @@ def trim_pool(collection: Collection, per_language: int) -> Collection:
             docs.append(d)
             seen[d.language] = n + (d.id not in gold)
     meta = {**collection.meta, "pool_per_language": per_language}
-    return Collection(collection.name, collection.queries, docs, collection.qrels, collection.parallel,
-                      collection.source, meta)
+    return Collection(
+        collection.name,
+        collection.queries,
+        docs,
+        collection.qrels,
+        collection.parallel,
+        collection.source,
+        meta,
+    )
+
+
+def limit_per_language(collection: Collection, limit: int) -> Collection:
+    """The first ``limit`` questions (groups) of *each* query language, full candidate pool.
+
+    Parallel collections share groups across languages, so the first groups overall are the first
+    of every language; a non-parallel one (AfriQA) is cut language by language.
+    """
+    if collection.parallel:
+        return collection.subset(limit=limit)
+    keep: set[str] = set()
+    for lang in collection.query_languages:
+        keep.update(q.id for q in collection.subset(query_languages=[lang], limit=limit).queries)
+    queries = [q for q in collection.queries if q.id in keep]
+    qrels = {q.id: collection.qrels[q.id] for q in queries}
+    return Collection(
+        collection.name,
+        queries,
+        collection.documents,
+        qrels,
+        collection.parallel,
+        collection.source,
+        {**collection.meta, "subset": {"limit_per_language": limit}},
+    )
 
 
 def flores_test_collection(languages: tuple[str, ...], limit: int | None, data_dir=None) -> Collection:
@@ -69,9 +100,12 @@ def flores_test_collection(languages: tuple[str, ...], limit: int | None, data_d
             queries.append(Query(qid, text, lang, idx))
             english[idx] = eng
             qrels[qid] = {f"en/{idx}": 1}
-    docs = [Document(f"en/{i}", t, "en", None, i) for i, t in sorted(english.items(), key=lambda x: int(x[0]))]
-    return Collection("flores-test", queries, docs, qrels, False, "flores",
-                      {"split": "test", "limit": limit}).validate()
+    docs = [
+        Document(f"en/{i}", t, "en", None, i) for i, t in sorted(english.items(), key=lambda x: int(x[0]))
+    ]
+    return Collection(
+        "flores-test", queries, docs, qrels, False, "flores", {"split": "test", "limit": limit}
+    ).validate()
 
 
 def bitext_collection(source: str, languages: tuple[str, ...], limit: int | None, data_dir=None):
@@ -130,7 +164,7 @@ def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
             return None
         raise
     if spec.limit:
-        coll = coll.subset(limit=spec.limit)
+        coll = limit_per_language(coll, spec.limit)
     if spec.pool_per_language:
         coll = trim_pool(coll, spec.pool_per_language)
     return coll
@@ -156,17 +190,35 @@ def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path) -> tuple[s
     """Train with :func:`xlir.training.train`; return (model folder, training record)."""
     from xlir.training import TrainConfig, train
 
-    config = TrainConfig(model=str(model), sources=list(spec.sources), sampler=spec.sampler,
-                         alpha=spec.alpha, steps=spec.steps, batch_size=spec.batch_size, lr=spec.lr,
-                         max_length=spec.max_length, max_groups=spec.max_groups,
-                         freeze_word_embeddings=spec.freeze_word_embeddings, seed=seed,
-                         output=Path(output), progress=False, checkpoint_every=max(spec.steps, 1))
+    config = TrainConfig(
+        model=str(model),
+        sources=list(spec.sources),
+        sampler=spec.sampler,
+        alpha=spec.alpha,
+        steps=spec.steps,
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        max_length=spec.max_length,
+        max_groups=spec.max_groups,
+        freeze_word_embeddings=spec.freeze_word_embeddings,
+        seed=seed,
+        output=Path(output),
+        progress=False,
+        checkpoint_every=max(spec.steps, 1),
+    )
     result = train(config)
     return str(result.model_dir), result.record
 
 
-def evaluate_specs(model_path: str, specs, *, train_sources=(), max_length: int | None = None,
-                   data_dir=None, keep_pairs: bool = True) -> tuple[list[dict], dict, list[str]]:
+def evaluate_specs(
+    model_path: str,
+    specs,
+    *,
+    train_sources=(),
+    max_length: int | None = None,
+    data_dir=None,
+    keep_pairs: bool = True,
+) -> tuple[list[dict], dict, list[str]]:
     """Evaluate on every spec; return (rows, per-question scores, skipped collection names).
 
     Rows: one per (collection, setting, metric) plus the aggregate rows ``mono``, ``cross``,
@@ -188,33 +240,60 @@ def evaluate_specs(model_path: str, specs, *, train_sources=(), max_length: int 
             continue
         check_zero_shot(train_sources, coll.source or coll.name)
         kinds = ["mono", "cross", "multi"] if coll.parallel else ["cross"]
-        res = evaluate(model, coll, EvalConfig(metrics=["AP", "P@1"], settings=kinds, cache=False,
-                                               show_progress=False, max_length=max_length))
+        res = evaluate(
+            model,
+            coll,
+            EvalConfig(
+                metrics=["AP", "P@1"], settings=kinds, cache=False, show_progress=False, max_length=max_length
+            ),
+        )
         summary = quick_summary(res)
         for kind in ("mono", "cross", "multi"):
             if summary.get(kind) is not None:
-                rows.append({"collection": spec.name, "setting": kind, "metric": "AP",
-                             "value": summary[kind], "n_queries": summary["n_queries"].get(kind)})
+                rows.append(
+                    {
+                        "collection": spec.name,
+                        "setting": kind,
+                        "metric": "AP",
+                        "value": summary[kind],
+                        "n_queries": summary["n_queries"].get(kind),
+                    }
+                )
         if summary.get("rank_distance") is not None:
-            rows.append({"collection": spec.name, "setting": "multi", "metric": "rank_distance",
-                         "value": summary["rank_distance"], "n_queries": summary["n_queries"].get("multi")})
+            rows.append(
+                {
+                    "collection": spec.name,
+                    "setting": "multi",
+                    "metric": "rank_distance",
+                    "value": summary["rank_distance"],
+                    "n_queries": summary["n_queries"].get("multi"),
+                }
+            )
         if keep_pairs:
             for key, means in res.setting_means().items():
                 info = res.settings[key]
                 for metric in ("AP", "P@1"):
                     if means.get(metric) is not None:
-                        rows.append({"collection": spec.name, "setting": key, "metric": metric,
-                                     "value": means[metric], "n_queries": info["n_queries"],
-                                     "query_language": info["query_language"],
-                                     "doc_language": info.get("doc_language") or ""})
+                        rows.append(
+                            {
+                                "collection": spec.name,
+                                "setting": key,
+                                "metric": metric,
+                                "value": means[metric],
+                                "n_queries": info["n_queries"],
+                                "query_language": info["query_language"],
+                                "doc_language": info.get("doc_language") or "",
+                            }
+                        )
         pq: dict[str, dict[str, list[float]]] = {}
         for key, by_metric in res.per_query.items():
             kind = res.settings[key]["kind"]
             for qid, v in by_metric.get("AP", {}).items():
                 group = qid.split("/", 1)[1] if "/" in qid else qid
                 pq.setdefault(kind, {}).setdefault(group, []).append(v)
-        per_question[spec.name] = {kind: {g: sum(v) / len(v) for g, v in groups.items()}
-                                   for kind, groups in pq.items()}
+        per_question[spec.name] = {
+            kind: {g: sum(v) / len(v) for g, v in groups.items()} for kind, groups in pq.items()
+        }
     for r in rows:
         if isinstance(r["value"], float) and math.isnan(r["value"]):
             r["value"] = None

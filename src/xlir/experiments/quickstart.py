@@ -55,21 +55,34 @@ class QuickstartConfig(BaseModel):
 def _eval(model, name: str, collection, cfg: QuickstartConfig, out: Path) -> EvalResult:
     if (out / "results.json").is_file() and (out / "per_query.json").is_file():
         return EvalResult.load(out)
-    result = evaluate(model, collection,
-                      EvalConfig(batch_size=cfg.eval_batch_size, show_progress=cfg.progress),
-                      model_name=name)
+    result = evaluate(
+        model,
+        collection,
+        EvalConfig(batch_size=cfg.eval_batch_size, show_progress=cfg.progress),
+        model_name=name,
+    )
     result.save(out, reports=False)
     return result
 
 
 def train_config(cfg: QuickstartConfig) -> TrainConfig:
     return TrainConfig(
-        model=cfg.model, sources=cfg.train_sources, sampler=cfg.sampler, alpha=cfg.alpha,
-        steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, temperature=cfg.temperature,
-        symmetric=cfg.symmetric, max_length=cfg.max_length,
-        freeze_word_embeddings=cfg.freeze_word_embeddings, seed=cfg.seed,
-        output=cfg.output / "model", progress=cfg.progress,
-        checkpoint_every=max(10, cfg.steps // 6), resume=True,
+        model=cfg.model,
+        sources=cfg.train_sources,
+        sampler=cfg.sampler,
+        alpha=cfg.alpha,
+        steps=cfg.steps,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        temperature=cfg.temperature,
+        symmetric=cfg.symmetric,
+        max_length=cfg.max_length,
+        freeze_word_embeddings=cfg.freeze_word_embeddings,
+        seed=cfg.seed,
+        output=cfg.output / "model",
+        progress=cfg.progress,
+        checkpoint_every=max(10, cfg.steps // 6),
+        resume=True,
     )
 
 
@@ -88,8 +101,9 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     model_dir = out / "model"
     if not (model_dir / RECORD_FILE).is_file() or not (model_dir / "modules.json").is_file():
         train(train_config(cfg))
-    trained = _eval(load_model(model_dir), f"{cfg.model}+{cfg.sampler}", collection, cfg,
-                    out / "eval-trained")
+    trained = _eval(
+        load_model(model_dir), f"{cfg.model}+{cfg.sampler}", collection, cfg, out / "eval-trained"
+    )
 
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"])
     (out / "significance.json").write_text(json.dumps([t.as_dict() for t in tests], indent=1))
@@ -97,7 +111,10 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     return {
         "config": cfg.model_dump(mode="json"),
         "collection": collection.summary(),
-        "base": base, "trained": trained, "tests": tests,
-        "training_log": read_log(model_dir / LOG_FILE), "training_record": record,
+        "base": base,
+        "trained": trained,
+        "tests": tests,
+        "training_log": read_log(model_dir / LOG_FILE),
+        "training_record": record,
         "output": out,
     }

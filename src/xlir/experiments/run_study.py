@@ -53,8 +53,18 @@ def write_per_question(study_dir: Path, cells) -> Path:
     return path
 
 
-def run_study(name: str, preset: str, output: str | Path, *, jobs: int = 1, objective: str | None = None,
-              estimate: bool = True, log=print) -> dict:
+def run_study(
+    name: str,
+    preset: str,
+    output: str | Path,
+    *,
+    jobs: int = 1,
+    objective: str | None = None,
+    estimate: bool = True,
+    dry_run: bool = False,
+    log=print,
+) -> dict:
+    """Estimate, then run (or with ``dry_run`` only estimate) the study's grid in ``output``."""
     from xlir.experiments.estimate import calibrate, estimate_cells
 
     output = Path(output)
@@ -66,13 +76,25 @@ def run_study(name: str, preset: str, output: str | Path, *, jobs: int = 1, obje
         cal = calibrate(first.model, first.finetune.batch_size, first.finetune.max_length)
         est = estimate_cells(pending, cal)
         speedup = min(jobs, os.cpu_count() or 1) ** 0.5  # cells share the cores: well below linear
-        log(f"estimate: {len(pending)} cells to run, about {est / 60:.1f} min with 1 job"
+        log(
+            f"estimate: {len(pending)} cells to run, about {est / 60:.1f} min with 1 job"
             + (f", roughly {est / speedup / 60:.1f} min with {jobs} jobs" if jobs > 1 else "")
-            + f" ({cal.describe()}; {os.cpu_count()} cores)")
-    command = "xlir study " + shlex.join([name, "--preset", preset, "--output", str(output), "--jobs", str(jobs)]
-                                         + (["--objective", objective] if objective else []))
-    meta = {"study": name, "preset": preset, "command": command, "estimate_s": est,
-            "argv": sys.argv, "presets": {preset: _jsonable(mod.PRESETS[preset])}}
+            + f" ({cal.describe()}; {os.cpu_count()} cores)"
+        )
+    if dry_run:
+        return {"summary": None, "estimate_s": est, "cells": len(cells), "pending": len(pending)}
+    command = "xlir study " + shlex.join(
+        [name, "--preset", preset, "--output", str(output), "--jobs", str(jobs)]
+        + (["--objective", objective] if objective else [])
+    )
+    meta = {
+        "study": name,
+        "preset": preset,
+        "command": command,
+        "estimate_s": est,
+        "argv": sys.argv,
+        "presets": {preset: _jsonable(mod.PRESETS[preset])},
+    }
     summary = run_grid(cells, mod.run_cell, output, jobs=jobs, meta=meta, log=log)
     write_per_question(output, cells)
     return {"summary": summary, "estimate_s": est, "cells": len(cells)}

@@ -23,8 +23,12 @@ def _plt():
     return plt
 
 
-def plot_vs_alpha(series: dict[str, list[tuple[float, float, float, float]]],
-                  random_ref: dict[str, tuple[float, float, float]], title: str, path: str | Path) -> Path:
+def plot_vs_alpha(
+    series: dict[str, list[tuple[float, float, float, float]]],
+    random_ref: dict[str, tuple[float, float, float]],
+    title: str,
+    path: str | Path,
+) -> Path:
     """``series``: kind -> [(alpha, mean, low, high)]; ``random_ref``: kind -> (mean, low, high)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
@@ -54,8 +58,13 @@ def plot_vs_alpha(series: dict[str, list[tuple[float, float, float, float]]],
     return path
 
 
-def plot_vs_k(series: dict[str, list[tuple[int, float, float, float]]], ref: tuple[float, float, float] | None,
-              title: str, ylabel: str, path: str | Path) -> Path:
+def plot_vs_k(
+    series: dict[str, list[tuple[int, float, float, float]]],
+    ref: tuple[float, float, float] | None,
+    title: str,
+    ylabel: str,
+    path: str | Path,
+) -> Path:
     """``series``: arm -> [(k, mean, low, high)] for k >= 1; ``ref``: the k = 0 (mean, low, high)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -64,8 +73,14 @@ def plot_vs_k(series: dict[str, list[tuple[int, float, float, float]]], ref: tup
         if not pts:
             continue
         x = [p[0] for p in pts]
-        ax.errorbar(x, [p[1] for p in pts], yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]],
-                    marker="o", capsize=3, label=f"targets {arm}")
+        ax.errorbar(
+            x,
+            [p[1] for p in pts],
+            yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]],
+            marker="o",
+            capsize=3,
+            label=f"targets {arm}",
+        )
     if ref is not None and not math.isnan(ref[0]):
         ax.axhline(ref[0], ls=":", color="gray", label="k = 0 (no pre-training)")
         ax.axhspan(ref[1], ref[2], color="gray", alpha=0.12)

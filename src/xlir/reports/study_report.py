@@ -24,8 +24,10 @@ PAPER_XQUAD_R = {
     "XLM-R": {"xx-mono": (0.792, 0.674, 0.547), "xy": (0.755, 0.700, 0.593), "hybrid": (0.798, 0.705, 0.593)},
     "LaBSE": {"xx-mono": (0.808, 0.752, 0.652), "xy": (0.801, 0.762, 0.679), "hybrid": (0.817, 0.767, 0.682)},
 }
-PAPER_RANK_DISTANCE = {"XLM-R": {"xx-mono": 410.2, "xy": 295.4, "hybrid": 286.6},
-                       "LaBSE": {"xx-mono": 261.5, "xy": 225.2, "hybrid": 221.1}}
+PAPER_RANK_DISTANCE = {
+    "XLM-R": {"xx-mono": 410.2, "xy": 295.4, "hybrid": 286.6},
+    "LaBSE": {"xx-mono": 261.5, "xy": 225.2, "hybrid": 221.1},
+}
 STRATEGY_ORDER = ["base", "xx-mono", "xy", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "random"]
 ALPHA_OF = {"xy": 0.0, "hybrid-0.25": 0.25, "hybrid-0.5": 0.5, "hybrid-0.75": 0.75, "xx-mono": 1.0}
 
@@ -88,26 +90,41 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> str:
     for r in agg:
         vals[(r["direction"], r["collection"], r["strategy"], r["setting"], r["metric"])].append(r["value"])
         cells[(r["direction"], r["strategy"])][int(r["seed"])] = r["cell_id"]
-    lines = [f"# Study 1: batching strategies ({meta.get('preset')} preset)", "",
-             "Does hybrid batching (arXiv 2408.10536) beat monolingual-only (xx-mono), cross-lingual-only (xy)"
-             " and unconstrained (random) batches for monolingual, cross-lingual and multilingual retrieval?"
-             " Zero-shot: trained on MLQA pairs and evaluated on XQuAD-R; trained on XQuAD pairs and "
-             "evaluated on MLQA-R (and AfriQA dev when its loader is available).", "",
-             f"Command: `{meta.get('command')}`", "", _preset_note(meta), ""]
+    lines = [
+        f"# Study 1: batching strategies ({meta.get('preset')} preset)",
+        "",
+        "Does hybrid batching (arXiv 2408.10536) beat monolingual-only (xx-mono), cross-lingual-only (xy)"
+        " and unconstrained (random) batches for monolingual, cross-lingual and multilingual retrieval?"
+        " Zero-shot: trained on MLQA pairs and evaluated on XQuAD-R; trained on XQuAD pairs and "
+        "evaluated on MLQA-R (and AfriQA dev when its loader is available).",
+        "",
+        f"Command: `{meta.get('command')}`",
+        "",
+        _preset_note(meta),
+        "",
+    ]
     directions = sorted({k[0] for k in vals})
     figures = study_dir / "figures"
     for direction in directions:
         colls = sorted({k[1] for k in vals if k[0] == direction})
         for coll in colls:
-            lines += [f"## {direction}: {coll}", "",
-                      "mAP (mean [95% CI over seeds]) and rank distance (lower is better). n = seeds.", "",
-                      "| strategy | n | monolingual | cross-lingual | multilingual | rank distance |",
-                      "|---|---:|---|---|---|---|"]
+            lines += [
+                f"## {direction}: {coll}",
+                "",
+                "mAP (mean [95% CI over seeds]) and rank distance (lower is better). n = seeds.",
+                "",
+                "| strategy | n | monolingual | cross-lingual | multilingual | rank distance |",
+                "|---|---:|---|---|---|---|",
+            ]
             strategies = [s for s in STRATEGY_ORDER if (direction, coll, s, "mono", "AP") in vals]
             for s in strategies:
                 cols = []
-                for setting, metric, dg in (("mono", "AP", 3), ("cross", "AP", 3), ("multi", "AP", 3),
-                                            ("multi", "rank_distance", 1)):
+                for setting, metric, dg in (
+                    ("mono", "AP", 3),
+                    ("cross", "AP", 3),
+                    ("multi", "AP", 3),
+                    ("multi", "rank_distance", 1),
+                ):
                     v = vals.get((direction, coll, s, setting, metric), [])
                     cols.append(_fmt(*mean_ci(v), digits=dg))
                 n = len(vals.get((direction, coll, s, "mono", "AP"), []))
@@ -117,11 +134,18 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> str:
             series = {}
             ref = {}
             for kind in ("mono", "cross", "multi"):
-                series[kind] = [(ALPHA_OF[s], *mean_ci(vals.get((direction, coll, s, kind, "AP"), [])))
-                                for s in ALPHA_OF if (direction, coll, s, kind, "AP") in vals]
+                series[kind] = [
+                    (ALPHA_OF[s], *mean_ci(vals.get((direction, coll, s, kind, "AP"), [])))
+                    for s in ALPHA_OF
+                    if (direction, coll, s, kind, "AP") in vals
+                ]
                 ref[kind] = mean_ci(vals.get((direction, coll, "random", kind, "AP"), []))
-            png = plot_vs_alpha(series, ref, f"{direction}: {coll}",
-                                figures / f"alpha-{direction.replace('->', '_to_')}-{coll}.png")
+            png = plot_vs_alpha(
+                series,
+                ref,
+                f"{direction}: {coll}",
+                figures / f"alpha-{direction.replace('->', '_to_')}-{coll}.png",
+            )
             lines += [f"![mAP against alpha]({png.relative_to(study_dir)})", ""]
             # significance: hybrid-0.5 against each baseline
             hyb = cells.get((direction, "hybrid-0.5"), {})
@@ -136,25 +160,36 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> str:
                         tests.append((base, kind, len(a), *_test(a, b)))
             if tests:
                 adj = holm([t[6] for t in tests])
-                lines += ["Paired significance of hybrid (alpha 0.5) against each baseline: AP per question, "
-                          "paired by (seed, question) and pooled over seeds; difference = hybrid - baseline, "
-                          "95% paired bootstrap CI, two-sided randomization test, Holm-corrected over the "
-                          "rows of this table.", "",
-                          "| baseline | setting | pairs | diff | 95% CI | p | p (Holm) |",
-                          "|---|---|---:|---:|---|---:|---:|"]
+                lines += [
+                    "Paired significance of hybrid (alpha 0.5) against each baseline: AP per question, "
+                    "paired by (seed, question) and pooled over seeds; difference = hybrid - baseline, "
+                    "95% paired bootstrap CI, two-sided randomization test, Holm-corrected over the "
+                    "rows of this table.",
+                    "",
+                    "| baseline | setting | pairs | diff | 95% CI | p | p (Holm) |",
+                    "|---|---|---:|---:|---|---:|---:|",
+                ]
                 for t, ph in zip(tests, adj, strict=True):
                     base, kind, n, d, lo, hi, p = t
-                    lines.append(f"| {base} | {kind} | {n} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {p:.3g} | "
-                                 f"{ph:.3g}{' *' if ph < 0.05 else ''} |")
+                    lines.append(
+                        f"| {base} | {kind} | {n} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {p:.3g} | "
+                        f"{ph:.3g}{' *' if ph < 0.05 else ''} |"
+                    )
                 lines.append("")
-    lines += ["## The paper's published figures (XQuAD-R, full pool, GPU-scale training)", "",
-              "For orientation only: different models (XLM-R, LaBSE), far larger training data and full "
-              "candidate pools; our slices and budgets are not comparable in absolute terms.", "",
-              "| model | strategy | monolingual | cross-lingual | multilingual | rank distance |",
-              "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        "## The paper's published figures (XQuAD-R, full pool, GPU-scale training)",
+        "",
+        "For orientation only: different models (XLM-R, LaBSE), far larger training data and full "
+        "candidate pools; our slices and budgets are not comparable in absolute terms.",
+        "",
+        "| model | strategy | monolingual | cross-lingual | multilingual | rank distance |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for model, by in PAPER_XQUAD_R.items():
         for s, (m, c, mu) in by.items():
-            lines.append(f"| {model} | {s} | {m:.3f} | {c:.3f} | {mu:.3f} | {PAPER_RANK_DISTANCE[model][s]:.1f} |")
+            lines.append(
+                f"| {model} | {s} | {m:.3f} | {c:.3f} | {mu:.3f} | {PAPER_RANK_DISTANCE[model][s]:.1f} |"
+            )
     lines.append("")
     return "\n".join(lines)
 
@@ -189,14 +224,27 @@ def target_scores(rows: list[dict]) -> dict:
     return out
 
 
-def _verdict(tr: dict) -> str:
+EPS = 1e-6  # slopes closer to 0 than this are float noise (a metric that did not move at all)
+
+
+def _direction(tr: dict) -> int:
+    """+1 rising, -1 falling, 0 no detectable trend, None not testable."""
     if tr["levels"] < 3 or math.isnan(tr["slope"]):
-        return "not testable (fewer than 3 k levels)"
-    if tr["slope_low"] > 0:
-        return "rises with k (95% CI of the slope above 0)"
-    if tr["slope_high"] < 0:
-        return "falls with k (95% CI of the slope below 0)"
-    return "no detectable trend (95% CI of the slope includes 0)"
+        return None
+    if tr["slope_low"] > EPS:
+        return 1
+    if tr["slope_high"] < -EPS:
+        return -1
+    return 0
+
+
+def _verdict(tr: dict) -> str:
+    return {
+        None: "not testable (fewer than 3 k levels)",
+        1: "rises with k (95% CI of the slope above 0)",
+        -1: "falls with k (95% CI of the slope below 0)",
+        0: "no detectable trend (95% CI of the slope includes 0)",
+    }[_direction(tr)]
 
 
 def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, str]:
@@ -204,18 +252,37 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
 
     scores = target_scores(rows)
     figures = study_dir / "figures"
-    lines = [f"# Study 2: pre-training languages and low-resource pairs ({meta.get('preset')} preset)", "",
-             f"Command: `{meta.get('command')}`", "", _preset_note(meta), "",
-             "Metric: mAP over the settings involving each target language (XQuAD-R: mono and cross pairs "
-             "with the target on either side; AfriQA, FLORES-200 test, Tatoeba: target -> English). "
-             "`all/all` averages every target row of a cell (the primary endpoint). Trend: OLS slope of the "
-             "metric on log2 k over k >= 1 (mAP per doubling of k) with a 95% bootstrap CI (seeds resampled "
-             "within k), and Spearman's rho. k = 0 is no pre-training (shared by both arms).", "",
-             "| collection | target | arm | k=0 | smallest k | largest k | slope / doubling [95% CI] | "
-             "Spearman rho (p) | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Study 2: pre-training languages and low-resource pairs ({meta.get('preset')} preset)",
+        "",
+        f"Command: `{meta.get('command')}`",
+        "",
+        _preset_note(meta),
+        "",
+        "Metric: mAP over the settings involving each target language (XQuAD-R: mono and cross pairs "
+        "with the target on either side; AfriQA, FLORES-200 test, Tatoeba: target -> English). "
+        "`all/all` averages every target row of a cell (the primary endpoint). Trend: OLS slope of the "
+        "metric on log2 k over k >= 1 (mAP per doubling of k) with a 95% bootstrap CI (seeds resampled "
+        "within k), and Spearman's rho. k = 0 is no pre-training (shared by both arms).",
+        "",
+    ]
+    header = [
+        "| target | arm | k=0 | smallest k | largest k | slope / doubling [95% CI] | "
+        "Spearman rho (p) | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     trends = {}
     keys = sorted(scores, key=lambda x: (x[0] != "all", x[0], x[1] != "all", x[1]))
+    current = None
+    pending_png = None
     for key in keys:
+        if key[0] != current:
+            if pending_png is not None:
+                lines += ["", f"![mAP against k]({pending_png.relative_to(study_dir)})"]
+                pending_png = None
+            current = key[0]
+            title = "all collections (primary endpoint)" if current == "all" else current
+            lines += ["", f"## {title}", ""] + header
         pts = scores[key]
         ref_vals = [v for _, k, _, _, v in pts if k == 0]
         ref = mean_ci(ref_vals) if ref_vals else None
@@ -230,18 +297,28 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             trends[(key, arm)] = {**tr, "ref": ref, "series": series[arm]}
             lo_k, hi_k = series[arm][0], series[arm][-1]
             rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({tr['rho_p']:.2g})"
-            slope = ("–" if math.isnan(tr["slope"]) else
-                     f"{tr['slope']:+.4f} [{tr['slope_low']:+.4f}, {tr['slope_high']:+.4f}]")
-            lines.append(f"| {key[0]} | {key[1]} | {arm} | {_fmt(*ref) if ref else '–'} | "
-                         f"k={lo_k[0]}: {_fmt(*lo_k[1:])} | k={hi_k[0]}: {_fmt(*hi_k[1:])} | {slope} | {rho} | "
-                         f"{_verdict(tr)} |")
-        if series and (key[1] == "all" or key[0] != "all"):
-            png = plot_vs_k(series, ref, f"{key[0]}: {key[1]}", "mAP",
-                            figures / f"k-{key[0].replace(':', '_')}-{key[1]}.png")
+            slope = (
+                "–"
+                if math.isnan(tr["slope"])
+                else f"{tr['slope']:+.4f} [{tr['slope_low']:+.4f}, {tr['slope_high']:+.4f}]"
+            )
+            lines.append(
+                f"| {key[1]} | {arm} | {_fmt(*ref) if ref else '–'} | "
+                f"k={lo_k[0]}: {_fmt(*lo_k[1:])} | k={hi_k[0]}: {_fmt(*hi_k[1:])} | {slope} | {rho} | "
+                f"{_verdict(tr)} |"
+            )
+        if series:
+            png = plot_vs_k(
+                series,
+                ref,
+                f"{key[0]}: {key[1]}",
+                "mAP",
+                figures / f"k-{key[0].replace(':', '_')}-{key[1]}.png",
+            )
             if key[1] == "all":
-                lines.append("")
-                lines.append(f"![mAP against k]({png.relative_to(study_dir)})")
-                lines.append("")
+                pending_png = png
+    if pending_png is not None:
+        lines += ["", f"![mAP against k]({pending_png.relative_to(study_dir)})"]
     lines.append("")
     lines.append("Per-target plots are in `figures/`.")
     answer = _answer(meta, trends, rows)
@@ -253,15 +330,22 @@ def _answer(meta: dict, trends: dict, rows: list[dict]) -> str:
     seeds = sorted({int(r["seed"]) for r in rows})
     ks = sorted({int(r["k"]) for r in rows})
     skipped = meta.get("skipped_collections") or []
-    out = ["# Does pre-training on more languages help low-resource pairs? (generated answer)", "",
-           f"Generated by `xlir study report` from the result table of `{meta.get('command')}` "
-           f"({meta.get('preset')} preset; k in {ks}; seeds {seeds}). Every figure below is computed from "
-           "that table; rerun the report command to regenerate this file.", "",
-           "## Question", "",
-           "Does increasing the number of languages k in a multilingual pre-training stage (translation "
-           "ranking on language-English bitext, a fixed pair budget for every k) improve the zero-shot "
-           "cross-lingual retrieval of hybrid-batch fine-tuning for low-resource language pairs?", "",
-           "## What the data say", ""]
+    out = [
+        "# Does pre-training on more languages help low-resource pairs? (generated answer)",
+        "",
+        f"Generated by `xlir study report` from the result table of `{meta.get('command')}` "
+        f"({meta.get('preset')} preset; k in {ks}; seeds {seeds}). Every figure below is computed from "
+        "that table; rerun the report command to regenerate this file.",
+        "",
+        "## Question",
+        "",
+        "Does increasing the number of languages k in a multilingual pre-training stage (translation "
+        "ranking on language-English bitext, a fixed pair budget for every k) improve the zero-shot "
+        "cross-lingual retrieval of hybrid-batch fine-tuning for low-resource language pairs?",
+        "",
+        "## What the data say",
+        "",
+    ]
     primary = [(arm, trends.get((("all", "all"), arm))) for arm in ("inside", "heldout")]
     for arm, tr in primary:
         if tr is None:
@@ -269,39 +353,69 @@ def _answer(meta: dict, trends: dict, rows: list[dict]) -> str:
         first, last = tr["series"][0], tr["series"][-1]
         ref = tr["ref"]
         ref_txt = f"; without pre-training (k = 0) {ref[0]:.3f}" if ref else ""
-        out.append(f"- **Targets {arm} the pre-training set** (primary endpoint, mean mAP over all target "
-                   f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
-                   f"Slope {tr['slope']:+.4f} mAP per doubling of k, 95% CI [{tr['slope_low']:+.4f}, "
-                   f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} (p = {tr['rho_p']:.2g}). "
-                   f"Verdict: {_verdict(tr)}.")
+        where = "inside" if arm == "inside" else "held out of"
+        out.append(
+            f"- **Targets {where} the pre-training set** (primary endpoint, mean mAP over all target "
+            f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
+            f"Slope {tr['slope']:+.4f} mAP per doubling of k, 95% CI [{tr['slope_low']:+.4f}, "
+            f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} (p = {tr['rho_p']:.2g}). "
+            f"Verdict: {_verdict(tr)}."
+        )
     out.append("")
-    rising = sorted(f"{k[0]}/{k[1]} ({arm})" for (k, arm), tr in trends.items()
-                    if k[0] != "all" and k[1] != "all" and tr["levels"] >= 3 and tr["slope_low"] > 0)
-    falling = sorted(f"{k[0]}/{k[1]} ({arm})" for (k, arm), tr in trends.items()
-                     if k[0] != "all" and k[1] != "all" and tr["levels"] >= 3 and tr["slope_high"] < 0)
+    rising = sorted(
+        f"{k[0]}/{k[1]} ({arm})"
+        for (k, arm), tr in trends.items()
+        if k[0] != "all" and k[1] != "all" and _direction(tr) == 1
+    )
+    falling = sorted(
+        f"{k[0]}/{k[1]} ({arm})"
+        for (k, arm), tr in trends.items()
+        if k[0] != "all" and k[1] != "all" and _direction(tr) == -1
+    )
     n_tests = sum(1 for (k, _), tr in trends.items() if k[0] != "all" and k[1] != "all" and tr["levels"] >= 3)
-    out += [f"Per target and collection ({n_tests} trend tests, uncorrected 95% CIs, so about "
-            f"{0.05 * n_tests:.0f} could exclude 0 by chance alone): "
-            f"rising with k: {', '.join(rising) or 'none'}; falling with k: {', '.join(falling) or 'none'}.", "",
-            "## What the data support", ""]
+    out += [
+        f"Per target and collection ({n_tests} trend tests, uncorrected 95% CIs, so about "
+        f"{0.05 * n_tests:.0f} could exclude 0 by chance alone): "
+        f"rising with k: {', '.join(rising) or 'none'}; falling with k: {', '.join(falling) or 'none'}.",
+        "",
+        "## What the data support",
+        "",
+    ]
     tr_in = dict(primary).get("inside")
     tr_out = dict(primary).get("heldout")
 
     def says(tr):
-        return _verdict(tr) if tr else "not run"
+        d = _direction(tr) if tr else None
+        if tr is None:
+            return "was not run"
+        return {
+            None: "cannot be tested for a trend (fewer than 3 k levels)",
+            1: "rises with k: the data support a benefit of more pre-training languages here",
+            -1: "falls with k: the data contradict a benefit of more pre-training languages here",
+            0: "shows no trend we can detect: the data do not support a benefit of more "
+            "pre-training languages here (nor rule out one smaller than the CI)",
+        }[d]
 
-    out += [f"- With the target languages inside the pre-training set, the low-resource score {says(tr_in)}.",
-            f"- With the targets held out (breadth alone), it {says(tr_out)}.",
-            "", "## What they do not support", "",
-            "- Any claim beyond this scale: one base model, the preset's pre-training budget and fine-tuning "
-            "steps, sliced evaluation pools (see the report's preset note). A larger budget per language can "
-            "change the picture: with a fixed budget, more languages also means fewer pairs per language.",
-            "- MLDR (the original question's collection): "
-            + ("not evaluated, its files are not in the data directory." if "mldr" in skipped
-               else "see the report's MLDR rows."),
-            "- Causal attribution to specific languages: sets are drawn by a seeded rule, and seeds vary "
-            "which languages enter, so the trend averages over language choices.",
-            "- For the smoke preset (a tiny random model): nothing; it only checks that the pipeline runs.", ""]
+    out += [
+        f"- With the target languages inside the pre-training set, the low-resource score {says(tr_in)}.",
+        f"- With the targets held out (breadth alone), the low-resource score {says(tr_out)}.",
+        "",
+        "## What they do not support",
+        "",
+        "- Any claim beyond this scale: one base model, the preset's pre-training budget and fine-tuning "
+        "steps, sliced evaluation pools (see the report's preset note). A larger budget per language can "
+        "change the picture: with a fixed budget, more languages also means fewer pairs per language.",
+        "- MLDR (the original question's collection): "
+        + (
+            "not evaluated, its files are not in the data directory."
+            if "mldr" in skipped
+            else "see the report's MLDR rows."
+        ),
+        "- Causal attribution to specific languages: sets are drawn by a seeded rule, and seeds vary "
+        "which languages enter, so the trend averages over language choices.",
+        "- For the smoke preset (a tiny random model): nothing; it only checks that the pipeline runs.",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -309,19 +423,28 @@ def _preset_note(meta: dict) -> str:
     preset = meta.get("preset")
     p = (meta.get("presets") or {}).get(preset, {})
     parts = [f"Preset `{preset}`: model `{p.get('model')}`"]
-    for key, label in (("steps", "fine-tuning steps"), ("ft_steps", "fine-tuning steps"),
-                       ("batch_size", "batch"), ("ft_batch", "batch"), ("max_length", "max length"),
-                       ("budget", "pre-training pairs per cell"), ("limit", "questions per language"),
-                       ("pool", "candidate pool: gold + first N per language"), ("seeds", "seeds")):
+    for key, label in (
+        ("steps", "fine-tuning steps"),
+        ("ft_steps", "fine-tuning steps"),
+        ("batch_size", "batch"),
+        ("ft_batch", "batch"),
+        ("max_length", "max length"),
+        ("budget", "pre-training pairs per cell"),
+        ("limit", "questions per language"),
+        ("pool", "candidate pool: gold + first N per language"),
+        ("seeds", "seeds"),
+    ):
         if key in p:
             parts.append(f"{label} {p[key]}")
     note = ", ".join(parts) + "; word embeddings frozen during training."
     if p.get("pool"):
-        note += (" Evaluation uses slices (first questions per language, trimmed candidate pools), identical "
-                 "for every cell: differences between cells are exact, absolute values are higher than on the "
-                 "full pool.")
+        note += (
+            " Evaluation uses slices (first questions per language, trimmed candidate pools), identical "
+            "for every cell: differences between cells are exact, absolute values are higher than on the "
+            "full pool."
+        )
     if preset == "smoke":
-        note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline, not a finding."
+        note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
     if meta.get("estimate_s"):
         note += f" Estimated run time before start: {meta['estimate_s'] / 60:.1f} min (one job)."
     return note

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from xlir.training.config import TrainConfig
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
 
 # Config fields a resumed run may change: they do not affect the weights.
+LICENSE_FILES = ("LICENSE", "NOTICE")
 RESUMABLE_CHANGES = {"resume", "progress", "checkpoint_every", "keep_checkpoints", "log_every", "output"}
 
 
@@ -129,7 +131,7 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
     import torch
 
     from xlir.data.pairs import load_pairs, pairs_fingerprint
-    from xlir.models.loading import fingerprint, load_model
+    from xlir.models.loading import fingerprint, load_model, resolve_model_path
     from xlir.training import checkpoint as ckpt
     from xlir.training.distributed import (
         average_gradients,
@@ -335,6 +337,12 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
         model.max_seq_length = saved_max_length
         model.save(str(output))
         model.max_seq_length = config.max_length
+        base_dir = Path(resolve_model_path(config.model))
+        for name in LICENSE_FILES:  # a fine-tuned model carries its base model's licence terms
+            if (base_dir / name).is_file():
+                shutil.copyfile(base_dir / name, output / name)
+        if (base_dir / "xlir_model.json").is_file():
+            record["base_model_record"] = json.loads((base_dir / "xlir_model.json").read_text("utf-8"))
         write_json_atomic(output / RECORD_FILE, record)
     barrier()
     return TrainResult(output, record, losses)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 
-STUDIES = {"batching": "xlir.experiments.studies.batching",
-           "pretrain-languages": "xlir.experiments.studies.pretrain_languages"}
+STUDIES = {
+    "batching": "xlir.experiments.studies.batching",
+    "pretrain-languages": "xlir.experiments.studies.pretrain_languages",
+}
 
 
 def study_module(name: str):

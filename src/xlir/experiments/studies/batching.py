@@ -16,7 +16,13 @@ from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
 
 STRATEGIES: tuple[tuple[str, float | None], ...] = (
-    ("xx-mono", None), ("xy", None), ("hybrid", 0.25), ("hybrid", 0.5), ("hybrid", 0.75), ("random", None))
+    ("xx-mono", None),
+    ("xy", None),
+    ("hybrid", 0.25),
+    ("hybrid", 0.5),
+    ("hybrid", 0.75),
+    ("random", None),
+)
 
 
 SMOKE_STRATEGIES = (("xx-mono", None), ("xy", None), ("hybrid", 0.5), ("random", None))
@@ -43,20 +49,50 @@ def _xquad_eval(limit, pool):
 
 
 def _mlqa_evals(limit, pool, afriqa_limit):
-    return (EvalSpec(name="mlqa-r", limit=limit, pool_per_language=pool),
-            EvalSpec(name="afriqa", limit=afriqa_limit, pool_per_language=pool, optional=True))
+    return (
+        EvalSpec(name="mlqa-r", limit=limit, pool_per_language=pool),
+        EvalSpec(name="afriqa", limit=afriqa_limit, pool_per_language=pool, optional=True),
+    )
 
 
 PRESETS: dict[str, dict] = {
     # tiny random model, 2 steps, 8 questions per language: checks the pipeline, not a finding
-    "smoke": {"model": "tiny", "seeds": [0, 1], "strategies": SMOKE_STRATEGIES, "steps": 2, "batch_size": 8, "max_length": 32,
-              "max_groups": 40, "limit": 6, "pool": 20, "afriqa_limit": 6},
+    "smoke": {
+        "model": "tiny",
+        "seeds": [0, 1],
+        "strategies": SMOKE_STRATEGIES,
+        "steps": 2,
+        "batch_size": 8,
+        "max_length": 32,
+        "max_groups": 40,
+        "limit": 6,
+        "pool": 20,
+        "afriqa_limit": 6,
+    },
     # the embedded e5-small, word embeddings frozen, short sequences, few steps, sliced pools
-    "cpu": {"model": "e5-small", "seeds": [0, 1, 2], "steps": 30, "batch_size": 16, "max_length": 64,
-            "max_groups": None, "limit": 40, "pool": 150, "afriqa_limit": 40},
+    "cpu": {
+        "model": "e5-small",
+        "seeds": [0, 1, 2],
+        "steps": 30,
+        "batch_size": 16,
+        "max_length": 64,
+        "max_groups": None,
+        "limit": 40,
+        "pool": 150,
+        "afriqa_limit": 40,
+    },
     # full pools and a real budget, for an accelerator
-    "gpu": {"model": "e5-small", "seeds": [0, 1, 2, 3, 4], "steps": 1000, "batch_size": 64,
-            "max_length": 128, "max_groups": None, "limit": None, "pool": None, "afriqa_limit": None},
+    "gpu": {
+        "model": "e5-small",
+        "seeds": [0, 1, 2, 3, 4],
+        "steps": 1000,
+        "batch_size": 64,
+        "max_length": 128,
+        "max_groups": None,
+        "limit": None,
+        "pool": None,
+        "afriqa_limit": None,
+    },
 }
 
 
@@ -68,16 +104,38 @@ def build_cells(preset: str) -> list[BatchingCell]:
         "xquad->mlqa-r": (("xquad",), _mlqa_evals(p["limit"], p["pool"], p["afriqa_limit"])),
     }
     for direction, (sources, evals) in directions.items():
-        base_ft = FinetuneSpec(sources=sources, steps=p["steps"], batch_size=p["batch_size"],
-                               max_length=p["max_length"], max_groups=p["max_groups"])
-        cells.append(BatchingCell(model=p["model"], direction=direction, strategy="base", seed=0,
-                                  finetune=base_ft.model_copy(update={"steps": 0}), evals=evals))
+        base_ft = FinetuneSpec(
+            sources=sources,
+            steps=p["steps"],
+            batch_size=p["batch_size"],
+            max_length=p["max_length"],
+            max_groups=p["max_groups"],
+        )
+        cells.append(
+            BatchingCell(
+                model=p["model"],
+                direction=direction,
+                strategy="base",
+                seed=0,
+                finetune=base_ft.model_copy(update={"steps": 0}),
+                evals=evals,
+            )
+        )
         for seed in p["seeds"]:
             for sampler, alpha in p.get("strategies", STRATEGIES):
-                ft = base_ft.model_copy(update={"sampler": sampler, "alpha": alpha if alpha is not None else 0.5})
-                cells.append(BatchingCell(model=p["model"], direction=direction,
-                                          strategy=strategy_name(sampler, alpha), seed=seed,
-                                          finetune=ft, evals=evals))
+                ft = base_ft.model_copy(
+                    update={"sampler": sampler, "alpha": alpha if alpha is not None else 0.5}
+                )
+                cells.append(
+                    BatchingCell(
+                        model=p["model"],
+                        direction=direction,
+                        strategy=strategy_name(sampler, alpha),
+                        seed=seed,
+                        finetune=ft,
+                        evals=evals,
+                    )
+                )
     return cells
 
 
@@ -90,8 +148,12 @@ def run_cell(cell: BatchingCell, work: Path) -> dict:
         model_path, record = cell.model, {}
     else:
         model_path, record = finetune(cell.model, cell.finetune, cell.seed, work / "model")
-    rows, per_question, skipped = evaluate_specs(model_path, cell.evals,
-                                                 train_sources=cell.finetune.sources,
-                                                 max_length=cell.finetune.max_length)
-    return {"rows": rows, "per_question": per_question, "skipped": skipped,
-            "train": {k: record.get(k) for k in ("steps", "wall_s", "sources", "final_loss") if k in record}}
+    rows, per_question, skipped = evaluate_specs(
+        model_path, cell.evals, train_sources=cell.finetune.sources, max_length=cell.finetune.max_length
+    )
+    return {
+        "rows": rows,
+        "per_question": per_question,
+        "skipped": skipped,
+        "train": {k: record.get(k) for k in ("steps", "wall_s", "sources", "final_loss") if k in record},
+    }

@@ -36,19 +36,58 @@ class PretrainCell(CellConfig):
 
 PRESETS: dict[str, dict] = {
     # tiny random model; three k levels so the trend test has something to fit; minutes
-    "smoke": {"model": "tiny", "ks": [0, 1, 2, 4], "seeds": [0, 1], "objective": "translation-ranking",
-              "budget": 32, "pt_batch": 8, "ft_steps": 2, "ft_batch": 8, "max_length": 32,
-              "max_groups": 40, "xquad_langs": ("en",) + XQUAD_TARGETS, "limit": 5, "pool": 15,
-              "flores_limit": 10, "afriqa_limit": 5},
+    "smoke": {
+        "model": "tiny",
+        "ks": [0, 1, 2, 4],
+        "seeds": [0, 1],
+        "objective": "translation-ranking",
+        "budget": 32,
+        "pt_batch": 8,
+        "ft_steps": 2,
+        "ft_batch": 8,
+        "max_length": 32,
+        "max_groups": 40,
+        "xquad_langs": ("en",) + XQUAD_TARGETS,
+        "limit": 5,
+        "pool": 15,
+        "flores_limit": 10,
+        "afriqa_limit": 5,
+    },
     # e5-small, frozen word embeddings, 512 pre-training pairs and 20 fine-tuning steps per cell
-    "cpu": {"model": "e5-small", "ks": [0, 1, 2, 4, 8, 16, 32, 64, 128], "seeds": [0, 1, 2],
-            "objective": "translation-ranking", "budget": 512, "pt_batch": 16, "ft_steps": 20,
-            "ft_batch": 16, "max_length": 64, "max_groups": None, "xquad_langs": ("en",) + XQUAD_TARGETS,
-            "limit": 30, "pool": 100, "flores_limit": 40, "afriqa_limit": 30},
-    "gpu": {"model": "e5-small", "ks": [0, 1, 2, 4, 8, 16, 32, 64, 128], "seeds": [0, 1, 2, 3, 4],
-            "objective": "translation-ranking", "budget": 65536, "pt_batch": 128, "ft_steps": 1000,
-            "ft_batch": 64, "max_length": 128, "max_groups": None, "xquad_langs": None,
-            "limit": None, "pool": None, "flores_limit": None, "afriqa_limit": None},
+    "cpu": {
+        "model": "e5-small",
+        "ks": [0, 1, 2, 4, 8, 16, 32, 64, 128],
+        "seeds": [0, 1, 2],
+        "objective": "translation-ranking",
+        "budget": 512,
+        "pt_batch": 16,
+        "ft_steps": 20,
+        "ft_batch": 16,
+        "max_length": 64,
+        "max_groups": None,
+        "xquad_langs": ("en",) + XQUAD_TARGETS,
+        "limit": 30,
+        "pool": 100,
+        "flores_limit": 40,
+        "afriqa_limit": 30,
+    },
+    "gpu": {
+        "model": "e5-small",
+        "ks": [0, 1, 2, 4, 8, 16, 32, 64, 128],
+        "seeds": [0, 1, 2, 3, 4],
+        "objective": "translation-ranking",
+        "budget": 65536,
+        "pt_batch": 128,
+        "ft_steps": 1000,
+        "ft_batch": 64,
+        "max_length": 128,
+        "max_groups": None,
+        "xquad_langs": None,
+        "limit": None,
+        "pool": None,
+        "flores_limit": None,
+        "afriqa_limit": None,
+    },
 }
 
 
@@ -67,22 +106,52 @@ def build_cells(preset: str, objective: str | None = None, data_dir=None) -> lis
 
     p = PRESETS[preset]
     pool = language_pool(data_dir=data_dir)
-    pt = PretrainConfig(objective=objective or p["objective"], budget=p["budget"], batch_size=p["pt_batch"],
-                        max_length=p["max_length"])
-    ft = FinetuneSpec(sources=("mlqa",), sampler="hybrid", alpha=0.5, steps=p["ft_steps"],
-                      batch_size=p["ft_batch"], max_length=p["max_length"], max_groups=p["max_groups"])
+    pt = PretrainConfig(
+        objective=objective or p["objective"],
+        budget=p["budget"],
+        batch_size=p["pt_batch"],
+        max_length=p["max_length"],
+    )
+    ft = FinetuneSpec(
+        sources=("mlqa",),
+        sampler="hybrid",
+        alpha=0.5,
+        steps=p["ft_steps"],
+        batch_size=p["ft_batch"],
+        max_length=p["max_length"],
+        max_groups=p["max_groups"],
+    )
     evals = _evals(p)
     cells: list[PretrainCell] = []
     for seed in p["seeds"]:
         if 0 in p["ks"]:
-            cells.append(PretrainCell(model=p["model"], k=0, arm="none", seed=seed, languages=(),
-                                      pretrain=pt.model_copy(update={"seed": seed}), finetune=ft, evals=evals))
+            cells.append(
+                PretrainCell(
+                    model=p["model"],
+                    k=0,
+                    arm="none",
+                    seed=seed,
+                    languages=(),
+                    pretrain=pt.model_copy(update={"seed": seed}),
+                    finetune=ft,
+                    evals=evals,
+                )
+            )
         for arm in ("inside", "heldout"):
             sets = nested_language_sets(pool, TARGETS, [k for k in p["ks"] if k > 0], arm, seed)
             for k, langs in sets.items():
-                cells.append(PretrainCell(model=p["model"], k=k, arm=arm, seed=seed, languages=tuple(langs),
-                                          pretrain=pt.model_copy(update={"seed": seed}), finetune=ft,
-                                          evals=evals))
+                cells.append(
+                    PretrainCell(
+                        model=p["model"],
+                        k=k,
+                        arm=arm,
+                        seed=seed,
+                        languages=tuple(langs),
+                        pretrain=pt.model_copy(update={"seed": seed}),
+                        finetune=ft,
+                        evals=evals,
+                    )
+                )
     return cells
 
 
@@ -96,23 +165,36 @@ def run_cell(cell: PretrainCell, work: Path) -> dict:
     base = cell.model
     record = {}
     if cell.k > 0:
-        base = str(pretrain(cell.model, cell.pretrain.objective, list(cell.languages), cell.pretrain.budget,
-                            cell.seed, work / "pretrained", config=cell.pretrain))
+        base = str(
+            pretrain(
+                cell.model,
+                cell.pretrain.objective,
+                list(cell.languages),
+                cell.pretrain.budget,
+                cell.seed,
+                work / "pretrained",
+                config=cell.pretrain,
+            )
+        )
         import json
 
         record = json.loads((Path(base) / "pretrain.json").read_text())
     model_path, train_record = finetune(base, cell.finetune, cell.seed, work / "finetuned")
     rows, per_question, skipped = evaluate_specs(
-        model_path, cell.evals, train_sources=list(cell.finetune.sources),
-        max_length=cell.finetune.max_length)
+        model_path, cell.evals, train_sources=list(cell.finetune.sources), max_length=cell.finetune.max_length
+    )
     inside = set(cell.languages)
     for r in rows:
         langs = {r.get("query_language"), r.get("doc_language")} - {None, ""}
         r["targets"] = " ".join(sorted(t for t in langs if t in TARGETS))
         r["target_inside"] = int(bool(langs & inside & set(TARGETS)))
-    return {"rows": rows, "per_question": per_question, "skipped": skipped,
-            "pretrain": {k: record.get(k) for k in ("steps", "budget_used", "first_loss", "last_loss", "wall_s")},
-            "train": {k: train_record.get(k) for k in ("steps", "wall_s", "final_loss") if k in train_record}}
+    return {
+        "rows": rows,
+        "per_question": per_question,
+        "skipped": skipped,
+        "pretrain": {k: record.get(k) for k in ("steps", "budget_used", "first_loss", "last_loss", "wall_s")},
+        "train": {k: train_record.get(k) for k in ("steps", "wall_s", "final_loss") if k in train_record},
+    }
 
 
 __all__ = ["AFRIQA_TARGETS", "PRESETS", "PretrainCell", "XQUAD_TARGETS", "build_cells", "run_cell"]

@@ -10,5 +10,13 @@ from xlir.training.pretrain.languages import ARMS, K_GRID, TARGETS, nested_langu
 from xlir.training.pretrain.objective import OBJECTIVES, PretrainObjective
 from xlir.training.pretrain.stage import PretrainConfig, pretrain
 
-__all__ = ["ARMS", "K_GRID", "OBJECTIVES", "TARGETS", "PretrainConfig", "PretrainObjective",
-           "nested_language_sets", "pretrain"]
+__all__ = [
+    "ARMS",
+    "K_GRID",
+    "OBJECTIVES",
+    "TARGETS",
+    "PretrainConfig",
+    "PretrainObjective",
+    "nested_language_sets",
+    "pretrain",
+]

@@ -93,8 +93,9 @@ def flores_pairs(root: Path, lang: str, splits=PRETRAIN_FLORES_SPLITS) -> list[t
     return out
 
 
-def load_language_bitext(lang: str, *, sources=("flores", "ntrex"), data_dir=None,
-                         flores_splits=PRETRAIN_FLORES_SPLITS) -> list[BitextPair]:
+def load_language_bitext(
+    lang: str, *, sources=("flores", "ntrex"), data_dir=None, flores_splits=PRETRAIN_FLORES_SPLITS
+) -> list[BitextPair]:
     """Every lang-English pair of ``sources`` (a source that lacks the language is skipped)."""
     from xlir.data import load_bitext
     from xlir.data.datadir import data_dir as resolve

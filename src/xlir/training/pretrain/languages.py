@@ -49,8 +49,9 @@ def language_order(pool: Iterable[str], targets: Iterable[str], arm: str, seed: 
     return inside + others if arm == "inside" else others
 
 
-def nested_language_sets(pool: Iterable[str], targets: Iterable[str], ks: Sequence[int], arm: str,
-                         seed: int) -> dict[int, list[str]]:
+def nested_language_sets(
+    pool: Iterable[str], targets: Iterable[str], ks: Sequence[int], arm: str, seed: int
+) -> dict[int, list[str]]:
     """k -> the first k languages of :func:`language_order`; k larger than the order is an error."""
     order = language_order(pool, targets, arm, seed)
     out = {}

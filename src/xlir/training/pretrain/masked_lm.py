@@ -41,10 +41,12 @@ class MaskedLM(PretrainObjective):
         emb = enc.get_input_embeddings()
         hidden = emb.weight.shape[1]
         torch.manual_seed(self.seed)
-        self._head = nn.ModuleDict({
-            "dense": nn.Linear(hidden, hidden),
-            "norm": nn.LayerNorm(hidden, eps=1e-12),
-        })
+        self._head = nn.ModuleDict(
+            {
+                "dense": nn.Linear(hidden, hidden),
+                "norm": nn.LayerNorm(hidden, eps=1e-12),
+            }
+        )
         self._bias = nn.Parameter(torch.zeros(emb.weight.shape[0]))
         self._head.register_parameter("bias", self._bias)
         self._head.to(emb.weight.device)
@@ -53,8 +55,14 @@ class MaskedLM(PretrainObjective):
 
     def _tokens(self, model, batch):
         tok = model[0].tokenizer
-        enc = tok([p.text for p in batch], padding=True, truncation=True, max_length=self.max_length,
-                  return_tensors="pt", return_special_tokens_mask=True)
+        enc = tok(
+            [p.text for p in batch],
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+            return_special_tokens_mask=True,
+        )
         return tok, enc
 
     def cost(self, model, batch) -> int:

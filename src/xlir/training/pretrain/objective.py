@@ -43,8 +43,12 @@ class PretrainObjective:
             texts: set[str] = set()
             still: list[BitextPair] = []
             for item in waiting:
-                if len(batch) < batch_size and item.group not in groups and item.text not in texts \
-                        and item.english not in texts:
+                if (
+                    len(batch) < batch_size
+                    and item.group not in groups
+                    and item.text not in texts
+                    and item.english not in texts
+                ):
                     batch.append(item)
                     groups.add(item.group)
                     texts.update((item.text, item.english))

@@ -50,13 +50,21 @@ class NonFiniteLoss(XlirError):
 
 
 def _load_pairs(languages, config: PretrainConfig, data_dir):
-    return {lang: load_language_bitext(lang, sources=config.sources, data_dir=data_dir)
-            for lang in languages}
+    return {lang: load_language_bitext(lang, sources=config.sources, data_dir=data_dir) for lang in languages}
 
 
-def pretrain(model_name_or_path: str | Path, objective: str, languages: list[str], budget: int,
-             seed: int, output: str | Path, *, config: PretrainConfig | None = None,
-             data_dir: str | Path | None = None, log=None) -> Path:
+def pretrain(
+    model_name_or_path: str | Path,
+    objective: str,
+    languages: list[str],
+    budget: int,
+    seed: int,
+    output: str | Path,
+    *,
+    config: PretrainConfig | None = None,
+    data_dir: str | Path | None = None,
+    log=None,
+) -> Path:
     """Pre-train on ``languages`` for ``budget`` pairs/tokens; return the saved model folder."""
     import random
 
@@ -65,8 +73,9 @@ def pretrain(model_name_or_path: str | Path, objective: str, languages: list[str
 
     from xlir.models.loading import load_model, resolve_model_path
 
-    config = (config or PretrainConfig()).model_copy(update={"objective": objective, "budget": budget,
-                                                             "seed": seed})
+    config = (config or PretrainConfig()).model_copy(
+        update={"objective": objective, "budget": budget, "seed": seed}
+    )
     output = Path(output)
     if not languages:
         return Path(resolve_model_path(model_name_or_path))
@@ -91,8 +100,10 @@ def pretrain(model_name_or_path: str | Path, objective: str, languages: list[str
         params += [p for p in m.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+    )
 
     per_language = _load_pairs(languages, config, data_dir)
     stream = balanced_stream(per_language, seed)
@@ -110,7 +121,8 @@ def pretrain(model_name_or_path: str | Path, objective: str, languages: list[str
         pending = []
     warm = max(1, int(steps * config.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+    )
 
     output.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -121,8 +133,10 @@ def pretrain(model_name_or_path: str | Path, objective: str, languages: list[str
             batch = pending.pop(0) if pending else next(batches)
             loss = obj.loss(model, batch)
             if not torch.isfinite(loss):
-                raise NonFiniteLoss(f"pre-training loss is {loss.item()} at step {step + 1} "
-                                    f"(languages {sorted({p.language for p in batch})})")
+                raise NonFiniteLoss(
+                    f"pre-training loss is {loss.item()} at step {step + 1} "
+                    f"(languages {sorted({p.language for p in batch})})"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -130,9 +144,18 @@ def pretrain(model_name_or_path: str | Path, objective: str, languages: list[str
             sched.step()
             used += obj.cost(model, batch)
             losses.append(float(loss.item()))
-            fh.write(json.dumps({"step": step + 1, "loss": round(losses[-1], 5), "used": used,
-                                 "lr": sched.get_last_lr()[0], "elapsed_s": round(time.time() - t0, 2)})
-                     + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "step": step + 1,
+                        "loss": round(losses[-1], 5),
+                        "used": used,
+                        "lr": sched.get_last_lr()[0],
+                        "elapsed_s": round(time.time() - t0, 2),
+                    }
+                )
+                + "\n"
+            )
             if log is not None and (step + 1) % max(1, steps // 5) == 0:
                 log(f"pretrain step {step + 1}/{steps} loss {losses[-1]:.4f}")
             if obj.budget_unit == "tokens" and used >= budget:

@@ -1,0 +1,52 @@
+"""`xlir eval` end to end on a small real slice with the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from xlir.cli import app
+from xlir.evaluation import EvalResult, quick_summary
+
+
+def test_eval_command_writes_run_folder_and_hits_cache(data_dir, tmp_path):
+    out = tmp_path / "run"
+    base = ["--data-dir", str(data_dir), "eval", "--model", "tiny", "--dataset", "xquad-r",
+            "--cache-dir", str(tmp_path / "cache"), "--languages", "de,en", "--limit", "10", "--quiet",
+            "--metrics", "AP,nDCG@10,RR@10"]
+    res = CliRunner().invoke(app, [*base, "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    # stderr (model-loading progress bars, no final newline) is mixed into the captured output
+    lines = res.output.replace("it/s]", "it/s]\n").splitlines()
+    header = next(x for x in lines if x.startswith("setting"))
+    assert header.split() == ["setting", "AP", "nDCG@10", "RR@10", "pairs", "queries"]
+    assert any(x.split()[:1] == ["multi"] and x.split()[-2:] == ["2", "20"] for x in lines)
+    assert any(x.startswith("rank distance") for x in lines)
+    for name in ("results.json", "per_query.json", "summary.md", "heatmap.png",
+                 "runs/mono/de-de.trec.gz", "runs/cross/de-en.qrels.gz", "runs/multi/en.trec.gz"):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "results.json").read_text())
+    assert meta["model"]["name"] == "tiny" and len(meta["model"]["fingerprint"]) == 16
+    assert meta["config"]["metrics"] == ["AP", "nDCG@10", "RR@10"]
+    assert meta["aggregates"]["cross"]["AP"]["n_queries"] == 20
+    assert "torch" in meta["versions"]
+    loaded = EvalResult.load(out)
+    qs = quick_summary(loaded)
+    assert set(qs) >= {"mono", "cross", "multi", "rank_distance"}
+    assert 0 < qs["multi"] < 1 and qs["rank_distance"] > 0
+    assert meta["encoding"]["encoded"] > 0
+
+    res2 = CliRunner().invoke(app, [*base, "--output", str(tmp_path / "run2"), "--no-runs"])
+    assert res2.exit_code == 0, res2.output
+    again = json.loads((tmp_path / "run2" / "results.json").read_text())
+    assert again["encoding"]["encoded"] == 0 and again["encoding"]["cache_hits"] > 0
+    assert not (tmp_path / "run2" / "runs").exists()
+    assert again["aggregates"]["mono"]["AP"] == meta["aggregates"]["mono"]["AP"]
+
+
+def test_eval_command_reports_user_errors(data_dir):
+    res = CliRunner().invoke(app, ["--data-dir", str(data_dir), "eval", "--model", "tiny",
+                                   "--dataset", "xquad-r", "--metrics", "BLEU"])
+    assert res.exit_code != 0
+    assert "metric" in str(res.exception or res.output).lower()
