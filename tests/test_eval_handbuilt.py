@@ -147,3 +147,18 @@ def test_runs_follow_trec_order(result):
     i = run.query_ids.index("de/g1")
     assert run.doc_ids[i] == ["de/0/1", "de/0/0", "de/0/2"]  # .6 tie: id descending, then .2
     assert result.qrels["cross/de-en"] == {"de/g1": {"en/0/0": 1}}
+
+
+def test_config_from_toml(tmp_path):
+    from xlir.errors import ConfigError
+
+    path = tmp_path / "eval.toml"
+    path.write_text('[eval]\nmetrics = ["mAP", "mrr@10"]\nsettings = ["multi", "mono"]\ndepth = 50\n')
+    cfg = EvalConfig.from_toml(path)
+    assert cfg.metrics == ["AP", "RR@10"] and cfg.settings == ["mono", "multi"] and cfg.depth == 50
+    path.write_text("[eval]\nbatch_size = 0\n")
+    with pytest.raises(ConfigError, match="batch_size"):
+        EvalConfig.from_toml(path)
+    path.write_text('[eval]\nsettings = ["pooled"]\n')
+    with pytest.raises(ConfigError, match="pooled"):
+        EvalConfig.from_toml(path)

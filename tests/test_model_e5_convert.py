@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from xlir.errors import ModelError
-from xlir.models import fingerprint, load_model
 from xlir.models import convert as conv
+from xlir.models import fingerprint, load_model
 from xlir.models.assets import e5_weights_file
 from xlir.models.e5_q4 import read_e5_q4
 
@@ -43,7 +43,8 @@ def e5_file():
 def _xquad_questions(data_dir: Path, lang: str) -> dict[str, str]:
     with gzip.open(data_dir / "xquad" / f"xquad.{lang}.json.gz", "rt", encoding="utf-8") as fh:
         spec = json.load(fh)
-    return {qa["id"]: qa["question"] for art in spec["data"] for par in art["paragraphs"] for qa in par["qas"]}
+    return {qa["id"]: qa["question"]
+            for art in spec["data"] for par in art["paragraphs"] for qa in par["qas"]}
 
 
 def _accuracy_at_1(model, queries: list[str], candidates: list[str]) -> float:
@@ -156,7 +157,7 @@ def _numpy_e5(e5, t, ids: list[int]) -> np.ndarray:
     hd = h.hidden // h.heads
     for layer in range(h.layers):
         def lin(v, key, layer=layer):
-            return v @ t(f"l{layer}.{key}.w").T.astype(np.float64) + t(f"l{layer}.{key}.b")
+            return v @ t(f"l{layer}.{key}.w").T + t(f"l{layer}.{key}.b")
         q, k, v = (lin(x, key).reshape(len(ids), h.heads, hd).transpose(1, 0, 2) for key in "qkv")
         s = q @ k.transpose(0, 2, 1) / np.sqrt(hd)
         p = np.exp(s - s.max(-1, keepdims=True))
@@ -189,12 +190,17 @@ def test_sentence_transformers_folder_matches_xlir_and_the_file_math(e5_small_pa
         assert np.abs(ours - plain.encode(TEXTS, convert_to_numpy=True)).max() > 1e-2
 
     tok = e5_model.tokenizer
-    tensor = functools.cache(e5_file.tensor)
+    # float64 copies, decoded once (the word embedding stays float32: it is 96M weights)
+    tensor = functools.cache(lambda n: e5_file.tensor(n).astype(np.float32 if n == "emb.word" else float))
     queries = e5_model.encode(TEXTS, prompt_name="query", convert_to_numpy=True)
+    worst = 0.0
     for text, got in zip(TEXTS, queries, strict=True):
         ids = tok("query: " + text)["input_ids"]
         assert ids[0] == 0 and ids[-1] == 2
-        np.testing.assert_allclose(got, _numpy_e5(e5_file, tensor, ids), atol=2e-5)
+        reference = _numpy_e5(e5_file, tensor, ids)
+        worst = max(worst, float(np.abs(got - reference).max()))
+    print(f"\nconverted model vs numpy forward of the .bin: max |diff| {worst:.2e}")
+    assert worst < 1e-6
 
 
 def test_folder_carries_licence_and_provenance(e5_small_path):
@@ -203,7 +209,8 @@ def test_folder_carries_licence_and_provenance(e5_small_path):
     assert e5_small_path.name == "e5-small-" + meta["source_sha256"][:12]
     assert meta["conversion_version"] == conv.CONVERSION_VERSION
     assert meta["vocab_check"]["mismatched_pieces"] == 0
-    assert "MIT" in (e5_small_path / "NOTICE").read_text() and "Intfloat" in (e5_small_path / "NOTICE").read_text()
+    notice = (e5_small_path / "NOTICE").read_text()
+    assert "MIT" in notice and "Intfloat" in notice
     assert "Permission is hereby granted" in (e5_small_path / "LICENSE").read_text()
 
 

@@ -95,7 +95,8 @@ def source_bytes() -> bytes:
 
 @pytest.mark.parametrize("cut,where", [
     (6, "version"), (30, "architecture header"), (100, "piece offsets"),
-    (3_000_000, "piece blob"), (4_636_000, "of tensor #"), (4_600_000, "normalisation map"), (60_000_000, "tensor"),
+    (3_000_000, "piece blob"), (4_600_000, "normalisation map"), (4_636_000, "of tensor #"),
+    (60_000_000, "tensor"),
 ])
 def test_truncated_copies_raise_model_error(tmp_path, source_bytes, cut, where):
     path = tmp_path / "e5-small-q4.bin"

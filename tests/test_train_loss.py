@@ -20,6 +20,13 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(scope="module")
+def tiny(tiny_model_path):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(tiny_model_path), device="cpu")
+
+
 def _manual(q, c, temp):
     q = q / q.norm(dim=1, keepdim=True)
     c = c / c.norm(dim=1, keepdim=True)
@@ -42,12 +49,12 @@ def test_info_nce_matches_hand_computation():
     assert float(info_nce(p, p * 3.0, temperature=0.01)) < 1e-6
 
 
-def test_gradient_cache_equals_plain_gradients(tiny_model_path):
-    from sentence_transformers import SentenceTransformer
+def test_gradient_cache_equals_plain_gradients(tiny):
+    import copy
 
     from xlir.training.optim import set_dropout
 
-    model = SentenceTransformer(str(tiny_model_path), device="cpu")
+    model = copy.deepcopy(tiny)
     set_dropout(model, 0.0)
     model.train()
     queries = [f"query: question number {i} about {w}" for i, w in enumerate("abcdefghij")]
@@ -74,11 +81,9 @@ def test_gradient_cache_equals_plain_gradients(tiny_model_path):
     assert max(float(v.abs().max()) for v in ref.values()) > 1e-3  # the gradients are not trivially 0
 
 
-def test_gradient_cache_replays_dropout_masks(tiny_model_path):
+def test_gradient_cache_replays_dropout_masks(tiny):
     """With dropout on, chunk re-encoding must see the masks of the first pass (RNG restored)."""
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(tiny_model_path), device="cpu")
+    model = tiny
     model.train()
     texts = [f"query: sentence {i}" for i in range(6)]
     seen = []

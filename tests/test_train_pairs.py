@@ -62,7 +62,27 @@ def test_load_pairs_filters_limits_and_round_trips(tmp_path, data_dir):
         load_pairs(["nosuchset"], data_dir=data_dir)
 
 
-def test_zero_shot_guard():
+def test_afriqa_and_bitext_pairs(data_dir):
+    afr = load_pairs(["afriqa"], data_dir=data_dir)
+    assert afr.sources == ["afriqa"]
+    by_group = defaultdict(set)
+    for p in afr.pairs:
+        by_group[p.group].add(p.query_language)
+    # each question comes in its African language and in the pivot-language translation
+    both = sum(len(v) == 2 and bool({"en", "fr"} & v) for v in by_group.values())
+    assert both / len(by_group) > 0.95
+    nt = load_pairs(["ntrex"], data_dir=data_dir, bitext_pairs_=["de-en", "zh-en"])
+    assert nt.sources == ["ntrex"] and len({p.group for p in nt.pairs}) == 1997
+    g = nt.pairs[0].group
+    assert {(p.query_language, p.positive_language) for p in nt.pairs if p.group == g} == {
+        ("de", "en"), ("en", "de"), ("zh", "en"), ("en", "zh")}  # one English sentence, one group
+
+
+def test_zero_shot_guard(tmp_path):
+    from xlir.data.provenance import training_sources
+
+    (tmp_path / "xlir_training.json").write_text('{"sources": ["mlqa"]}')
+    assert training_sources(tmp_path) == ["mlqa"] and training_sources("e5-small") == []
     assert canonical_source("XQuAD-R") == "xquad"
     assert check_zero_shot(["mlqa"], "xquad") is True
     with pytest.raises(ConfigError, match="not a zero-shot evaluation"):

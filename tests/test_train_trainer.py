@@ -98,14 +98,15 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_two_gloo_processes_match_one_process(tmp_path, tiny_model_path, pairs_file):
+def test_two_gloo_processes_with_grad_cache_match_one_process(tmp_path, tiny_model_path, pairs_file):
     kw = dict(steps=3, dropout=0.0, checkpoint_every=10, symmetric=True)
     single = train(_config(tiny_model_path, pairs_file, tmp_path / "one", **kw))
-    cfg = _config(tiny_model_path, pairs_file, tmp_path / "two", **kw)
+    # the 2-process run also uses the gradient cache (chunks of 2 of its 4 local pairs)
+    cfg = _config(tiny_model_path, pairs_file, tmp_path / "two", chunk_size=2, **kw)
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-                           "--master-port", "29731", str(script), cfg.model_dump_json()],
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           str(script), cfg.model_dump_json()],
                           env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads((tmp_path / "two" / "xlir_training.json").read_text())

@@ -19,6 +19,23 @@ def _default_output(model: str, dataset: str) -> Path:
     return Path("runs") / f"{dataset}-{short}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def _load(dataset: str, langs: list[str] | None):
+    """Load only the requested languages when the loader can; otherwise load all and filter."""
+    from xlir.data import load_collection
+    from xlir.errors import ConfigError
+
+    if not langs:
+        return load_collection(dataset)
+    try:
+        return load_collection(dataset, languages=langs)
+    except ConfigError as exc:
+        if "unknown option" not in str(exc):
+            raise
+    from xlir.data.languages import normalize
+
+    return load_collection(dataset).subset(languages=[normalize(x) for x in langs])
+
+
 def print_result(result) -> None:
     """The compact table ``xlir eval`` prints."""
     from xlir.reports.summary import aggregate_rows
@@ -74,12 +91,11 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
         """Evaluate MODEL on DATASET: mono-, cross- and multilingual retrieval plus language bias."""
-        from xlir.data import load_collection
         from xlir.evaluation import EvalConfig, evaluate
         from xlir.models import load_model
 
         langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
-        collection = load_collection(dataset, **({"languages": langs} if langs else {}))
+        collection = _load(dataset, langs)
         if langs or limit:
             collection = collection.subset(languages=collection.document_languages if langs else None,
                                            limit=limit)

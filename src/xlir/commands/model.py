@@ -21,7 +21,7 @@ def list_models() -> None:
         mark = " (default)" if name == DEFAULT_MODEL else ""
         typer.echo(f"{name:<24}{description}{mark}")
     try:
-        from xlir.models.convert import is_current, converted_dir
+        from xlir.models.convert import converted_dir, is_current
 
         folder = converted_dir()
         state = f"converted at {folder}" if is_current(folder) else "not converted yet (`xlir model convert`)"

@@ -12,10 +12,11 @@ Sources (:func:`load_pairs` names):
 
 * ``mlqa``, ``xquad``, ``tydiqa`` — SQuAD-style QA in the LAReQA -R form (loaded with
   :func:`xlir.data.registry.load_collection`; the rebuilt form when registered, else the released
-  ``-R`` files). TyDi QA is monolingual, so it only adds monolingual pairs.
-* ``afriqa`` — African-language questions with English (French for Fon) gold passages, plus the
-  English translation of each question paired with the same passage.
-* ``ntrex``, ``flores``, ``tatoeba`` (or any registered bitext) — translation pairs, both directions,
+  ``-R`` files; TyDi QA's train split). TyDi QA is monolingual, so it only adds monolingual pairs.
+* ``afriqa`` — African-language questions with English (French for Fon and Wolof) gold passages
+  (train split), plus the human translation of each question into that pivot language, paired with
+  the same passage and in the same group.
+* ``ntrex``, ``flores`` (SIB-200's copy), ``tatoeba`` — translation pairs, both directions,
   grouped by the pivot-side sentence so translations of one sentence never meet in a batch.
 
 A :class:`~xlir.data.schema.PairSet` keeps the list of sources: the trained model records it and
@@ -35,14 +36,17 @@ from xlir.errors import ConfigError, DataError
 
 UNITS = ("sentence", "paragraph")
 
-# Pair source name -> collection names to try, first registered wins (rebuilt form before released).
+# Pair source name -> collection names to try, first registered wins (rebuilt form before released),
+# and the loader options for training (the train split where one exists; dev is for evaluation).
 QA_SOURCES: dict[str, tuple[str, ...]] = {
     "mlqa": ("mlqa", "mlqa-r"),
     "xquad": ("xquad", "xquad-r"),
-    "tydiqa": ("tydiqa", "tydiqa-goldp"),
+    "tydiqa": ("tydiqa",),
     "afriqa": ("afriqa",),
 }
-BITEXT_SOURCES = ("ntrex", "flores", "tatoeba")
+QA_OPTIONS: dict[str, dict] = {"tydiqa": {"split": "train"}, "afriqa": {"split": "train"}}
+BITEXT_SOURCES = {"ntrex": "ntrex", "flores": "sib200", "sib200": "sib200", "tatoeba": "tatoeba"}
+"""Pair source name -> registered bitext loader (FLORES-200 text ships inside SIB-200)."""
 DEFAULT_BITEXT_PAIRS = ("ar-en", "de-en", "es-en", "hi-en", "vi-en", "zh-en")
 """MLQA's non-English languages with English: translation pairs that match the QA training languages."""
 
@@ -103,14 +107,11 @@ def build_pairs(collection: Collection, *, unit: str = "sentence", hard_negative
     docs = {d.id: d for d in collection.documents}
     paragraphs = _paragraph_texts(collection) if unit == "paragraph" else {}
     negatives = _sentence_negatives(collection, hard_negatives) if hard_negatives else {}
-    translated = collection.meta.get("translated_questions") or {}
     pairs: list[TrainingPair] = []
     seen: set[tuple[str, str]] = set()
     for q in collection.queries:
         group = q.group or q.id
         questions = [(q.text, q.language)]
-        if q.id in translated:  # AfriQA: the English translation of the question, same answer
-            questions.append((translated[q.id], "en"))
         for did, grade in collection.qrels.get(q.id, {}).items():
             if grade <= 0:
                 continue
@@ -197,12 +198,8 @@ def load_pairs(names: Sequence[str] | str, *, data_dir: str | Path | None = None
         if Path(name).suffix in (".jsonl", ".gz") and Path(name).exists():
             ps = read_pairs(name)
             pairs, srcs = ps.pairs, ps.sources
-        elif key in QA_SOURCES or key in collection_names():
-            coll_name = _first_registered(QA_SOURCES[key]) if key in QA_SOURCES else key
-            coll = load_collection(coll_name, data_dir=data_dir)
-            ps = build_pairs(coll, unit=unit, hard_negatives=hard_negatives)
-            pairs, srcs = ps.pairs, ps.sources
         elif key in BITEXT_SOURCES or key in BITEXTS:
+            loader = BITEXT_SOURCES.get(key, key)
             pairs = []
             for spec in bitext_pairs_:
                 src, _, tgt = spec.partition("-")
@@ -210,9 +207,18 @@ def load_pairs(names: Sequence[str] | str, *, data_dir: str | Path | None = None
                     raise ConfigError(f"bitext language pair {spec!r} is not of the form src-tgt")
                 if langs is not None and not {src, tgt} <= langs:
                     continue
-                rows = load_bitext(key, src, tgt, data_dir=data_dir)
+                rows = load_bitext(loader, src, tgt, data_dir=data_dir)
                 pairs.extend(bitext_pairs(rows, src, tgt, source=key))
-            srcs = [key]
+            srcs = ["flores" if loader == "sib200" else loader]
+        elif key in QA_SOURCES or key in collection_names():
+            coll_name = _first_registered(QA_SOURCES[key]) if key in QA_SOURCES else key
+            opts = QA_OPTIONS.get(key, {})
+            coll = load_collection(coll_name, data_dir=data_dir, **opts)
+            ps = build_pairs(coll, unit=unit, hard_negatives=hard_negatives)
+            pairs, srcs = ps.pairs, ps.sources
+            if key == "afriqa":  # the pivot-language translation of each question, same passages
+                tr = load_collection(coll_name, data_dir=data_dir, translated=True, **opts)
+                pairs = pairs + build_pairs(tr, unit=unit, hard_negatives=hard_negatives).pairs
         else:
             known = sorted(set(QA_SOURCES) | set(BITEXT_SOURCES))
             raise ConfigError(f"unknown training source {name!r}; known: {', '.join(known)}, "

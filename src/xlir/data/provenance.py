@@ -12,9 +12,14 @@ This module lives in the data layer so that evaluation can import it without imp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from xlir.errors import ConfigError
+
+RECORD_FILE = "xlir_training.json"
+"""The training record a model trained by xlir carries (written by :mod:`xlir.training.record`)."""
 
 # Different names for the same underlying dataset: the -R retrieval forms are built from the QA
 # sets, SIB-200 is FLORES-200 text, and folder names carry version suffixes.
@@ -60,3 +65,14 @@ def check_zero_shot(train_sources: Iterable[str], collection_source: str, overri
         f"collection from another source, or pass the explicit override (--allow-seen-source) to "
         f"evaluate anyway; the override is written into the results."
     )
+
+
+def training_sources(model: str | Path) -> list[str]:
+    """The sources a model folder was trained on, from its ``xlir_training.json`` (empty if none).
+
+    A short name (``e5-small``) or a Hub id is not a folder and has no record: a base model.
+    """
+    path = Path(model) / RECORD_FILE
+    if not path.is_file():
+        return []
+    return list(json.loads(path.read_text(encoding="utf-8")).get("sources", []))

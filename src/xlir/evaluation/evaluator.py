@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xlir.errors import ConfigError
 from xlir.evaluation.bias import own_language_top, rank_distance
@@ -70,7 +70,10 @@ class EvalConfig(BaseModel):
             data = tomllib.loads(Path(path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read evaluation config {path}: {exc}") from None
-        return cls(**data.get("eval", data))
+        try:
+            return cls(**data.get("eval", data))
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: invalid evaluation config: {exc}") from None
 
 
 def _model_name(model, given: str | None) -> str:

@@ -160,7 +160,7 @@ class EvalResult:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / RESULTS_FILE, self.to_dict())
         _write_json(run_dir / PER_QUERY_FILE, {"per_query": self.per_query,
-                                              "bias_per_query": self.bias_per_query})
+                                              "bias_per_query": self.bias_per_query}, indent=None)
         if runs:
             for key in self.runs:
                 write_run(run_dir / "runs" / f"{key}.trec.gz", self.runs[key])
@@ -194,9 +194,10 @@ class EvalResult:
                    timings=meta.get("timings", {}), encoding=meta.get("encoding", {}))
 
 
-def _write_json(path: Path, obj) -> None:
+def _write_json(path: Path, obj, indent: int | None = 1) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=False))
+    seps = (",", ":") if indent is None else None
+    tmp.write_text(json.dumps(obj, indent=indent, separators=seps, ensure_ascii=False, allow_nan=False))
     tmp.replace(path)
 
 

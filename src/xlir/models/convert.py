@@ -181,7 +181,8 @@ def build_bert(e5: E5Q4File):
     missing = sorted(set(expected) - set(state))
     unused = sorted(set(state) - set(expected))
     if missing or unused:
-        raise ModelError(f"weight mapping incomplete: not in the file {missing[:8]}, not in the model {unused[:8]}")
+        raise ModelError(f"weight mapping incomplete: not in the file {missing[:8]}, "
+                         f"not in the model {unused[:8]}")
     for key, tensor in state.items():
         if tuple(tensor.shape) != tuple(expected[key].shape):
             raise ModelError(f"{key}: file shape {tuple(tensor.shape)} vs model {tuple(expected[key].shape)}")

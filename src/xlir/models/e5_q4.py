@@ -228,8 +228,9 @@ class E5Q4File:
             "emb.word": (h.vocab, h.hidden), "emb.pos": (h.max_positions, h.hidden),
             "emb.type": (h.type_vocab, h.hidden), "emb.ln.w": (h.hidden,), "emb.ln.b": (h.hidden,),
         }
-        out_in = {"q": (h.hidden, h.hidden), "k": (h.hidden, h.hidden), "v": (h.hidden, h.hidden),
-                  "ao": (h.hidden, h.hidden), "fi": (h.intermediate, h.hidden), "fo": (h.hidden, h.intermediate)}
+        square = (h.hidden, h.hidden)
+        out_in = {"q": square, "k": square, "v": square, "ao": square,
+                  "fi": (h.intermediate, h.hidden), "fo": (h.hidden, h.intermediate)}
         for layer in range(h.layers):
             for key, (o, i) in out_in.items():
                 shapes[f"l{layer}.{key}.w"] = (o, i)

@@ -15,7 +15,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-RECORD_FILE = "xlir_training.json"
+from xlir.data.provenance import RECORD_FILE, training_sources  # noqa: F401  (re-exported)
+
 LOG_FILE = "training_log.jsonl"
 
 
@@ -41,12 +42,6 @@ def read_training_record(model_dir: str | Path) -> dict | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def training_sources(model_dir: str | Path) -> list[str]:
-    """The data sources a model was trained on (empty for models xlir did not train)."""
-    record = read_training_record(model_dir)
-    return list(record.get("sources", [])) if record else []
 
 
 def read_log(path: Path) -> list[dict]:

@@ -40,9 +40,11 @@ from xlir.errors import ConfigError, XlirError
 from xlir.training.config import TrainConfig
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
 
-# Config fields a resumed run may change: they do not affect the weights.
 LICENSE_FILES = ("LICENSE", "NOTICE")
-RESUMABLE_CHANGES = {"resume", "progress", "checkpoint_every", "keep_checkpoints", "log_every", "output"}
+# Config fields a resumed run may change: they do not change what is computed (thread count can
+# change float rounding, not the math).
+RESUMABLE_CHANGES = {"resume", "progress", "num_threads", "checkpoint_every", "keep_checkpoints",
+                     "log_every", "output"}
 
 
 class NonFiniteLossError(XlirError):
@@ -164,6 +166,10 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
     if pairs is None:
         pairs = load_pairs(config.sources, languages=config.languages, unit=config.unit,
                            hard_negatives=config.hard_negatives, max_groups=config.max_groups)
+    if config.hard_negatives:  # pairs whose paragraph is too short to give k negatives cannot be used
+        keep = [p for p in pairs.pairs if len(p.negatives) >= config.hard_negatives]
+        pairs = PairSet(pairs.name, keep, pairs.sources,
+                        {**pairs.meta, "dropped_without_hard_negatives": len(pairs.pairs) - len(keep)})
     if not pairs.pairs:
         raise ConfigError(f"no training pairs from {', '.join(config.sources)}")
     pair_list = pairs.pairs
@@ -315,7 +321,7 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
         "base_model_fingerprint": base_fp,
         "sources": list(pairs.sources),
         "pairs": {"name": pairs.name, "count": len(pair_list), "fingerprint": data_fp,
-                  "groups": len({p.group for p in pair_list}),
+                  "groups": len({p.group for p in pair_list}), "meta": pairs.meta,
                   "language_pairs": {f"{a}-{b}": n for (a, b), n in pairs.language_pairs().items()}},
         "config": config.model_dump(mode="json"),
         "sampler": sampler.describe(),

@@ -89,7 +89,7 @@ def pretrain(
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    model = load_model(model_name_or_path)
+    model = load_model(model_name_or_path, device="cuda" if torch.cuda.is_available() else "cpu")
     model.max_seq_length = config.max_length
     model.train()
     if config.freeze_embeddings:
