@@ -121,7 +121,8 @@ def run_mteb_style(model, coll, depth: int, batch_size: int) -> tuple[dict, floa
 
 def compare_values(xlir_pq: dict, ref_pq: dict) -> dict:
     """Per metric: queries compared, queries differing by more than 1e-9, max abs difference."""
-    out = {}
+    out: dict = {}
+    examples = []
     missing = sorted(set(ref_pq) ^ set(xlir_pq))
     for metric in ("AP", "nDCG@10", "R@100", "RR@10", "P@1"):
         n = bad = 0
@@ -134,7 +135,17 @@ def compare_values(xlir_pq: dict, ref_pq: dict) -> dict:
                 if not diff <= 1e-9:
                     bad += 1
                     worst = max(worst, diff if diff == diff else math.inf)
+                    examples.append((diff if diff == diff else math.inf, key, metric, qid,
+                                     a.get(qid), b.get(qid)))
         out[metric] = {"queries": n, "differ": bad, "max_abs_diff": worst}
+        by_kind = defaultdict(int)
+        for _, key, m, *_rest in examples:
+            if m == metric:
+                by_kind[key.split("/")[0]] += 1
+        out[metric]["differ_by_kind"] = dict(by_kind)
+    examples.sort(reverse=True)
+    out["largest_differences"] = [{"setting": k, "metric": m, "query": q, "xlir": x, "mteb_style": r}
+                                  for _, k, m, q, x, r in examples[:10]]
     out["settings_missing_in_one"] = missing
     return out
 
@@ -343,7 +354,7 @@ def main(argv: list[str] | None = None) -> dict:
                   f"non-encoding part {est['rest_from']} "
                   f"(s/token: xlir {est['xlir_s_per_token']:.2e}, ST.encode {est['mteb_s_per_token']:.2e})")
         for metric, row in agree.items():
-            if metric != "settings_missing_in_one":
+            if metric in PYTREC_MEASURES or metric == "RR@10":
                 print(f"  {metric:8s} {row['queries']} query values, {row['differ']} differ > 1e-9, "
                       f"max |diff| {row['max_abs_diff']:.3g}")
 

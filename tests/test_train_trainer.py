@@ -105,8 +105,8 @@ def test_two_gloo_processes_with_grad_cache_match_one_process(tmp_path, tiny_mod
     cfg = _config(tiny_model_path, pairs_file, tmp_path / "two", chunk_size=2, **kw)
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           str(script), cfg.model_dump_json()],
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc-per-node", "2", str(script), cfg.model_dump_json()],
                           env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads((tmp_path / "two" / "xlir_training.json").read_text())

@@ -37,7 +37,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,6 +51,17 @@ class CellConfig(BaseModel):
     """Base class of every study cell: frozen, no unknown fields, and a stable id."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table_exclude: ClassVar[frozenset[str]] = frozenset()
+    """Config fields left out of the result table (bulky ones; config.json keeps everything)."""
+
+    def table_fields(self) -> dict:
+        """The flattened config columns every result row of this cell carries in ``results.csv``."""
+        out: dict = {}
+        _flatten(
+            "", {k: v for k, v in self.model_dump(mode="json").items() if k not in self.table_exclude}, out
+        )
+        return out
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -164,7 +175,12 @@ def execute_cell(run_cell: RunCell, cell: CellConfig, study_dir: Path, keep_work
         if (cdir / "result.json").is_file():  # finished by another runner between check and lock
             return "skipped"
         write_json_atomic(
-            cdir / "config.json", {"type": type(cell).__name__, "config": cell.model_dump(mode="json")}
+            cdir / "config.json",
+            {
+                "type": type(cell).__name__,
+                "config": cell.model_dump(mode="json"),
+                "table": cell.table_fields(),
+            },
         )
         work = cdir / "work"
         work.mkdir(exist_ok=True)
@@ -286,10 +302,13 @@ def collect_rows(study_dir: str | Path, cells: Iterable[CellConfig] | None = Non
     for cdir in dirs:
         if not (cdir / "result.json").is_file():
             continue
-        config = read_json(cdir / "config.json")["config"]
+        stored = read_json(cdir / "config.json")
         result = read_json(cdir / "result.json")
         head: dict = {"cell_id": cdir.name}
-        _flatten("", config, head)
+        if "table" in stored:
+            head.update(stored["table"])
+        else:
+            _flatten("", stored["config"], head)
         for row in result["rows"]:
             rows.append({**head, **row})
     return rows

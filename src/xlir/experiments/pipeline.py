@@ -272,7 +272,7 @@ def evaluate_specs(
         if keep_pairs:
             for key, means in res.setting_means().items():
                 info = res.settings[key]
-                for metric in ("AP", "P@1"):
+                for metric in ("AP", "P@1") if not coll.parallel else ("AP",):
                     if means.get(metric) is not None:
                         rows.append(
                             {

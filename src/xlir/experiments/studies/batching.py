@@ -11,6 +11,7 @@ the sampler, alpha and seed change.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
@@ -39,6 +40,8 @@ class BatchingCell(CellConfig):
     seed: int
     finetune: FinetuneSpec
     evals: tuple[EvalSpec, ...]
+
+    table_exclude: ClassVar[frozenset[str]] = frozenset({"evals"})
 
     def label(self) -> str:
         return f"{self.direction.split('->')[0]}-{self.strategy}-s{self.seed}"

@@ -13,6 +13,7 @@ arms and is the reference every k is compared with.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
@@ -29,6 +30,8 @@ class PretrainCell(CellConfig):
     pretrain: PretrainConfig
     finetune: FinetuneSpec
     evals: tuple[EvalSpec, ...]
+
+    table_exclude: ClassVar[frozenset[str]] = frozenset({"evals", "languages"})
 
     def label(self) -> str:
         return f"k{self.k}-{self.arm}-s{self.seed}"
