@@ -71,7 +71,7 @@ def test_afriqa_and_bitext_pairs(data_dir):
     # each question comes in its African language and in the pivot-language translation
     both = sum(len(v) == 2 and bool({"en", "fr"} & v) for v in by_group.values())
     assert both / len(by_group) > 0.95
-    nt = load_pairs(["ntrex"], data_dir=data_dir, bitext_pairs_=["de-en", "zh-en"])
+    nt = load_pairs(["ntrex"], data_dir=data_dir, bitext_languages=["de-en", "zh-en"])
     assert nt.sources == ["ntrex"] and len({p.group for p in nt.pairs}) == 1997
     g = nt.pairs[0].group
     assert {(p.query_language, p.positive_language) for p in nt.pairs if p.group == g} == {

@@ -158,6 +158,11 @@ def test_cli_with_toml_config_and_refusing_to_overwrite(tmp_path, tiny_model_pat
     assert record["config"]["sampler"] == "xy" and record["config"]["steps"] == 2
     res = runner.invoke(app, ["train", "--config", str(toml), "--output", str(out), "-q"])
     assert isinstance(res.exception, ConfigError) and "already holds a training run" in str(res.exception)
+    from xlir.training.config import recipe
+
+    quick = recipe("quick-hybrid", output=tmp_path / "q")
+    assert (quick.model, quick.sampler, quick.alpha, quick.steps, quick.max_length) == (
+        "e5-small", "hybrid", 0.5, 120, 96)
     bad = tmp_path / "bad.toml"
     bad.write_text("steps = -1\n")
     with pytest.raises(ConfigError, match="steps"):

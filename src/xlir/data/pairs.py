@@ -172,14 +172,14 @@ def _limit_groups(pairs: list[TrainingPair], max_groups: int | None) -> list[Tra
 
 def load_pairs(names: Sequence[str] | str, *, data_dir: str | Path | None = None, unit: str = "sentence",
                languages: Sequence[str] | None = None, hard_negatives: int = 0,
-               bitext_pairs_: Sequence[str] = DEFAULT_BITEXT_PAIRS,
+               bitext_languages: Sequence[str] = DEFAULT_BITEXT_PAIRS,
                max_groups: int | None = None) -> PairSet:
     """Build and combine the training pairs of several sources (see the module docstring).
 
     ``names`` are pair sources (``mlqa``, ``xquad``, ``tydiqa``, ``afriqa``, ``ntrex``, ``flores``,
     ``tatoeba``), any registered collection name (``mlqa-r``), or a path to a pairs JSONL file written
     by :func:`write_pairs`. ``languages`` keeps only pairs whose query and passage languages are both in
-    it; ``bitext_pairs_`` lists ``"src-tgt"`` language pairs for bitext sources; ``max_groups`` keeps
+    it; ``bitext_languages`` lists ``"src-tgt"`` language pairs for bitext sources; ``max_groups`` keeps
     the first groups of each source (for quick runs and tests).
     """
     from xlir.data.registry import BITEXTS, collection_names, discover, load_bitext, load_collection
@@ -201,7 +201,7 @@ def load_pairs(names: Sequence[str] | str, *, data_dir: str | Path | None = None
         elif key in BITEXT_SOURCES or key in BITEXTS:
             loader = BITEXT_SOURCES.get(key, key)
             pairs = []
-            for spec in bitext_pairs_:
+            for spec in bitext_languages:
                 src, _, tgt = spec.partition("-")
                 if not tgt:
                     raise ConfigError(f"bitext language pair {spec!r} is not of the form src-tgt")

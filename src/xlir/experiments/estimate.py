@@ -1,6 +1,6 @@
 """Estimate a grid's wall time before it starts, from a short calibration on this machine.
 
-The calibration loads the preset's model once, times two training steps (forward and backward of
+The calibration loads the preset's model once, times training steps (the best of three) (forward and backward of
 a contrastive loss on real sentences at the preset's batch size and length) and the encoding of a
 batch of sentences; every remaining cell's cost is then counted from its configuration: fine-tuning
 steps, pre-training steps (two encoder passes per pair batch, like a training step) and sentences
@@ -48,8 +48,9 @@ def calibrate(model: str, batch_size: int, max_length: int) -> Calibration:
     )
     texts = [f"{i} {text}" for i in range(batch_size)]
     m.train()
+    m[0].auto_model.get_input_embeddings().weight.requires_grad_(False)  # as in every preset
     times = []
-    for _ in range(2):
+    for _ in range(3):
         t = time.perf_counter()
         a = encode_with_grad(m, texts)
         b = encode_with_grad(m, texts)

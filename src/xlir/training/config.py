@@ -35,6 +35,7 @@ class TrainConfig(BaseModel):
     sources: list[str] = Field(default_factory=lambda: ["mlqa"], description="pair sources (load_pairs)")
     languages: list[str] | None = Field(None, description="keep pairs whose languages are all in this list")
     unit: Literal["sentence", "paragraph"] = "sentence"
+    bitext_languages: list[str] | None = Field(None, description='bitext sources: ["de-en", ...]')
     max_groups: int | None = Field(None, ge=1, description="first N questions per source (quick runs)")
     output: Path = Path("runs/train")
 
@@ -104,3 +105,15 @@ class TrainConfig(BaseModel):
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}"
                                  for e in exc.errors())
             raise ConfigError(f"{_where}: {problems}") from None
+
+
+RECIPES_DIR = Path(__file__).parent / "recipes"
+
+
+def recipe(name: str, **overrides) -> TrainConfig:
+    """A packaged config by name (``quick-hybrid``), with ``overrides`` applied."""
+    path = RECIPES_DIR / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.toml")))
+        raise ConfigError(f"unknown training recipe {name!r}; known: {known}")
+    return TrainConfig.from_toml(path, **overrides)

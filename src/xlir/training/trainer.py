@@ -164,8 +164,9 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
 
     # ---- data, model, optimisation ------------------------------------------------------------
     if pairs is None:
+        extra = {"bitext_languages": config.bitext_languages} if config.bitext_languages else {}
         pairs = load_pairs(config.sources, languages=config.languages, unit=config.unit,
-                           hard_negatives=config.hard_negatives, max_groups=config.max_groups)
+                           hard_negatives=config.hard_negatives, max_groups=config.max_groups, **extra)
     if config.hard_negatives:  # pairs whose paragraph is too short to give k negatives cannot be used
         keep = [p for p in pairs.pairs if len(p.negatives) >= config.hard_negatives]
         pairs = PairSet(pairs.name, keep, pairs.sources,
