@@ -60,8 +60,8 @@ def test_compare_reads_real_run_folders_including_bias(tmp_path, tiny_model_path
     coll = load_collection("xquad-r", data_dir=data_dir, languages=["de", "en"]).subset(limit=15)
     model = SentenceTransformer(str(tiny_model_path), device="cpu")
     result = evaluate(model, coll, EvalConfig(cache=False, show_progress=False))
-    result.save(tmp_path / "a", runs=False, reports=False)
-    result.save(tmp_path / "b", runs=False, reports=False)
+    result.save(tmp_path / "a", runs=False)
+    result.save(tmp_path / "b", runs=False)
 
     pq = load_per_query(tmp_path / "a")
     assert set(pq) == {"mono/de-de", "mono/en-en", "cross/de-en", "cross/en-de", "multi/de", "multi/en"}

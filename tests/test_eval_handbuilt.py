@@ -162,3 +162,15 @@ def test_config_from_toml(tmp_path):
     path.write_text('[eval]\nsettings = ["pooled"]\n')
     with pytest.raises(ConfigError, match="pooled"):
         EvalConfig.from_toml(path)
+
+
+def test_faiss_backend_gives_the_same_metrics_when_it_ranks_the_whole_pool(result):
+    queries = [Query(qid, "q", qid[:2], qid[3:]) for qid in SCORES]
+    docs = [Document(d, "s", d[:2]) for d in DOCS]
+    coll = Collection("hand", queries, docs, {k: result.qrels[f"multi/{k[:2]}"][k] for k in SCORES},
+                      parallel=True)
+    q = np.array([SCORES[k] for k in SCORES], np.float32)
+    r = evaluate_embeddings(q, np.eye(6, dtype=np.float32), coll,
+                            EvalConfig(backend="faiss", show_progress=False))
+    assert r.per_query == result.per_query
+    assert r.bias_per_query == {}  # the bias measures need exact full-pool ranks

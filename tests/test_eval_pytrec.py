@@ -38,7 +38,7 @@ def full_depth(collection, tiny, tmp_path_factory):
     cache = tmp_path_factory.mktemp("emb-cache")
     config = EvalConfig(run_depth=len(collection.documents), cache_dir=str(cache), show_progress=False)
     result = evaluate(tiny, collection, config, model_name="tiny")
-    run_dir = result.save(tmp_path_factory.mktemp("run-full"), reports=False)
+    run_dir = result.save(tmp_path_factory.mktemp("run-full"))
     return result, run_dir, cache
 
 
@@ -78,7 +78,7 @@ def test_depth_limited_metrics_equal_pytrec_eval_on_depth_runs(full_depth, colle
     config = EvalConfig(depth=100, run_depth=100, cache_dir=str(cache), show_progress=False)
     shallow = evaluate(tiny, collection, config, model_name="tiny")
     assert shallow.encoding["encoded"] == 0  # second evaluation of the same model: all cache hits
-    run_dir = shallow.save(tmp_path, reports=False)
+    run_dir = shallow.save(tmp_path)
     _check_against_pytrec(shallow, run_dir)
     # depth only lowers AP (relevants below 100 no longer count); rank distance is unaffected
     for key in result.settings:
@@ -95,7 +95,7 @@ def test_tied_run_equals_pytrec_eval(full_depth, collection, tiny, tmp_path):
     q, d, _ = encode_collection(tiny, collection, cache_dir=str(cache), show_progress=False)
     q, d = np.round(q, 1), np.round(d, 1)
     result = evaluate_embeddings(q, d, collection, EvalConfig(run_depth=len(d), show_progress=False))
-    run_dir = result.save(tmp_path, reports=False)
+    run_dir = result.save(tmp_path)
     scores = q[:30] @ d.T
     tied_rows = sum(len(np.unique(row)) < len(row) for row in scores)
     assert tied_rows == 30  # every query's ranking has ties

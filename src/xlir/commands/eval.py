@@ -121,9 +121,12 @@ def register(app: typer.Typer) -> None:
 
         typer.echo(f"{collection.name}: {len(collection.queries)} queries, {len(collection.documents)} "
                    f"candidates, languages {', '.join(collection.query_languages)}", err=True)
+        from xlir.reports.run_report import write_run_reports
+
         st_model = load_model(model)
         result = evaluate(st_model, collection, cfg, model_name=model)
         out = result.save(output or _default_output(model, dataset), runs=not no_runs)
+        write_run_reports(result, out)
         print_result(result)
         enc = result.encoding
         typer.echo(f"encoded {enc['encoded']} texts ({enc['cache_hits']} from cache) in "

@@ -149,29 +149,22 @@ class EvalResult:
                 "encoding": self.encoding, "setting_info": self.settings, **self.figures()}
 
     # ---- files -----------------------------------------------------------------------------
-    def save(self, run_dir: str | Path, *, runs: bool = True, reports: bool = True) -> Path:
-        """Write the run folder (see the module docstring); returns its path.
+    def save(self, run_dir: str | Path, *, runs: bool = True) -> Path:
+        """Write the run folder's data files (see the module docstring); returns its path.
 
-        ``runs=False`` skips the TREC files (large for full collections); ``reports=False`` skips
-        ``summary.md`` and ``heatmap.png`` (rendered by :mod:`xlir.reports`, imported here lazily:
-        the one place evaluation reaches forward in the pipeline, so that a saved run is complete).
+        ``runs=False`` skips the TREC files (large for full collections). The human-facing files
+        (``summary.md``, ``heatmap.png``) belong to the reports layer:
+        :func:`xlir.reports.run_report.write_run_reports`.
         """
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / RESULTS_FILE, self.to_dict())
         _write_json(run_dir / PER_QUERY_FILE, {"per_query": self.per_query,
-                                              "bias_per_query": self.bias_per_query}, indent=None)
+                                              "bias_per_query": self.bias_per_query})
         if runs:
             for key in self.runs:
                 write_run(run_dir / "runs" / f"{key}.trec.gz", self.runs[key])
                 write_qrels(run_dir / "runs" / f"{key}.qrels.gz", self.qrels.get(key, {}))
-        if reports:
-            from xlir.reports.heatmap import save_heatmap
-            from xlir.reports.summary import write_summary
-
-            write_summary(self, run_dir / "summary.md")
-            if any(s["kind"] in ("mono", "cross") for s in self.settings.values()):
-                save_heatmap(self, run_dir / "heatmap.png")
         return run_dir
 
     @classmethod

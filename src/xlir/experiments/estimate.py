@@ -1,12 +1,12 @@
 """Estimate a grid's wall time before it starts, from a short calibration on this machine.
 
-The calibration loads the preset's model once, times training steps (the best of three) (forward and backward of
-a contrastive loss on real sentences at the preset's batch size and length) and the encoding of a
-batch of sentences; every remaining cell's cost is then counted from its configuration: fine-tuning
-steps, pre-training steps (two encoder passes per pair batch, like a training step) and sentences
-to encode in its evaluation slices, plus the model loading each cell pays. Cells already done cost
-nothing. It is an estimate (other load on the machine changes it), printed so that a user can stop
-a grid that would not fit before it starts.
+The calibration loads the preset's model once and times training steps (best of three: forward
+and backward of a contrastive loss on real sentences at the preset's batch size and length) and the
+encoding of a batch of sentences. Each remaining cell's cost is then counted from its
+configuration: fine-tuning steps, pre-training steps (two encoder passes per pair batch, like a
+training step), sentences to encode in its evaluation slices, and the model loads it pays. Cells
+already done cost nothing. It is an estimate (other load on the machine changes it), printed so
+that a user can stop a grid that would not fit before it starts.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def _eval(model, name: str, collection, cfg: QuickstartConfig, out: Path) -> Eva
         EvalConfig(batch_size=cfg.eval_batch_size, show_progress=cfg.progress),
         model_name=name,
     )
-    result.save(out, reports=False)
+    result.save(out)
     return result
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from xlir.evaluation import quick_summary
 from xlir.evaluation.significance import to_markdown
 from xlir.reports.heatmap import save_heatmap
-from xlir.reports.summary import write_summary
+from xlir.reports.run_report import write_run_reports
 
 ROWS = [("mono", "monolingual mAP"), ("cross", "cross-lingual mAP"), ("multi", "multilingual mAP"),
         ("rank_distance", "rank distance (lower is better)"),
@@ -69,7 +69,7 @@ def write_quickstart_report(res: dict) -> Path:
     out: Path = res["output"]
     base, trained = res["base"], res["trained"]
     for name, result in (("base", base), ("trained", trained)):
-        write_summary(result, out / f"eval-{name}" / "summary.md")
+        write_run_reports(result, out / f"eval-{name}")
         save_heatmap(result, out / f"heatmap-{name}.png")
     curve = plot_training_curve(res["training_log"], out / "training_curve.png")
     rows = comparison_rows(base, trained, res["tests"])
