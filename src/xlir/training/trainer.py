@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shutil
 import time
@@ -120,8 +121,11 @@ def train(config: TrainConfig, pairs: PairSet | None = None, *,
 
     t_start = time.perf_counter()
     threads_before = torch.get_num_threads()
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
+    # XLIR_THREADS is the project-wide knob (evaluation honours it too): on an oversubscribed CPU,
+    # one OpenMP thread per process is several times faster than two that spin against each other.
+    threads = config.num_threads or int(os.environ.get("XLIR_THREADS", "0") or 0)
+    if threads:
+        torch.set_num_threads(threads)
     try:
         return _train(config, pairs, on_step, t_start)
     finally:
