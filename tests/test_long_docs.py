@@ -54,7 +54,9 @@ def encoded(model, corpus):
 def test_windows_fit_the_model_and_cover_every_token(model, corpus):
     _, _, texts = corpus
     budget = window_budget(model)
-    assert budget == model.max_seq_length - 2 - 2 - 2  # <s> </s>, "passage: " = 2 tokens, margin 2
+    n_prompt = len(model.tokenizer(model.prompts["passage"], add_special_tokens=False)["input_ids"])
+    assert n_prompt >= 2
+    assert budget == model.max_seq_length - 2 - n_prompt - 2  # <s> </s>, the prompt, a margin of 2
     w = split_windows(texts, model.tokenizer, budget, stride=budget // 2)
     assert w.n_docs == 4 and len(w) > 4 * 5
     assert list(w.starts) == [int(np.flatnonzero(w.doc == d)[0]) for d in range(4)] + [len(w)]

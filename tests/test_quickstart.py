@@ -43,3 +43,23 @@ def test_quickstart_cli_help():
 
     out = CliRunner().invoke(app, ["quickstart", "--help"])
     assert out.exit_code == 0 and "--full" in out.output
+
+
+def test_eval_refuses_a_model_trained_on_the_collections_source(tiny_model_path, tmp_path, monkeypatch):
+    """Zero-shot guard: a model trained on MLQA may not be scored on MLQA-R without the override."""
+    from xlir.cli import app
+    from xlir.training import TrainConfig, train
+
+    monkeypatch.setenv("XLIR_CACHE_DIR", str(tmp_path / "cache"))
+    model_dir = train(TrainConfig(model=str(tiny_model_path), sources=["mlqa"], steps=1, batch_size=4,
+                                  max_length=16, max_groups=20, progress=False,
+                                  output=tmp_path / "m")).model_dir
+    args = ["eval", "--model", str(model_dir), "--dataset", "mlqa-r", "--languages", "de,en",
+            "--limit", "3", "--quiet", "--no-runs", "--output", str(tmp_path / "run")]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code != 0
+    assert "not a zero-shot evaluation" in str(refused.exception) + refused.output
+    allowed = CliRunner().invoke(app, [*args, "--allow-seen-source"])
+    assert allowed.exit_code == 0, allowed.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["model"]["zero_shot"] is False and results["model"]["train_sources"] == ["mlqa"]

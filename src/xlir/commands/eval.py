@@ -89,6 +89,10 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Option(None, "--config", help="TOML file of EvalConfig fields "
                                                                   "(command-line options given win)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        allow_seen_source: bool = typer.Option(
+            False, "--allow-seen-source",
+            help="Evaluate a trained model on a collection from its own training source (not zero-shot; "
+                 "recorded in results.json)."),
     ) -> None:
         """Evaluate MODEL on DATASET: mono-, cross- and multilingual retrieval plus language bias."""
         from xlir.evaluation import EvalConfig, evaluate
@@ -121,10 +125,12 @@ def register(app: typer.Typer) -> None:
 
         typer.echo(f"{collection.name}: {len(collection.queries)} queries, {len(collection.documents)} "
                    f"candidates, languages {', '.join(collection.query_languages)}", err=True)
+        from xlir.data.provenance import training_sources
         from xlir.reports.run_report import write_run_reports
 
         st_model = load_model(model)
-        result = evaluate(st_model, collection, cfg, model_name=model)
+        result = evaluate(st_model, collection, cfg, model_name=model,
+                          train_sources=training_sources(model), allow_seen_source=allow_seen_source)
         out = result.save(output or _default_output(model, dataset), runs=not no_runs)
         write_run_reports(result, out)
         print_result(result)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from xlir.data.provenance import check_zero_shot
 from xlir.errors import ConfigError
 from xlir.evaluation.bias import own_language_top, rank_distance
 from xlir.evaluation.encode import EncodeStats, configure_threads, encode_collection
@@ -83,10 +84,18 @@ def _model_name(model, given: str | None) -> str:
     return str(getattr(card, "base_model", None) or getattr(model, "name_or_path", None) or "unknown")
 
 
-def evaluate(model, collection, config: EvalConfig | None = None, *, model_name: str | None = None
-             ) -> EvalResult:
-    """Evaluate ``model`` (a SentenceTransformer) on ``collection`` in every requested setting."""
+def evaluate(model, collection, config: EvalConfig | None = None, *, model_name: str | None = None,
+             train_sources: list[str] | None = None, allow_seen_source: bool = False) -> EvalResult:
+    """Evaluate ``model`` (a SentenceTransformer) on ``collection`` in every requested setting.
+
+    ``train_sources`` (from the model's training record, see
+    :func:`xlir.data.provenance.training_sources`) guards zero-shot evaluation: a model trained on
+    the collection's own source is refused unless ``allow_seen_source``; the outcome is recorded in
+    ``result.model["zero_shot"]``.
+    """
     config = config or EvalConfig()
+    zero_shot = check_zero_shot(train_sources or [], collection.source or collection.name,
+                                override=allow_seen_source)
     parse_metrics(config.metrics)
     t_start = time.perf_counter()
     configure_threads(config.num_threads, model)
@@ -100,7 +109,9 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
         show_progress=config.show_progress, stats=stats)
     encode_s = time.perf_counter() - t_start
     result = evaluate_embeddings(q_emb, d_emb, collection, config,
-                                 model_info={"name": _model_name(model, model_name), "fingerprint": fp})
+                                 model_info={"name": _model_name(model, model_name), "fingerprint": fp,
+                                             "train_sources": list(train_sources or []),
+                                             "zero_shot": zero_shot})
     result.timings = {"encode_s": round(encode_s, 3), **result.timings,
                       "total_s": round(time.perf_counter() - t_start, 3)}
     result.encoding = {"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xlir.data.provenance import training_sources
 from xlir.data.registry import load_collection
 from xlir.evaluation import EvalConfig, EvalResult, evaluate
 from xlir.evaluation.significance import compare_runs
@@ -52,7 +53,9 @@ class QuickstartConfig(BaseModel):
     progress: bool = True
 
 
-def _eval(model, name: str, collection, cfg: QuickstartConfig, out: Path) -> EvalResult:
+def _eval(
+    model, name: str, collection, cfg: QuickstartConfig, out: Path, train_sources: list[str] | None = None
+) -> EvalResult:
     if (out / "results.json").is_file() and (out / "per_query.json").is_file():
         return EvalResult.load(out)
     result = evaluate(
@@ -60,6 +63,7 @@ def _eval(model, name: str, collection, cfg: QuickstartConfig, out: Path) -> Eva
         collection,
         EvalConfig(batch_size=cfg.eval_batch_size, show_progress=cfg.progress),
         model_name=name,
+        train_sources=train_sources,
     )
     result.save(out)
     return result
@@ -102,7 +106,12 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     if not (model_dir / RECORD_FILE).is_file() or not (model_dir / "modules.json").is_file():
         train(train_config(cfg))
     trained = _eval(
-        load_model(model_dir), f"{cfg.model}+{cfg.sampler}", collection, cfg, out / "eval-trained"
+        load_model(model_dir),
+        f"{cfg.model}+{cfg.sampler}",
+        collection,
+        cfg,
+        out / "eval-trained",
+        train_sources=training_sources(model_dir),
     )
 
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"])
