@@ -26,6 +26,7 @@ import copy
 import os
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -208,6 +209,23 @@ def model_cache_key(model, *, quantized: bool = False) -> str:
     return fingerprint(model) + ("+int8" if quantized else "")
 
 
+@contextmanager
+def _collection_encoder(model, *, max_length, quantize, cache, cache_dir):
+    """``(encoder, cache store or None, cache key)`` with ``model.max_seq_length`` overridden
+    by ``max_length`` for the duration (it is part of the key through the fingerprint)."""
+    old_len = model.max_seq_length
+    if max_length:
+        model.max_seq_length = int(max_length)
+    try:
+        key = model_cache_key(model, quantized=quantize)
+        encoder = quantize_int8(model) if quantize else model
+        store = cache if isinstance(cache, EmbeddingCache) else (
+            EmbeddingCache(key, cache_dir) if cache else None)
+        yield encoder, store, key
+    finally:
+        model.max_seq_length = old_len
+
+
 def encode_collection(model, collection, *, batch_size: int = 64, max_length: int | None = None,
                       cache: bool | EmbeddingCache = True, cache_dir: str | None = None,
                       quantize: bool = False, show_progress: bool = True,
@@ -218,14 +236,8 @@ def encode_collection(model, collection, *, batch_size: int = 64, max_length: in
     through the fingerprint). ``cache`` may be an :class:`EmbeddingCache`, ``True`` (default
     location or ``cache_dir``) or ``False``.
     """
-    old_len = model.max_seq_length
-    if max_length:
-        model.max_seq_length = int(max_length)
-    try:
-        key = model_cache_key(model, quantized=quantize)
-        encoder = quantize_int8(model) if quantize else model
-        store = cache if isinstance(cache, EmbeddingCache) else (
-            EmbeddingCache(key, cache_dir) if cache else None)
+    with _collection_encoder(model, max_length=max_length, quantize=quantize, cache=cache,
+                             cache_dir=cache_dir) as (encoder, store, key):
         prompts = getattr(model, "prompts", {}) or {}
         common = dict(cache=store, batch_size=batch_size, max_length=model.max_seq_length,
                       show_progress=show_progress, stats=stats)
@@ -233,6 +245,29 @@ def encode_collection(model, collection, *, batch_size: int = 64, max_length: in
                           desc="queries", **common)
         d = encode_unique(encoder, [x.text for x in collection.documents],
                           prefix=prompts.get("passage", ""), desc="candidates", **common)
-    finally:
-        model.max_seq_length = old_len
     return q, d, key
+
+
+def encode_collection_windows(model, collection, *, window_stride: int | None = None,
+                              batch_size: int = 64, max_length: int | None = None,
+                              cache: bool | EmbeddingCache = True, cache_dir: str | None = None,
+                              quantize: bool = False, show_progress: bool = True,
+                              stats: EncodeStats | None = None):
+    """``(query vectors, Windows, window vectors, model fingerprint)``: as :func:`encode_collection`,
+    but every document is cut into overlapping windows of the model's length
+    (:func:`xlir.evaluation.long_docs.split_windows`) and each window is encoded as a passage,
+    through the same deduplicating cache (a window is cached like any passage text)."""
+    from xlir.evaluation.long_docs import encode_windows
+
+    with _collection_encoder(model, max_length=max_length, quantize=quantize, cache=cache,
+                             cache_dir=cache_dir) as (encoder, store, key):
+        prompts = getattr(model, "prompts", {}) or {}
+        common = dict(cache=store, batch_size=batch_size, max_length=model.max_seq_length,
+                      show_progress=show_progress, stats=stats)
+        q = encode_unique(encoder, [x.text for x in collection.queries], prefix=prompts.get("query", ""),
+                          desc="queries", **common)
+        windows, w = encode_windows(
+            model, [x.text for x in collection.documents], stride=window_stride,
+            encode_fn=lambda texts: encode_unique(encoder, texts, prefix=prompts.get("passage", ""),
+                                                  desc="windows", **common))
+    return q, windows, w, key

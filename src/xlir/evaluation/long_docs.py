@@ -51,6 +51,34 @@ class Windows:
         return len(self.texts)
 
 
+def select_documents(windows: Windows, docs: np.ndarray) -> tuple[np.ndarray, Windows]:
+    """The windows of documents ``docs`` (sorted, unique): ``(their rows in windows, a Windows whose
+    document ``i`` is ``docs[i]``)``, so a candidate pool's window scores aggregate to the pool's order."""
+    docs = np.asarray(docs, np.int64)
+    starts = windows.starts
+    counts = starts[docs + 1] - starts[docs]
+    rows = (np.concatenate([np.arange(starts[d], starts[d + 1]) for d in docs]).astype(np.int64)
+            if len(docs) else np.zeros(0, np.int64))
+    sub_doc = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+    return rows, Windows([windows.texts[r] for r in rows], sub_doc, windows.position[rows], len(docs))
+
+
+def document_vectors(window_emb: np.ndarray, windows: Windows, mode: str) -> np.ndarray:
+    """One vector per document for the aggregations that are linear in the window vectors.
+
+    ``firstp`` is the first window's vector; ``mean`` the (unnormalised) mean of the window vectors,
+    since q·mean(w) = mean(q·w), the mean of the window scores, for every query. MaxP has no such
+    vector: it needs the window scores themselves (:func:`aggregate`, :func:`windows_to_documents`).
+    """
+    starts = windows.starts
+    if mode == "firstp":
+        return np.ascontiguousarray(window_emb[starts[:-1]], dtype=np.float32)
+    if mode == "mean":
+        sums = np.add.reduceat(np.asarray(window_emb, np.float64), starts[:-1], axis=0)
+        return (sums / np.diff(starts)[:, None]).astype(np.float32)
+    raise ConfigError(f"window aggregation {mode!r} has no document vector; use firstp or mean")
+
+
 def window_budget(model, prompt_name: str | None = "passage", margin: int = 2) -> int:
     """Text tokens per window: the model's max length minus special tokens, the prompt's tokens and
     a ``margin``: a window's substring can re-tokenise one token longer at its edges, or where the

@@ -69,6 +69,11 @@ def _eval(
     return result
 
 
+def slice_tag(cfg: QuickstartConfig) -> str:
+    langs = "-".join(cfg.eval_languages) if cfg.eval_languages else "all"
+    return f"{cfg.eval_dataset}-{langs}-" + (f"n{cfg.eval_limit}" if cfg.eval_limit else "full")
+
+
 def train_config(cfg: QuickstartConfig) -> TrainConfig:
     return TrainConfig(
         model=cfg.model,
@@ -100,7 +105,10 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     if cfg.eval_limit is not None:
         collection = collection.subset(limit=cfg.eval_limit)
 
-    base = _eval(load_model(cfg.model), cfg.model, collection, cfg, out / "eval-base")
+    # evaluations and report live in a folder per slice: `--full` after a slice run reuses the
+    # trained model but never a slice's figures
+    report_dir = out / slice_tag(cfg)
+    base = _eval(load_model(cfg.model), cfg.model, collection, cfg, report_dir / "eval-base")
 
     model_dir = out / "model"
     if not (model_dir / RECORD_FILE).is_file() or not (model_dir / "modules.json").is_file():
@@ -110,12 +118,12 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
         f"{cfg.model}+{cfg.sampler}",
         collection,
         cfg,
-        out / "eval-trained",
+        report_dir / "eval-trained",
         train_sources=training_sources(model_dir),
     )
 
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"])
-    (out / "significance.json").write_text(json.dumps([t.as_dict() for t in tests], indent=1))
+    (report_dir / "significance.json").write_text(json.dumps([t.as_dict() for t in tests], indent=1))
     record = json.loads((model_dir / RECORD_FILE).read_text())
     return {
         "config": cfg.model_dump(mode="json"),
@@ -126,4 +134,5 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
         "training_log": read_log(model_dir / LOG_FILE),
         "training_record": record,
         "output": out,
+        "report_dir": report_dir,
     }

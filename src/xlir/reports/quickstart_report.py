@@ -66,7 +66,7 @@ def plot_training_curve(log: list[dict], path: Path) -> Path | None:
 
 
 def write_quickstart_report(res: dict) -> Path:
-    out: Path = res["output"]
+    out: Path = res["report_dir"]
     base, trained = res["base"], res["trained"]
     for name, result in (("base", base), ("trained", trained)):
         write_run_reports(result, out / f"eval-{name}")
