@@ -19,9 +19,10 @@ def register(app: typer.Typer) -> None:
         alpha: float = typer.Option(0.5, "--alpha", min=0.0, max=1.0, help="Share of monolingual batches."),
         symmetric: bool = typer.Option(False, "--symmetric", help="Add the passage->query loss term."),
     ) -> None:
-        """Fine-tune the embedded multilingual-e5-small on MLQA with hybrid batches and compare it
-        with the base model zero-shot on XQuAD-R (a 200-question slice by default, all with --full).
+        """Fine-tune e5-small with hybrid batches on MLQA; compare with the base model on XQuAD-R.
 
+        Zero-shot: XQuAD-R shares no source with MLQA. The default evaluation slice is the first 200
+        questions of every language against the full candidate pool; --full evaluates everything.
         Resumable: run it again after an interruption and finished steps are skipped."""
         from xlir.experiments.quickstart import QuickstartConfig, run_quickstart
         from xlir.reports.quickstart_report import comparison_rows, write_quickstart_report

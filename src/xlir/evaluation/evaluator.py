@@ -14,6 +14,16 @@ over all relevant candidates unless ``depth`` cuts it like a trec_eval run of th
 backends (``faiss``, ``faiss-ivf``, ``faiss-hnsw``; :mod:`.faiss_search`) only return a top-k, so
 their ranking depth is ``max(run_depth, depth, largest metric cutoff)`` and relevant candidates below
 it count as not retrieved; the bias measures, which need full-pool ranks, are then left out.
+
+Long documents (``doc_windows``, for MLDR and full-article corpora; :mod:`.long_docs`): instead of
+one truncated text per document, each document is cut into overlapping windows of the model's
+length, every window is encoded (cached like any passage), and a query's score for a document is
+an aggregate of its window scores (Dai & Callan, SIGIR 2019, §3.2): ``maxp`` the best window,
+``firstp`` the first, ``mean`` their average. FirstP and mean are linear in the window vectors, so
+they become one vector per document and everything downstream is unchanged; MaxP scores every
+window of the pool in the same blocks and reduces them to documents before ranking (exact), or, on
+a FAISS backend, asks for enough windows that the top ``k`` distinct documents are guaranteed to be
+among them. Ranks, metrics, settings, run files and bias are then computed on documents as usual.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import time
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -28,7 +39,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from xlir.data.provenance import check_zero_shot
 from xlir.errors import ConfigError
 from xlir.evaluation.bias import own_language_top, rank_distance
-from xlir.evaluation.encode import EncodeStats, configure_threads, encode_collection
+from xlir.evaluation.encode import (
+    EncodeStats,
+    configure_threads,
+    encode_collection,
+    encode_collection_windows,
+)
+from xlir.evaluation.long_docs import (
+    Windows,
+    aggregate,
+    document_vectors,
+    select_documents,
+    windows_to_documents,
+)
 from xlir.evaluation.metrics import DEFAULT_METRICS, RelevantRanks, parse_metrics
 from xlir.evaluation.results import EvalResult, RunData
 from xlir.evaluation.search import DEFAULT_BLOCK_MB, block_rows, relevant_ranks, tie_keys, top_k
@@ -54,6 +77,12 @@ class EvalConfig(BaseModel):
     max_block_mb: float = Field(DEFAULT_BLOCK_MB, gt=0)
     num_threads: int | None = Field(None, ge=1)
     show_progress: bool = True
+    doc_windows: Literal["none", "maxp", "firstp", "mean"] = Field(
+        "none", description="long documents: 'none' encodes each document once, truncated; else split "
+                            "into windows of the model's length, document score = best window (maxp), "
+                            "first window (firstp) or mean over windows (mean)")
+    window_stride: int | None = Field(None, ge=1, description="tokens between window starts "
+                                                              "(default half a window)")
 
     @field_validator("metrics", mode="before")
     @classmethod
@@ -103,12 +132,17 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
         raise ConfigError(f"{collection.name}: no query has a relevant candidate in settings "
                           f"{', '.join(config.settings)}")
     stats = EncodeStats()
-    q_emb, d_emb, fp = encode_collection(
-        model, collection, batch_size=config.batch_size, max_length=config.max_length,
-        cache=config.cache, cache_dir=config.cache_dir, quantize=config.quantize_int8,
-        show_progress=config.show_progress, stats=stats)
+    common = dict(batch_size=config.batch_size, max_length=config.max_length, cache=config.cache,
+                  cache_dir=config.cache_dir, quantize=config.quantize_int8,
+                  show_progress=config.show_progress, stats=stats)
+    windows = None
+    if config.doc_windows == "none":
+        q_emb, d_emb, fp = encode_collection(model, collection, **common)
+    else:
+        q_emb, windows, d_emb, fp = encode_collection_windows(
+            model, collection, window_stride=config.window_stride, **common)
     encode_s = time.perf_counter() - t_start
-    result = evaluate_embeddings(q_emb, d_emb, collection, config,
+    result = evaluate_embeddings(q_emb, d_emb, collection, config, windows=windows,
                                  model_info={"name": _model_name(model, model_name), "fingerprint": fp,
                                              "train_sources": list(train_sources or []),
                                              "zero_shot": zero_shot})
@@ -117,15 +151,20 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
     result.encoding = {"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,
                        "encoded": stats.encoded, "tokens": stats.tokens,
                        "padded_tokens": stats.padded_tokens, "encode_s": round(stats.seconds, 3)}
+    if windows is not None:
+        result.encoding["windows"] = len(windows)  # window texts behind the documents
     return result
 
 
 def evaluate_embeddings(query_emb: np.ndarray, doc_emb: np.ndarray, collection,
-                        config: EvalConfig | None = None, *, model_info: dict | None = None) -> EvalResult:
+                        config: EvalConfig | None = None, *, model_info: dict | None = None,
+                        windows: Windows | None = None) -> EvalResult:
     """Evaluate given vectors (rows aligned with ``collection.queries`` / ``.documents``).
 
     Scores are plain inner products: pass L2-normalised vectors for cosine similarity. Used by
     :func:`evaluate` after encoding, and directly by tests and benchmarks with vectors of their own.
+    With ``windows`` (and ``config.doc_windows`` not ``"none"``), ``doc_emb`` holds one row per
+    window and documents are scored by ``config.doc_windows`` over their windows.
     """
     config = config or EvalConfig()
     metrics = parse_metrics(config.metrics)
@@ -133,19 +172,28 @@ def evaluate_embeddings(query_emb: np.ndarray, doc_emb: np.ndarray, collection,
     if not plans:
         raise ConfigError(f"{collection.name}: no query has a relevant candidate in settings "
                           f"{', '.join(config.settings)}")
-    if len(query_emb) != len(collection.queries) or len(doc_emb) != len(collection.documents):
-        raise ValueError(f"{len(query_emb)} query / {len(doc_emb)} document vectors for "
+    if (windows is None) != (config.doc_windows == "none"):
+        raise ConfigError(f"doc_windows={config.doc_windows!r} needs window vectors and their Windows; "
+                          "'none' needs document vectors")
+    n_doc_rows = len(collection.documents) if windows is None else windows.n_docs
+    if windows is not None and len(doc_emb) != len(windows):
+        raise ValueError(f"{len(doc_emb)} window vectors for {len(windows)} windows")
+    if len(query_emb) != len(collection.queries) or n_doc_rows != len(collection.documents):
+        raise ValueError(f"{len(query_emb)} query / {n_doc_rows} document vectors for "
                          f"{len(collection.queries)} queries / {len(collection.documents)} documents")
     q_emb, d_emb = query_emb, doc_emb
+    if windows is not None and config.doc_windows in ("firstp", "mean"):
+        d_emb, windows = document_vectors(doc_emb, windows, config.doc_windows), None
     t_encoded = time.perf_counter()
     doc_ids = [d.id for d in collection.documents]
     max_cut = max((m.k or 0) for m in metrics)
     if config.backend == "exact":
-        ranked = _rank_exact(plans, q_emb, d_emb, doc_ids, max(config.run_depth, 1), config.max_block_mb)
+        ranked = _rank_exact(plans, q_emb, d_emb, doc_ids, max(config.run_depth, 1), config.max_block_mb,
+                             windows)
         depth = config.depth
     else:
         k = max(config.run_depth, config.depth or 0, max_cut, 1)
-        ranked = _rank_backend(config.backend, plans, q_emb, d_emb, doc_ids, k)
+        ranked = _rank_backend(config.backend, plans, q_emb, d_emb, doc_ids, k, windows)
         depth = min(config.depth or k, k)
     t_ranked = time.perf_counter()
 
@@ -200,8 +248,12 @@ def _bias(plan: SettingPlan, qids: list[str], ranks: list[np.ndarray], doc_langs
 
 
 def _rank_exact(plans: list[SettingPlan], q_emb: np.ndarray, d_emb: np.ndarray, doc_ids: list[str],
-                k: int, max_block_mb: float) -> dict[str, tuple]:
-    """Top-k and exact relevant ranks for every plan, one blocked product per query language."""
+                k: int, max_block_mb: float, windows: Windows | None = None) -> dict[str, tuple]:
+    """Top-k and exact relevant ranks for every plan, one blocked product per query language.
+
+    With ``windows``, ``d_emb`` holds window vectors and each block's window scores are reduced
+    to MaxP document scores (columns = the pool's documents) before anything else sees them.
+    """
     keys = tie_keys(doc_ids)
     by_lang: dict[str, list[SettingPlan]] = {}
     for p in plans:
@@ -212,7 +264,11 @@ def _rank_exact(plans: list[SettingPlan], q_emb: np.ndarray, d_emb: np.ndarray, 
         cols = np.unique(np.concatenate([p.candidates for p in group]))
         col_pos = np.full(len(doc_ids), -1, np.int64)
         col_pos[cols] = np.arange(len(cols))
-        d_sub = np.ascontiguousarray(d_emb[cols])
+        if windows is None:
+            d_sub, sub_windows = np.ascontiguousarray(d_emb[cols]), None
+        else:
+            rows_w, sub_windows = select_documents(windows, cols)
+            d_sub = np.ascontiguousarray(d_emb[rows_w])
         state = {}
         for p in group:
             local = np.full(len(doc_ids), -1, np.int64)
@@ -222,9 +278,11 @@ def _rank_exact(plans: list[SettingPlan], q_emb: np.ndarray, d_emb: np.ndarray, 
             state[p.key] = (p, row_of, local, col_pos[p.candidates], keys[p.candidates],
                             np.zeros((len(p.queries), kk), np.float32),
                             np.zeros((len(p.queries), kk), np.int64), [None] * len(p.queries), kk)
-        step = block_rows(len(cols), max_block_mb)
+        step = block_rows(len(d_sub), max_block_mb)
         for start in range(0, len(rows), step):
             block = np.ascontiguousarray(q_emb[rows[start:start + step]], dtype=np.float32) @ d_sub.T
+            if sub_windows is not None:
+                block = aggregate(block, sub_windows, "maxp")
             for p, row_of, local, pcols, pkeys, top_s, top_i, ranks, kk in state.values():
                 sel = np.flatnonzero((row_of >= start) & (row_of < start + len(block)))
                 if not len(sel):
@@ -243,15 +301,28 @@ def _rank_exact(plans: list[SettingPlan], q_emb: np.ndarray, d_emb: np.ndarray, 
 
 
 def _rank_backend(name: str, plans: list[SettingPlan], q_emb: np.ndarray, d_emb: np.ndarray,
-                  doc_ids: list[str], k: int) -> dict[str, tuple]:
-    """Top-k from a registered search backend; relevant ranks from positions in it (inf if absent)."""
+                  doc_ids: list[str], k: int, windows: Windows | None = None) -> dict[str, tuple]:
+    """Top-k from a registered search backend; relevant ranks from positions in it (inf if absent).
+
+    With ``windows`` (MaxP), the backend searches the pool's windows, deep enough that the top
+    ``k`` distinct documents are among them: ``(k - 1) * (most windows of one document) + 1``
+    windows always hold ``k`` documents; :func:`windows_to_documents` keeps each one's best.
+    """
     from xlir.evaluation.faiss_search import get_search_backend
 
     backend = get_search_backend(name)
     out: dict[str, tuple] = {}
     for p in plans:
         ids = [doc_ids[j] for j in p.candidates]
-        s, i = backend(q_emb[p.queries], d_emb[p.candidates], min(k, len(ids)), ids)
+        kk = min(k, len(ids))
+        if windows is None:
+            s, i = backend(q_emb[p.queries], d_emb[p.candidates], kk, ids)
+        else:
+            rows_w, sub = select_documents(windows, p.candidates)
+            w_ids = [f"{ids[d]}#{pos:06d}" for d, pos in zip(sub.doc, sub.position, strict=True)]
+            kw = min(len(rows_w), (kk - 1) * int(np.diff(sub.starts).max(initial=1)) + 1)
+            ws, wi = backend(q_emb[p.queries], d_emb[rows_w], kw, w_ids)
+            s, i = windows_to_documents(ws, wi, sub, kk, ids)
         glob = np.where(i >= 0, p.candidates[np.where(i >= 0, i, 0)], -1)
         ranks = []
         for row, rel in zip(glob, p.relevant, strict=True):
