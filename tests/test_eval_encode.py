@@ -71,7 +71,7 @@ def test_changed_model_changes_cache_key(model):
     with torch.no_grad():
         next(other.parameters())[0, 0] += 1e-3
     assert model_cache_key(other) != model_cache_key(model)
-    assert model_cache_key(model, quantized=True) == model_cache_key(model) + "+int8"
+    assert model_cache_key(model, quantized=True) == model_cache_key(model) + "+int8pc"
 
 
 def test_int8_quantized_copy_encodes_close_and_leaves_model_alone(model):
@@ -80,6 +80,9 @@ def test_int8_quantized_copy_encodes_close_and_leaves_model_alone(model):
     q = quantize_int8(model)
     assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in q.modules())
     assert not any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in model.modules())
+    qlinear = [m for m in q.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert qlinear and all(m.weight().q_per_channel_scales().numel() == m.weight().shape[0]
+                           for m in qlinear)  # one weight scale per output channel
     a = encode_texts(model, TEXTS, show_progress=False)
     b = encode_texts(q, TEXTS, show_progress=False)
     cos = (a * b).sum(axis=1)

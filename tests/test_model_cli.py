@@ -35,8 +35,9 @@ def test_model_info_tiny_prints_real_figures():
     result = runner.invoke(app, ["model", "info", "tiny"])
     assert result.exit_code == 0, result.output
     assert "2 layers, hidden 32" in result.output
-    # 250002 x 32 word embeddings + 130 x 32 positions + 2 x 32 types + 64 LN + 2 layers + 32x32 pooler
-    assert "parameters    8,022,496" in result.output
+    # 28850 x 32 word embeddings (trimmed vocabulary) + 130 x 32 positions + 2 x 32 types + 64 LN
+    # + 2 layers + 32x32 pooler
+    assert "parameters    945,632" in result.output
     assert re.search(r"fingerprint   [0-9a-f]{16}\n", result.output)
     assert '"query": "query: "' in result.output
 

@@ -86,6 +86,12 @@ def register(app: typer.Typer) -> None:
         run_depth: int = typer.Option(100, "--run-depth", min=0, help="Candidates per query in run files."),
         backend: str = typer.Option("exact", "--backend", help="exact, faiss, faiss-ivf or faiss-hnsw."),
         no_runs: bool = typer.Option(False, "--no-runs", help="Do not write TREC run files."),
+        doc_windows: str = typer.Option(
+            "none", "--doc-windows",
+            help="Long documents: none (one truncated text each), or split into overlapping windows of "
+                 "the model's length and score by the best window (maxp), the first (firstp) or the mean."),
+        window_stride: int | None = typer.Option(None, "--window-stride", min=1,
+                                                 help="Tokens between window starts (default: half)."),
         config: Path | None = typer.Option(None, "--config", help="TOML file of EvalConfig fields "
                                                                   "(command-line options given win)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -95,9 +101,12 @@ def register(app: typer.Typer) -> None:
                  "recorded in results.json)."),
     ) -> None:
         """Evaluate MODEL on DATASET: mono-, cross- and multilingual retrieval plus language bias."""
+        from xlir.errors import ConfigError
         from xlir.evaluation import EvalConfig, evaluate
         from xlir.models import load_model
 
+        if doc_windows not in ("none", "maxp", "firstp", "mean"):
+            raise ConfigError(f"--doc-windows must be none, maxp, firstp or mean, not {doc_windows!r}")
         langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
         collection = _load(dataset, langs)
         if langs or limit:
@@ -108,9 +117,10 @@ def register(app: typer.Typer) -> None:
                  if getattr(ctx.get_parameter_source(n), "name", "DEFAULT") != "DEFAULT"}
         cli = {"batch_size": batch_size, "max_length": max_length, "quantize_int8": int8,
                "cache": not no_cache, "settings": settings, "depth": depth, "run_depth": run_depth,
-               "backend": backend, "show_progress": not quiet}
+               "backend": backend, "show_progress": not quiet, "doc_windows": doc_windows,
+               "window_stride": window_stride}
         cli_given = {"batch_size", "max_length", "int8", "no_cache", "settings", "depth", "run_depth",
-                     "backend", "quiet"} & given
+                     "backend", "quiet", "doc_windows", "window_stride"} & given
         opt_to_field = {"int8": "quantize_int8", "no_cache": "cache", "quiet": "show_progress"}
         for opt in cli_given:
             name = opt_to_field.get(opt, opt)

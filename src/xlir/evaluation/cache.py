@@ -1,7 +1,7 @@
 """On-disk embedding cache: a second evaluation of the same model encodes nothing.
 
 Key = the model's content fingerprint (:func:`xlir.models.fingerprint`: every weight, the prompts,
-the max length; plus ``+int8`` when encoding with a quantized copy) and, per text, the sha256 of
+the max length; plus ``+int8pc`` when encoding with a per-channel int8 copy) and, per text, the sha256 of
 ``prefix + text``. A model that changed by one training step has another fingerprint, so it never
 reads stale vectors; the same weights loaded from another path share the cache.
 
