@@ -65,7 +65,7 @@ def _eval(
         model_name=name,
         train_sources=train_sources,
     )
-    result.save(out)
+    result.save(out, runs=False)  # per-query figures suffice here; `xlir eval` writes TREC runs
     return result
 
 
