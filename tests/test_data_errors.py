@@ -141,3 +141,26 @@ def test_unknown_language_option(tmp_path, data_dir):
         _load(_beir(tmp_path / "b"), language="klingon")
     with pytest.raises(ConfigError, match="unknown language code 'qq'"):
         load_collection("xquad-r", data_dir=data_dir, languages=["qq"])
+
+
+def test_bitext_language_given_twice(tmp_path):
+    """NTREX ships ``deu``; a second file that also normalises to ``de`` must not silently win."""
+    from xlir.data.loaders.ntrex import ntrex_languages
+
+    folder = tmp_path / "ntrex-128"
+    folder.mkdir()
+    for code in ("eng", "deu", "de"):
+        (folder / f"newstest2019-ref.{code}.txt").write_text("a\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"language 'de' given by two files") as err:
+        ntrex_languages(tmp_path)
+    assert err.value.expected == "one file per language variant"
+
+
+def test_unknown_language_weighting():
+    from xlir.data.schema import TrainingPair
+    from xlir.training.samplers import build_sampler
+
+    pairs = [TrainingPair(query=f"q{i}", positive=f"p{i}", group=str(i), query_language="en",
+                          positive_language="de") for i in range(4)]
+    with pytest.raises(ConfigError, match="unknown language weighting 'even'"):
+        build_sampler("xy", pairs, 2, weighting="even")

@@ -9,9 +9,24 @@ sentences the candidates, with each query's aligned sentence the only relevant o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
 from xlir.data.languages import UnknownLanguageError, normalize
 from xlir.data.schema import Collection, Document, Query
-from xlir.errors import ConfigError
+from xlir.errors import ConfigError, DataError
+
+
+def index_by_language(entries: Iterable[tuple[str, Path]], *, kind: str) -> dict[str, Path]:
+    """``{language key: path}`` from ``(key, path)`` entries; two paths for one key is a DataError
+    (a release that ships a language twice would otherwise silently lose one of them)."""
+    out: dict[str, Path] = {}
+    for key, path in entries:
+        if key in out:
+            raise DataError(path, f"language {key!r} given by two {kind}s ({out[key].name})",
+                            expected=f"one {kind} per language variant")
+        out[key] = path
+    return out
 
 
 def resolve(code: str, available: dict[str, object], dataset: str) -> str:

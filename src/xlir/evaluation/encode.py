@@ -235,6 +235,20 @@ def _collection_encoder(model, *, max_length, quantize, cache, cache_dir):
         model.max_seq_length = old_len
 
 
+def _role_encoder(model, encoder, store, *, batch_size: int, show_progress: bool,
+                  stats: EncodeStats | None):
+    """``encode(texts, role, desc)``: deduplicated, cached encoding with the model's prompt for ``role``
+    ("query" or "passage"; e5 models need "query: " / "passage: " prefixes)."""
+    prompts = getattr(model, "prompts", {}) or {}
+
+    def encode(texts: list[str], role: str, desc: str) -> np.ndarray:
+        return encode_unique(encoder, texts, prefix=prompts.get(role, ""), desc=desc, cache=store,
+                             batch_size=batch_size, max_length=model.max_seq_length,
+                             show_progress=show_progress, stats=stats)
+
+    return encode
+
+
 def encode_collection(model, collection, *, batch_size: int = 64, max_length: int | None = None,
                       cache: bool | EmbeddingCache = True, cache_dir: str | None = None,
                       quantize: bool = False, show_progress: bool = True,
@@ -247,13 +261,10 @@ def encode_collection(model, collection, *, batch_size: int = 64, max_length: in
     """
     with _collection_encoder(model, max_length=max_length, quantize=quantize, cache=cache,
                              cache_dir=cache_dir) as (encoder, store, key):
-        prompts = getattr(model, "prompts", {}) or {}
-        common = dict(cache=store, batch_size=batch_size, max_length=model.max_seq_length,
-                      show_progress=show_progress, stats=stats)
-        q = encode_unique(encoder, [x.text for x in collection.queries], prefix=prompts.get("query", ""),
-                          desc="queries", **common)
-        d = encode_unique(encoder, [x.text for x in collection.documents],
-                          prefix=prompts.get("passage", ""), desc="candidates", **common)
+        encode = _role_encoder(model, encoder, store, batch_size=batch_size, show_progress=show_progress,
+                               stats=stats)
+        q = encode([x.text for x in collection.queries], "query", "queries")
+        d = encode([x.text for x in collection.documents], "passage", "candidates")
     return q, d, key
 
 
@@ -270,13 +281,10 @@ def encode_collection_windows(model, collection, *, window_stride: int | None = 
 
     with _collection_encoder(model, max_length=max_length, quantize=quantize, cache=cache,
                              cache_dir=cache_dir) as (encoder, store, key):
-        prompts = getattr(model, "prompts", {}) or {}
-        common = dict(cache=store, batch_size=batch_size, max_length=model.max_seq_length,
-                      show_progress=show_progress, stats=stats)
-        q = encode_unique(encoder, [x.text for x in collection.queries], prefix=prompts.get("query", ""),
-                          desc="queries", **common)
+        encode = _role_encoder(model, encoder, store, batch_size=batch_size, show_progress=show_progress,
+                               stats=stats)
+        q = encode([x.text for x in collection.queries], "query", "queries")
         windows, w = encode_windows(
             model, [x.text for x in collection.documents], stride=window_stride,
-            encode_fn=lambda texts: encode_unique(encoder, texts, prefix=prompts.get("passage", ""),
-                                                  desc="windows", **common))
+            encode_fn=lambda texts: encode(texts, "passage", "windows"))
     return q, windows, w, key

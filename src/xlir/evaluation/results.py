@@ -215,25 +215,30 @@ def _open_text(path: Path):
     return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
 
 
-def read_run(path: str | Path) -> dict[str, dict[str, float]]:
-    """A TREC run file (plain or .gz) as ``{qid: {docid: score}}``, pytrec_eval's run format."""
-    out: dict[str, dict[str, float]] = {}
+def _read_trec(path: str | Path, what: str, expected: str, value_col: int, cast) -> dict[str, dict]:
+    """Whitespace-separated TREC lines as ``{qid: {docid: cast(value)}}``; a bad line names its number."""
+    n_fields = len(expected.split())
+    out: dict[str, dict] = {}
     with _open_text(path) as fh:
         for n, line in enumerate(fh, start=1):
             parts = line.split()
-            if len(parts) != 6:
-                raise DataError(path, "not a TREC run line", line=n, expected="qid Q0 docid rank score tag")
-            out.setdefault(parts[0], {})[parts[2]] = float(parts[4])
+            if not parts:
+                continue
+            try:
+                if len(parts) != n_fields:
+                    raise ValueError
+                value = cast(parts[value_col])
+            except ValueError:
+                raise DataError(path, f"not a TREC {what} line", line=n, expected=expected) from None
+            out.setdefault(parts[0], {})[parts[2]] = value
     return out
+
+
+def read_run(path: str | Path) -> dict[str, dict[str, float]]:
+    """A TREC run file (plain or .gz) as ``{qid: {docid: score}}``, pytrec_eval's run format."""
+    return _read_trec(path, "run", "qid Q0 docid rank score tag", 4, float)
 
 
 def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
     """A TREC qrels file (plain or .gz) as ``{qid: {docid: grade}}``."""
-    out: dict[str, dict[str, int]] = {}
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, start=1):
-            parts = line.split()
-            if len(parts) != 4:
-                raise DataError(path, "not a TREC qrels line", line=n, expected="qid 0 docid grade")
-            out.setdefault(parts[0], {})[parts[2]] = int(parts[3])
-    return out
+    return _read_trec(path, "qrels", "qid 0 docid grade", 3, int)

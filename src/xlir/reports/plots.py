@@ -23,6 +23,20 @@ def _plt():
     return plt
 
 
+def _finish(fig, ax, title: str, ylabel: str, path: str | Path) -> Path:
+    """The styling both study plots share, then save (creating the folder) and free the figure."""
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
 def plot_vs_alpha(
     series: dict[str, list[tuple[float, float, float, float]]],
     random_ref: dict[str, tuple[float, float, float]],
@@ -46,16 +60,7 @@ def plot_vs_alpha(
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_xticklabels(["0\n(xy)", "0.25", "0.5", "0.75", "1\n(xx-mono)"])
     ax.set_xlabel("alpha (share of monolingual batches); dashed: random batches")
-    ax.set_ylabel("mAP")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, title, "mAP", path)
 
 
 def plot_vs_k(
@@ -86,13 +91,4 @@ def plot_vs_k(
         ax.axhspan(ref[1], ref[2], color="gray", alpha=0.12)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("pre-training languages k (log2)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, title, ylabel, path)

@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from xlir.data.bitext import pairs_to_collection, resolve
+from xlir.data.bitext import index_by_language, pairs_to_collection, resolve
 from xlir.data.io import read_lines
 from xlir.data.languages import normalize
 from xlir.data.registry import register_bitext, register_collection
@@ -31,20 +31,15 @@ def _files(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         raise MissingDataError(f"NTREX-128 not found at {folder}: clone "
                                "github.com/MicrosoftTranslator/NTREX and copy NTREX-128/ there")
-    out: dict[str, Path] = {}
-    for path in sorted(folder.rglob("newstest2019-*.txt*")):
-        m = _FILE.search(path.name)
-        if not m:
-            continue
-        code = m.group(1)
-        parts = code.split("-")
-        has_region = len(parts) > 1 and len(parts[-1]) == 2 and not parts[0].startswith("zho")
-        key = normalize(code, keep_region=has_region)
-        if key in out:
-            raise DataError(path, f"language {key!r} given by two files ({out[key].name})",
-                            expected="one file per language variant")
-        out[key] = path
-    return out
+    return index_by_language(((_key(m.group(1)), path) for path in sorted(folder.rglob("newstest2019-*.txt*"))
+                              if (m := _FILE.search(path.name))), kind="file")
+
+
+def _key(code: str) -> str:
+    """NTREX's code (``deu``, ``por-BR``, ``zho-CN``) as an xlir key, keeping real regional variants."""
+    parts = code.split("-")
+    has_region = len(parts) > 1 and len(parts[-1]) == 2 and not parts[0].startswith("zho")
+    return normalize(code, keep_region=has_region)
 
 
 def ntrex_languages(root: Path) -> list[str]:

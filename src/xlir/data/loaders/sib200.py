@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from xlir.data.bitext import pairs_to_collection, resolve
+from xlir.data.bitext import index_by_language, pairs_to_collection, resolve
 from xlir.data.io import find_file, iter_tsv
 from xlir.data.languages import normalize
 from xlir.data.registry import register_bitext, register_collection
@@ -28,14 +28,8 @@ def _folders(base: Path) -> dict[str, Path]:
     if not base.is_dir():
         raise MissingDataError(f"SIB-200 not found at {base}: clone github.com/dadelani/sib-200 "
                                "and copy data/annotated/ there")
-    out: dict[str, Path] = {}
-    for folder in sorted(p for p in base.iterdir() if p.is_dir() and "_" in p.name):
-        key = normalize(folder.name)
-        if key in out:
-            raise DataError(folder, f"language {key!r} given by two folders ({out[key].name})",
-                            expected="one folder per language variant")
-        out[key] = folder
-    return out
+    folders = sorted(p for p in base.iterdir() if p.is_dir() and "_" in p.name)
+    return index_by_language(((normalize(f.name), f) for f in folders), kind="folder")
 
 
 def sib_languages(root: Path) -> list[str]:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -125,6 +126,25 @@ def fill_from_pool(builder: BatchBuilder, pool: Pool, size: int, *, what: str) -
                               f"with distinct groups and texts; use a smaller batch or more data")
         builder.try_add(pool.next())
         tries += 1
+
+
+def check_weighting(weighting: str) -> str:
+    """``weighting`` if it is one of :data:`LANGUAGE_WEIGHTINGS`, else a :class:`ConfigError`."""
+    if weighting not in LANGUAGE_WEIGHTINGS:
+        raise ConfigError(f"unknown language weighting {weighting!r}; "
+                          f"choose {' or '.join(LANGUAGE_WEIGHTINGS)}")
+    return weighting
+
+
+def members_by(pairs: Sequence[TrainingPair],
+               key: Callable[[TrainingPair], str | None]) -> dict[str, list[int]]:
+    """Pair indices grouped by ``key(pair)`` (a language or language pair); a None key leaves a pair out."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(pairs):
+        k = key(p)
+        if k is not None:
+            members[k].append(i)
+    return members
 
 
 def pick_weighted(rng: random.Random, keys: Sequence[str], weights: Sequence[int], weighting: str) -> str:

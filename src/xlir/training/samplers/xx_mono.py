@@ -10,19 +10,19 @@ groups than the batch size cannot fill a batch and are left out (listed in :meth
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 
 from xlir.data.schema import TrainingPair
 from xlir.errors import ConfigError
 from xlir.training.samplers.base import (
-    LANGUAGE_WEIGHTINGS,
     SAMPLERS,
     Batch,
     BatchBuilder,
     BatchSampler,
     Pool,
+    check_weighting,
     fill_from_pool,
+    members_by,
     pick_weighted,
 )
 
@@ -40,14 +40,9 @@ class MonolingualBatchSampler(BatchSampler):
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
                  world_size: int = 1, weighting: str = "uniform"):
         super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size)
-        if weighting not in LANGUAGE_WEIGHTINGS:
-            raise ConfigError(f"unknown language weighting {weighting!r}; "
-                              f"choose {' or '.join(LANGUAGE_WEIGHTINGS)}")
-        self.weighting = weighting
-        members: dict[str, list[int]] = defaultdict(list)
-        for i, p in enumerate(pairs):
-            if p.query_language == p.positive_language:
-                members[p.query_language].append(i)
+        self.weighting = check_weighting(weighting)
+        members = members_by(pairs, lambda p: p.query_language
+                             if p.query_language == p.positive_language else None)
         self.skipped = sorted(lang for lang, m in members.items() if _distinct(pairs, m) < batch_size)
         self.languages = sorted(lang for lang in members if lang not in self.skipped)
         if not self.languages:

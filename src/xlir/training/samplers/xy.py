@@ -10,18 +10,18 @@ pair, uniformly over the language pairs present (default) or in proportion to th
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 
 from xlir.data.schema import TrainingPair
 from xlir.errors import ConfigError
 from xlir.training.samplers.base import (
-    LANGUAGE_WEIGHTINGS,
     SAMPLERS,
     Batch,
     BatchBuilder,
     BatchSampler,
     Pool,
+    check_weighting,
+    members_by,
     pick_weighted,
 )
 
@@ -33,14 +33,9 @@ class CrossLingualBatchSampler(BatchSampler):
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
                  world_size: int = 1, weighting: str = "uniform"):
         super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size)
-        if weighting not in LANGUAGE_WEIGHTINGS:
-            raise ConfigError(f"unknown language weighting {weighting!r}; "
-                              f"choose {' or '.join(LANGUAGE_WEIGHTINGS)}")
-        self.weighting = weighting
-        members: dict[str, list[int]] = defaultdict(list)
-        for i, p in enumerate(pairs):
-            if p.query_language != p.positive_language:
-                members[f"{p.query_language}-{p.positive_language}"].append(i)
+        self.weighting = check_weighting(weighting)
+        members = members_by(pairs, lambda p: f"{p.query_language}-{p.positive_language}"
+                             if p.query_language != p.positive_language else None)
         groups = {pairs[i].group for m in members.values() for i in m}
         if len(groups) < batch_size:
             raise ConfigError(f"xy needs cross-lingual pairs of at least {batch_size} distinct questions; "
