@@ -41,6 +41,15 @@ def test_batching_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert "| hybrid-0.5 | 2 |" in text and "| xx-mono | 2 |" in text
     assert "Paired significance of hybrid" in text and "| xy | multi |" in text
     assert "| LaBSE | hybrid | 0.817 | 0.767 | 0.682 | 221.1 |" in text
+    summary = [line for line in text.splitlines() if line.startswith("- **mlqa->xquad-r, xquad-r**")]
+    assert summary and "best mean mAP: mono: " in summary[0] and "Measured compute:" in text
+    # AfriQA dev has only cross-lingual pairs: its table has one column per language pair, and rows
+    afriqa = text.split("## xquad->mlqa-r: afriqa", 1)[1].split("\n## ", 1)[0]
+    assert "| strategy | n | cross-lingual | bem-en |" in afriqa and "| hybrid-0.5 | 2 |" in afriqa
+    # the HTML twin has every table and figure of the Markdown
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("<table>") == sum(line.startswith("|---") for line in text.splitlines()) >= 5
+    assert html.count('<img src="figures/alpha-') == text.count("](figures/alpha-")
     pngs = list((tmp_path / "figures").glob("alpha-*.png"))
     assert len(pngs) >= 2 and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
     # a p-value cell holds a real number

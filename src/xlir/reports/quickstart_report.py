@@ -7,6 +7,7 @@ from pathlib import Path
 from xlir.evaluation import quick_summary
 from xlir.evaluation.significance import to_markdown
 from xlir.reports.heatmap import save_heatmap
+from xlir.reports.html import markdown_to_html
 from xlir.reports.run_report import write_run_reports
 
 ROWS = [("mono", "monolingual mAP"), ("cross", "cross-lingual mAP"), ("multi", "multilingual mAP"),
@@ -104,4 +105,5 @@ def write_quickstart_report(res: dict) -> Path:
         [t for t in res["tests"] if not t.setting.endswith("/*")], name_a="base", name_b="trained")]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    markdown_to_html(path)
     return path

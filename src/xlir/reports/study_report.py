@@ -18,6 +18,7 @@ from pathlib import Path
 
 from xlir.experiments.analysis import mean_ci, trend
 from xlir.experiments.grid import read_table
+from xlir.reports.html import markdown_to_html
 
 PAPER_XQUAD_R = {
     # model: strategy: (mono, cross, multi) mAP; rank distance per strategy
@@ -550,6 +551,7 @@ def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -
         text += f"\n\nNot evaluated (loader or files missing): {', '.join(sorted(skipped))}.\n"
     out = study_dir / "report.md"
     out.write_text(text + "\n", encoding="utf-8")
+    markdown_to_html(out)
     if answer is not None:
         (study_dir / "answer.md").write_text(answer, encoding="utf-8")
         if answer_path is not None:
