@@ -74,6 +74,9 @@ def test_runs_skips_and_tabulates(tmp_path):
     logs: list[str] = []
     s = run_grid(cells, sleep_cell, tmp_path, log=logs.append)
     assert s.complete and len(s.ran) == 5 and s.done_before == 0
+    progress = [m for m in logs if m.startswith("[")]
+    assert len(progress) == 5 and progress[0].startswith("[1/5] ") and "min left at this pace" in progress[0]
+    assert "min elapsed)" in progress[-1] and "left at this pace" not in progress[-1]
     for c in cells:
         d = tmp_path / "cells" / c.cell_id
         assert json.loads((d / "config.json").read_text())["config"]["seed"] == c.seed

@@ -251,13 +251,17 @@ def run_grid(
     pending = [c for c in cells if not is_done(study_dir, c)]
     summary = GridSummary(total=len(cells), done_before=len(cells) - len(pending))
     log(f"grid: {len(cells)} cells, {summary.done_before} already done, {len(pending)} to run, {jobs} job(s)")
+    started = time.monotonic()
 
     def record(cell: CellConfig, status: str, i: int) -> None:
         {"done": summary.ran, "failed": summary.failed, "busy": summary.busy}.get(status, []).append(
             cell.cell_id
         )
         extra = f" (see {cell_dir(study_dir, cell) / 'error.json'})" if status == "failed" else ""
-        log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra}")
+        elapsed = time.monotonic() - started
+        left = len(pending) - i
+        eta = f", about {elapsed / i * left / 60:.0f} min left at this pace" if left else ""
+        log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra} ({elapsed / 60:.1f} min elapsed{eta})")
 
     if jobs == 1 or len(pending) <= 1:
         for i, cell in enumerate(pending, 1):
