@@ -106,3 +106,20 @@ def test_analysis_statistics():
     assert tr["slope"] == pytest.approx(0.02, abs=1e-9) and tr["slope_low"] > 0.015
     assert tr["rho"] > 0.9 and tr["levels"] == 4
     assert math.isnan(trend([(1, 0, 0.1), (2, 0, 0.2)])["slope"])
+
+
+def test_one_seed_per_k_is_not_a_trend():
+    """With one seed at each k the bootstrap CI collapses to the slope itself; the report must not
+    call that a finding, and the k = 0 comparison must not claim CIs it does not have."""
+    from xlir.reports.study_report import _against_no_pretraining, _verdict
+
+    one = trend([(k, 0, 0.5 + 0.01 * math.log2(k)) for k in (1, 4, 16)])
+    assert one["min_per_level"] == 1 and one["slope_low"] == pytest.approx(one["slope_high"])
+    assert _verdict(one) == "not testable (a single seed at some k, so no CI)"
+    three = trend([(k, s, 0.5 + 0.01 * math.log2(k) + 0.002 * s) for k in (1, 4, 16) for s in range(3)])
+    assert three["min_per_level"] == 3 and _verdict(three).startswith("rises with k")
+    series = [(k, *mean_ci([v for kk, _, v in [(k, s, 0.4 + 0.001 * s) for s in range(3)] if kk == k]))
+              for k in (1, 4)]
+    text = _against_no_pretraining(series, mean_ci([0.5, 0.51, 0.49]))
+    assert "entirely below at k in [1, 4]" in text
+    assert "CIs need at least 2 seeds" in _against_no_pretraining([(1, 0.4, 0.4, 0.4)], (0.5, 0.5, 0.5))

@@ -43,3 +43,5 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert "## What the data support" in answer and "## What they do not support" in answer
     line = [x for x in answer.splitlines() if x.startswith("- **Targets inside")][0]
     assert "Slope " in line and "Spearman rho" in line and "k = 4" in line
+    assert any(x.strip().startswith("Against no pre-training (k = 0: ") for x in answer.splitlines())
+    assert (study / "report.html").read_text().count("<table>") >= 2

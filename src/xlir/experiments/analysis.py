@@ -96,7 +96,8 @@ def trend(points: Iterable[tuple[float, int, float]], *, n_boot: int = 2000, see
 
     Returns the OLS slope on log2 k (metric units per doubling of k), its 95% bootstrap CI
     (seeds resampled with replacement within each k), Spearman's rho with its p-value, and the
-    number of k levels and points. Too few levels (< 3) give NaN.
+    number of k levels and points (and the fewest points at one level: with a single seed per k the
+    bootstrap CI collapses to a point and says nothing). Too few levels (< 3) give NaN.
     """
     from scipy import stats
 
@@ -108,6 +109,7 @@ def trend(points: Iterable[tuple[float, int, float]], *, n_boot: int = 2000, see
     out = {
         "levels": len(ks),
         "points": sum(len(v) for v in by_k.values()),
+        "min_per_level": min((len(v) for v in by_k.values()), default=0),
         "slope": math.nan,
         "slope_low": math.nan,
         "slope_high": math.nan,

@@ -299,9 +299,11 @@ EPS = 1e-6  # slopes closer to 0 than this are float noise (a metric that did no
 
 
 def _direction(tr: dict) -> int:
-    """+1 rising, -1 falling, 0 no detectable trend, None not testable."""
+    """+1 rising, -1 falling, 0 no detectable trend, None or "one-seed" not testable."""
     if tr["levels"] < 3 or math.isnan(tr["slope"]):
         return None
+    if tr.get("min_per_level", 2) < 2:  # one seed at some k: the bootstrap CI is degenerate
+        return "one-seed"
     if tr["slope_low"] > EPS:
         return 1
     if tr["slope_high"] < -EPS:
@@ -312,6 +314,7 @@ def _direction(tr: dict) -> int:
 def _verdict(tr: dict) -> str:
     return {
         None: "not testable (fewer than 3 k levels)",
+        "one-seed": "not testable (a single seed at some k, so no CI)",
         1: "rises with k (95% CI of the slope above 0)",
         -1: "falls with k (95% CI of the slope below 0)",
         0: "no detectable trend (95% CI of the slope includes 0)",
@@ -432,6 +435,8 @@ def _answer(meta: dict, trends: dict, rows: list[dict]) -> str:
             f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} (p = {tr['rho_p']:.2g}). "
             f"Verdict: {_verdict(tr)}."
         )
+        if ref:
+            out.append("  " + _against_no_pretraining(tr["series"], ref))
     out.append("")
     rising = sorted(
         f"{k[0]}/{k[1]} ({arm})"
@@ -443,7 +448,8 @@ def _answer(meta: dict, trends: dict, rows: list[dict]) -> str:
         for (k, arm), tr in trends.items()
         if k[0] != "all" and k[1] != "all" and _direction(tr) == -1
     )
-    n_tests = sum(1 for (k, _), tr in trends.items() if k[0] != "all" and k[1] != "all" and tr["levels"] >= 3)
+    n_tests = sum(1 for (k, _), tr in trends.items() if k[0] != "all" and k[1] != "all"
+                  and _direction(tr) in (1, -1, 0))
     out += [
         f"Per target and collection ({n_tests} trend tests, uncorrected 95% CIs, so about "
         f"{0.05 * n_tests:.0f} could exclude 0 by chance alone): "
@@ -461,6 +467,7 @@ def _answer(meta: dict, trends: dict, rows: list[dict]) -> str:
             return "was not run"
         return {
             None: "cannot be tested for a trend (fewer than 3 k levels)",
+            "one-seed": "cannot be tested for a trend (a single seed at some k)",
             1: "rises with k: the data support a benefit of more pre-training languages here",
             -1: "falls with k: the data contradict a benefit of more pre-training languages here",
             0: "shows no trend we can detect: the data do not support a benefit of more "
@@ -470,6 +477,23 @@ def _answer(meta: dict, trends: dict, rows: list[dict]) -> str:
     out += [
         f"- With the target languages inside the pre-training set, the low-resource score {says(tr_in)}.",
         f"- With the targets held out (breadth alone), the low-resource score {says(tr_out)}.",
+    ]
+    for arm, tr in primary:
+        if tr is None or not tr["ref"]:
+            continue
+        above, below = _vs_reference(tr["series"], tr["ref"])
+        if above is None:
+            continue
+        n = len(tr["series"])
+        if below and len(below) == n:
+            verdict = "every k scores below no pre-training: at this budget the stage itself costs accuracy"
+        elif above and len(above) == n:
+            verdict = "every k scores above no pre-training: the stage itself helps"
+        else:
+            verdict = (f"above k = 0 at k in {above or 'none'}, below at k in {below or 'none'}, "
+                       "overlapping elsewhere")
+        out.append(f"- Pre-training at all, targets {arm}: {verdict} (95% seed CIs, not paired).")
+    out += [
         "",
         "## What they do not support",
         "",
@@ -488,6 +512,27 @@ def _answer(meta: dict, trends: dict, rows: list[dict]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _vs_reference(series: list[tuple], ref: tuple[float, float, float]):
+    """(k levels whose seed CI lies entirely above the k = 0 CI, ... entirely below); None, None when
+    some CI is a single seed (a point, which would make any difference look certain)."""
+    if ref[1] == ref[2] or any(lo == hi for _, _, lo, hi in series):
+        return None, None
+    return [k for k, _, lo, _ in series if lo > ref[2]], [k for k, _, _, hi in series if hi < ref[1]]
+
+
+def _against_no_pretraining(series: list[tuple], ref: tuple[float, float, float]) -> str:
+    """Does any pre-training help at all? Each k's seed CI against the k = 0 seed CI."""
+    above, below = _vs_reference(series, ref)
+    means = ", ".join(f"k={k}: {m:.3f}" for k, m, _, _ in series)
+    if above is None:
+        return f"Against no pre-training (k = 0: {ref[0]:.3f}): {means} (CIs need at least 2 seeds per k)."
+    return (
+        f"Against no pre-training (k = 0: {ref[0]:.3f} [{ref[1]:.3f}, {ref[2]:.3f}]): {means}; "
+        f"95% seed CIs entirely above k = 0 at k in {above or 'none'}, entirely below at k in "
+        f"{below or 'none'}."
+    )
 
 
 def _preset_note(meta: dict) -> str:
