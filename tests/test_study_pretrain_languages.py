@@ -45,3 +45,7 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert "Slope " in line and "Spearman rho" in line and "k = 4" in line
     assert any(x.strip().startswith("Against no pre-training (k = 0: ") for x in answer.splitlines())
     assert (study / "report.html").read_text().count("<table>") >= 2
+    paired = report.split("## Pre-training at all, against none (paired)", 1)[1]
+    rows_all = [x for x in paired.splitlines() if x.startswith(("| inside | all |", "| heldout | all |"))]
+    assert len(rows_all) == 2 and all(0 <= float(x.split("|")[8].strip(" *")) <= 1 for x in rows_all)
+    assert any(x.startswith("- Pre-training at all (targets inside") for x in answer.splitlines())
