@@ -73,11 +73,13 @@ def plot_vs_k(
     """``series``: arm -> [(k, mean, low, high)] for k >= 1; ``ref``: the k = 0 (mean, low, high)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for arm, pts in series.items():
+    for i, (arm, pts) in enumerate(series.items()):
         pts = sorted(p for p in pts if p[0] >= 1 and not math.isnan(p[1]))
         if not pts:
             continue
-        x = [p[0] for p in pts]
+        # dodge the arms a little along the log axis so their error bars do not hide each other
+        shift = 2 ** (0.08 * (i - (len(series) - 1) / 2))
+        x = [p[0] * shift for p in pts]
         ax.errorbar(
             x,
             [p[1] for p in pts],
@@ -87,8 +89,12 @@ def plot_vs_k(
             label=f"targets {arm}",
         )
     if ref is not None and not math.isnan(ref[0]):
-        ax.axhline(ref[0], ls=":", color="gray", label="k = 0 (no pre-training)")
+        ax.axhline(ref[0], ls=":", color="gray", label="k = 0 (no pre-training; band: 95% CI)")
         ax.axhspan(ref[1], ref[2], color="gray", alpha=0.12)
     ax.set_xscale("log", base=2)
+    ks = sorted({p[0] for pts in series.values() for p in pts if p[0] >= 1})
+    if ks:
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.minorticks_off()
     ax.set_xlabel("pre-training languages k (log2)")
     return _finish(fig, ax, title, ylabel, path)

@@ -385,7 +385,7 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             png = plot_vs_k(
                 series,
                 ref,
-                f"{key[0]}: {key[1]}",
+                _plot_title(key),
                 "mAP",
                 figures / f"k-{key[0].replace(':', '_')}-{key[1]}.png",
             )
@@ -418,6 +418,12 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             )
     answer = _answer(meta, trends, rows, effect)
     return "\n".join(lines), answer
+
+
+def _plot_title(key: tuple[str, str]) -> str:
+    coll, target = key
+    coll = "all collections" if coll == "all" else coll
+    return f"{coll}: {'mean over all targets' if target == 'all' else 'target ' + target}"
 
 
 def pretraining_effect(pq: dict, rows: list[dict]) -> list[dict]:
