@@ -339,6 +339,8 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         "metric on log2 k over k >= 1 (mAP per doubling of k) with a 95% bootstrap CI (seeds resampled "
         "within k), and Spearman's rho. k = 0 is no pre-training (shared by both arms).",
         "",
+        _coverage(scores),
+        "",
     ]
     header = [
         "| target | arm | k=0 | smallest k | largest k | slope / doubling [95% CI] | "
@@ -418,6 +420,19 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             )
     answer = _answer(meta, trends, rows, effect)
     return "\n".join(lines), answer
+
+
+def _coverage(scores: dict) -> str:
+    """Which targets each collection could evaluate: a target without rows there (AfriQA's snapshot has
+    no gold passages for some languages, Tatoeba lacks others) is covered only by the other collections."""
+    targets = sorted({t for c, t in scores if t != "all" and c != "all"})
+    parts = []
+    for coll in sorted({c for c, _ in scores if c != "all"}):
+        have = {t for c, t in scores if c == coll and t != "all"}
+        missing = [t for t in targets if t not in have]
+        parts.append(f"{coll} {len(have)} of {len(targets)}" + (f" (no rows for {', '.join(missing)})"
+                                                                 if missing else ""))
+    return f"Targets evaluated per collection: {'; '.join(parts)}."
 
 
 def _plot_title(key: tuple[str, str]) -> str:
