@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from xlir.errors import DataError
+
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "docs" / "studies"
 
@@ -51,3 +53,24 @@ def test_committed_report_regenerates_from_its_tables(tmp_path, folder, answer):
         assert (tmp_path / answer).read_text() == (STUDIES / answer).read_text()
     figures = sorted(p.name for p in (copy / "figures").glob("*.png"))
     assert figures and figures == sorted(p.name for p in (src / "figures").glob("*.png"))
+
+
+@pytest.mark.parametrize(
+    ("study_json", "table", "message"),
+    [
+        ('{"study": "batch', None, "study.json:1: not valid JSON"),
+        ('{"study": "other"}', None, "unknown study 'other'"),
+        ('{"study": "batching"}', "cell_id,metric\nx,AP\n", "results.csv:1: no column seed, direction"),
+        ('{"study": "pretrain-languages"}',
+         "cell_id,seed,k,arm,collection,metric,setting,value\nc,0,1,inside,xquad-r,AP,mono,0.5\n"
+         "c,0,1,,xquad-r,AP,cross,0.4\n", "results.csv:3: empty arm"),
+    ],
+)
+def test_report_on_a_broken_study_folder_names_the_problem(tmp_path, study_json, table, message):
+    from xlir.cli import app
+
+    (tmp_path / "study.json").write_text(study_json)
+    (tmp_path / "results.csv").write_text(table or "cell_id\n")
+    res = CliRunner().invoke(app, ["study", "report", str(tmp_path)])
+    # `xlir` (cli.main) prints an XlirError as one line, without a traceback; here we see the error itself
+    assert isinstance(res.exception, DataError) and message in str(res.exception)

@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from xlir.errors import ConfigError
+from xlir.errors import ConfigError, DataError
 
 RunCell = Callable[[Any, Path], dict]
 """``run_cell(config, work_dir) -> {"rows": [dict, ...], ...}``; must be a module-level function."""
@@ -337,11 +337,25 @@ def write_table(study_dir: str | Path, cells: Iterable[CellConfig] | None = None
     return write_csv(collect_rows(study_dir, cells), Path(study_dir) / "results.csv")
 
 
-def read_table(path: str | Path) -> list[dict]:
-    """Read a results CSV back: numeric-looking cells become floats, empty ones None."""
+def read_table(path: str | Path, required: Iterable[str] = ()) -> list[dict]:
+    """Read a results CSV back: numeric-looking cells become floats, empty ones None.
+
+    ``required`` columns must be in the header and filled in every row; otherwise a DataError names
+    the file, the line and the column (a truncated or hand-edited table must not end in a KeyError).
+    """
+    required = tuple(required)
     out = []
     with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(path, f"no column {', '.join(missing)}", line=1,
+                            expected=f"a result table with columns {', '.join(required)}")
+        for row in reader:
+            empty = [c for c in required if row.get(c) in ("", None)]
+            if empty:
+                raise DataError(path, f"empty {', '.join(empty)}", line=reader.line_num,
+                                expected="every required column filled")
             conv = {}
             for k, v in row.items():
                 if v in ("", None):

@@ -16,6 +16,7 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from xlir.errors import DataError
 from xlir.experiments.analysis import mean_ci, trend
 from xlir.experiments.grid import read_table
 from xlir.reports.html import markdown_to_html
@@ -655,11 +656,29 @@ def _preset_note(meta: dict) -> str:
     return note
 
 
+REQUIRED_COLUMNS = {
+    "batching": ("cell_id", "seed", "direction", "strategy", "collection", "metric", "setting"),
+    "pretrain-languages": ("cell_id", "seed", "k", "arm", "collection", "metric", "setting"),
+}
+
+
+def _read_meta(path: Path) -> dict:
+    """``study.json``, checked: it names a known study (the report to build depends on it)."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(path, f"not valid JSON ({e.msg})", line=e.lineno) from None
+    if not isinstance(meta, dict) or meta.get("study") not in REQUIRED_COLUMNS:
+        raise DataError(path, f"unknown study {meta.get('study') if isinstance(meta, dict) else meta!r}",
+                        expected=f"\"study\": one of {', '.join(REQUIRED_COLUMNS)}")
+    return meta
+
+
 def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -> Path:
     """Write ``<study_dir>/report.md`` (and, for study 2, the answer) from the study's tables."""
     study_dir = Path(study_dir)
-    meta = json.loads((study_dir / "study.json").read_text())
-    rows = read_table(study_dir / "results.csv")
+    meta = _read_meta(study_dir / "study.json")
+    rows = read_table(study_dir / "results.csv", REQUIRED_COLUMNS[meta["study"]])
     skipped = set()
     wall, timed = 0.0, 0
     for res in study_dir.glob("cells/*/result.json"):
