@@ -114,28 +114,10 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> str:
         colls = sorted({k[1] for k in vals if k[0] == direction})
         for coll in colls:
             lines += [f"## {direction}: {coll}", ""]
-            strategies = [s for s in STRATEGY_ORDER if (direction, coll, s, "mono", "AP") in vals]
-            if not strategies:  # cross-lingual-only collection (AfriQA): one column per language pair
+            if any((direction, coll, s, "mono", "AP") in vals for s in STRATEGY_ORDER):
+                lines += _settings_table(vals, direction, coll)
+            else:  # cross-lingual-only collection (AfriQA): one column per language pair
                 lines += _cross_only_table(rows, direction, coll)
-            else:
-                lines += [
-                    "mAP (mean [95% CI over seeds]) and rank distance (lower is better). n = seeds.",
-                    "",
-                    "| strategy | n | monolingual | cross-lingual | multilingual | rank distance |",
-                    "|---|---:|---|---|---|---|",
-                ]
-            for s in strategies:
-                cols = []
-                for setting, metric, dg in (
-                    ("mono", "AP", 3),
-                    ("cross", "AP", 3),
-                    ("multi", "AP", 3),
-                    ("multi", "rank_distance", 1),
-                ):
-                    v = vals.get((direction, coll, s, setting, metric), [])
-                    cols.append(_fmt(*mean_ci(v), digits=dg))
-                n = len(vals.get((direction, coll, s, "mono", "AP"), []))
-                lines.append(f"| {s} | {n} | " + " | ".join(cols) + " |")
             lines.append("")
             # plot against alpha
             series = {}
@@ -237,6 +219,28 @@ def _batching_summary(vals: dict, findings: list[tuple]) -> list[str]:
     return out
 
 
+def _settings_table(vals: dict, direction: str, coll: str) -> list[str]:
+    """Mono / cross / multilingual mAP and rank distance per strategy, mean [95% CI over seeds]."""
+    out = [
+        "mAP (mean [95% CI over seeds]) and rank distance (lower is better). n = seeds.",
+        "",
+        "| strategy | n | monolingual | cross-lingual | multilingual | rank distance |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for s in STRATEGY_ORDER:
+        if (direction, coll, s, "mono", "AP") not in vals:
+            continue
+        cols = [
+            _fmt(*mean_ci(vals.get((direction, coll, s, setting, metric), [])), digits=digits)
+            for setting, metric, digits in (
+                ("mono", "AP", 3), ("cross", "AP", 3), ("multi", "AP", 3), ("multi", "rank_distance", 1)
+            )
+        ]
+        n = len(vals[(direction, coll, s, "mono", "AP")])
+        out.append(f"| {s} | {n} | " + " | ".join(cols) + " |")
+    return out
+
+
 def _cross_only_table(rows: list[dict], direction: str, coll: str) -> list[str]:
     """Table for a collection with only cross-lingual pairs (AfriQA: African-language questions against
     English or French passages), where monolingual/multilingual columns would be empty: overall
@@ -299,7 +303,7 @@ def target_scores(rows: list[dict]) -> dict:
 EPS = 1e-6  # slopes closer to 0 than this are float noise (a metric that did not move at all)
 
 
-def _direction(tr: dict) -> int:
+def _direction(tr: dict) -> int | str | None:
     """+1 rising, -1 falling, 0 no detectable trend, None or "one-seed" not testable."""
     if tr["levels"] < 3 or math.isnan(tr["slope"]):
         return None
