@@ -240,3 +240,28 @@ def build_sampler(name: str, pairs: Sequence[TrainingPair], batch_size: int, *, 
     if unknown:
         raise ConfigError(f"sampler {name!r} takes no option {', '.join(unknown)}")
     return cls(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, **options)
+
+
+class KeyedPoolSampler(BatchSampler):
+    """A sampler whose pairs fall into pools by a key (a language, a language pair) and which picks a
+    key per draw, uniformly over the keys or in proportion to their pool sizes (``weighting``)."""
+
+    def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
+                 world_size: int = 1, weighting: str = "uniform"):
+        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size)
+        self.weighting = check_weighting(weighting)
+        self.keys: list[str] = []
+        self._pools: dict[str, Pool] = {}
+        self._weights: list[int] = []
+
+    def use_pools(self, kind: str, members: dict[str, list[int]], keys: Sequence[str]) -> None:
+        """One pool per key, named ``kind/key`` (the name a checkpoint stores its position under)."""
+        self.keys = list(keys)
+        self._pools = {k: Pool(f"{kind}/{k}", members[k], self.seed) for k in self.keys}
+        self._weights = [len(members[k]) for k in self.keys]
+
+    def pick(self, rng: random.Random) -> str:
+        return pick_weighted(rng, self.keys, self._weights, self.weighting)
+
+    def pools(self) -> dict[str, Pool]:
+        return {p.key: p for p in self._pools.values()}

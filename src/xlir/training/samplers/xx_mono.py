@@ -18,12 +18,9 @@ from xlir.training.samplers.base import (
     SAMPLERS,
     Batch,
     BatchBuilder,
-    BatchSampler,
-    Pool,
-    check_weighting,
+    KeyedPoolSampler,
     fill_from_pool,
     members_by,
-    pick_weighted,
 )
 
 
@@ -34,32 +31,27 @@ def _distinct(pairs: Sequence[TrainingPair], members: list[int]) -> int:
 
 
 @SAMPLERS.register("xx-mono")
-class MonolingualBatchSampler(BatchSampler):
+class MonolingualBatchSampler(KeyedPoolSampler):
     name = "xx-mono"
 
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
                  world_size: int = 1, weighting: str = "uniform"):
-        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size)
-        self.weighting = check_weighting(weighting)
+        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, weighting=weighting)
         members = members_by(pairs, lambda p: p.query_language
                              if p.query_language == p.positive_language else None)
         self.skipped = sorted(lang for lang, m in members.items() if _distinct(pairs, m) < batch_size)
-        self.languages = sorted(lang for lang in members if lang not in self.skipped)
-        if not self.languages:
+        languages = sorted(lang for lang in members if lang not in self.skipped)
+        if not languages:
             raise ConfigError(f"xx-mono needs a language with at least {batch_size} monolingual pairs of "
                               f"distinct questions; have {({k: len(v) for k, v in members.items()})}")
-        self._pools = {lang: Pool(f"mono/{lang}", members[lang], seed) for lang in self.languages}
-        self._weights = [len(members[lang]) for lang in self.languages]
-
-    def pools(self) -> dict[str, Pool]:
-        return {p.key: p for p in self._pools.values()}
+        self.use_pools("mono", members, languages)
 
     def draw(self, rng: random.Random, step: int) -> Batch:
-        lang = pick_weighted(rng, self.languages, self._weights, self.weighting)
+        lang = self.pick(rng)
         builder = BatchBuilder(self.pairs)
         fill_from_pool(builder, self._pools[lang], self.batch_size, what=f"the {lang} monolingual pairs")
         return Batch(step, "mono", builder.indices, lang)
 
     def describe(self) -> dict:
-        return {**super().describe(), "weighting": self.weighting, "languages": self.languages,
+        return {**super().describe(), "weighting": self.weighting, "languages": self.keys,
                 "skipped_languages": self.skipped}

@@ -14,38 +14,23 @@ from collections.abc import Sequence
 
 from xlir.data.schema import TrainingPair
 from xlir.errors import ConfigError
-from xlir.training.samplers.base import (
-    SAMPLERS,
-    Batch,
-    BatchBuilder,
-    BatchSampler,
-    Pool,
-    check_weighting,
-    members_by,
-    pick_weighted,
-)
+from xlir.training.samplers.base import SAMPLERS, Batch, BatchBuilder, KeyedPoolSampler, members_by
 
 
 @SAMPLERS.register("xy")
-class CrossLingualBatchSampler(BatchSampler):
+class CrossLingualBatchSampler(KeyedPoolSampler):
     name = "xy"
 
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
                  world_size: int = 1, weighting: str = "uniform"):
-        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size)
-        self.weighting = check_weighting(weighting)
+        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, weighting=weighting)
         members = members_by(pairs, lambda p: f"{p.query_language}-{p.positive_language}"
                              if p.query_language != p.positive_language else None)
         groups = {pairs[i].group for m in members.values() for i in m}
         if len(groups) < batch_size:
             raise ConfigError(f"xy needs cross-lingual pairs of at least {batch_size} distinct questions; "
                               f"have {len(groups)}")
-        self.language_pairs = sorted(members)
-        self._pools = {k: Pool(f"cross/{k}", members[k], seed) for k in self.language_pairs}
-        self._weights = [len(members[k]) for k in self.language_pairs]
-
-    def pools(self) -> dict[str, Pool]:
-        return {p.key: p for p in self._pools.values()}
+        self.use_pools("cross", members, sorted(members))
 
     def draw(self, rng: random.Random, step: int) -> Batch:
         builder = BatchBuilder(self.pairs)
@@ -54,10 +39,9 @@ class CrossLingualBatchSampler(BatchSampler):
             if tries >= limit:
                 raise ConfigError(f"cannot fill a cross-lingual batch of {self.batch_size}: only "
                                   f"{len(builder)} pairs with distinct groups and texts")
-            key = pick_weighted(rng, self.language_pairs, self._weights, self.weighting)
-            builder.try_add(self._pools[key].next())
+            builder.try_add(self._pools[self.pick(rng)].next())
             tries += 1
         return Batch(step, "cross", builder.indices)
 
     def describe(self) -> dict:
-        return {**super().describe(), "weighting": self.weighting, "language_pairs": len(self.language_pairs)}
+        return {**super().describe(), "weighting": self.weighting, "language_pairs": len(self.keys)}
