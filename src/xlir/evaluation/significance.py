@@ -77,6 +77,16 @@ def _seed(seed: int, *parts: str) -> int:
     return seed + zlib.crc32("\x1f".join(parts).encode())
 
 
+def _as_columns(diffs, what: str) -> tuple[np.ndarray, bool]:
+    """``diffs`` as a float64 ``[n, m]`` array (one column per test) and whether it was a single ``[n]``."""
+    d = np.asarray(diffs, dtype=np.float64)
+    single = d.ndim == 1
+    d = d[:, None] if single else d
+    if d.shape[0] == 0:
+        raise ValueError(f"{what} needs at least one paired query")
+    return d, single
+
+
 def randomization_test(diffs: np.ndarray, *, n_permutations: int = DEFAULT_PERMUTATIONS,
                        seed: int = 0) -> np.ndarray | float:
     """Two-sided paired sign-flip p-value of ``mean(diffs) != 0``.
@@ -84,12 +94,8 @@ def randomization_test(diffs: np.ndarray, *, n_permutations: int = DEFAULT_PERMU
     ``diffs`` is ``[n]`` (one test) or ``[n, m]`` (m tests on the same queries, sharing the sign
     draws, which keeps each p-value valid and costs one matrix product). Returns a float or ``[m]``.
     """
-    d = np.asarray(diffs, dtype=np.float64)
-    single = d.ndim == 1
-    d = d[:, None] if single else d
+    d, single = _as_columns(diffs, "randomization test")
     n = d.shape[0]
-    if n == 0:
-        raise ValueError("randomization test needs at least one paired query")
     observed = np.abs(d.mean(axis=0))
     # Tolerance against float noise: a permutation that reproduces the observed mean exactly must
     # count as "at least as extreme" even if summation order changes its last bits.
@@ -115,12 +121,8 @@ def randomization_test(diffs: np.ndarray, *, n_permutations: int = DEFAULT_PERMU
 def bootstrap_ci(diffs: np.ndarray, *, n_resamples: int = DEFAULT_BOOTSTRAP, confidence: float = 0.95,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray] | tuple[float, float]:
     """Percentile bootstrap interval of the mean of paired differences ``[n]`` or ``[n, m]``."""
-    d = np.asarray(diffs, dtype=np.float64)
-    single = d.ndim == 1
-    d = d[:, None] if single else d
+    d, single = _as_columns(diffs, "bootstrap")
     n = d.shape[0]
-    if n == 0:
-        raise ValueError("bootstrap needs at least one paired query")
     rng = np.random.default_rng(seed)
     means = np.empty((n_resamples, d.shape[1]))
     done = 0
