@@ -58,6 +58,16 @@ def _accuracy_at_1(model, queries: list[str], candidates: list[str]) -> float:
     return float(np.mean([candidates[j] == candidates[i] for i, j in enumerate(top)]))
 
 
+def _english_and_translations(data_dir: Path, lang: str) -> tuple[list[str], list[str]]:
+    """The first N_QUESTIONS English XQuAD questions and their ``lang`` versions, aligned by id."""
+    en = _xquad_questions(data_dir, "en")
+    other = _xquad_questions(data_dir, lang)
+    ids = list(en)[:N_QUESTIONS]
+    queries, candidates = [en[i] for i in ids], [other[i] for i in ids]
+    assert len(candidates) == N_QUESTIONS and len(set(candidates)) >= 195
+    return queries, candidates
+
+
 def _bag_of_tokens_accuracy(tokenizer, queries: list[str], candidates: list[str]) -> float:
     """acc@1 of Jaccard overlap between subword-id sets: what pure lexical matching achieves."""
     q = [set(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in queries]
@@ -71,11 +81,7 @@ def test_retrieves_german_translation_of_english_questions(data_dir, e5_model, e
     from sentence_transformers import SentenceTransformer
     from transformers import BertModel
 
-    en = _xquad_questions(data_dir, "en")
-    de = _xquad_questions(data_dir, "de")
-    ids = list(en)[:N_QUESTIONS]
-    queries, candidates = [en[i] for i in ids], [de[i] for i in ids]
-    assert len(candidates) == N_QUESTIONS and len(set(candidates)) >= 195
+    queries, candidates = _english_and_translations(data_dir, "de")
 
     acc = _accuracy_at_1(e5_model, queries, candidates)
 
@@ -126,11 +132,7 @@ def test_retrieves_thai_translation_of_english_questions(data_dir, e5_model, ran
     chance is 1/200. (English -> Chinese was also measured: converted 0.850, random 0.050,
     Jaccard 0.090 -- Chinese questions keep more Latin names and digits, so Thai is the cleaner test.)
     """
-    en = _xquad_questions(data_dir, "en")
-    th = _xquad_questions(data_dir, "th")
-    ids = list(en)[:N_QUESTIONS]
-    queries, candidates = [en[i] for i in ids], [th[i] for i in ids]
-    assert len(candidates) == N_QUESTIONS and len(set(candidates)) >= 195
+    queries, candidates = _english_and_translations(data_dir, "th")
 
     acc = _accuracy_at_1(e5_model, queries, candidates)
     acc_random = _accuracy_at_1(random_e5, queries, candidates)
