@@ -53,9 +53,9 @@ def test_compare_missing_run_is_a_user_error(tmp_path):
 def test_compare_reads_real_run_folders_including_bias(tmp_path, tiny_model_path, data_dir):
     from sentence_transformers import SentenceTransformer
 
-    from xlir.commands.compare import load_per_query
     from xlir.data.registry import load_collection
     from xlir.evaluation import EvalConfig, evaluate
+    from xlir.evaluation.compare import load_per_query
 
     coll = load_collection("xquad-r", data_dir=data_dir, languages=["de", "en"]).subset(limit=15)
     model = SentenceTransformer(str(tiny_model_path), device="cpu")

@@ -76,3 +76,12 @@ def test_beir_layout(beir_dir):
     assert col.qrels == {"q0": {"d0": 1, "d1": 2}, "q1": {"d3": 1}}
     assert len(col.documents) == 5 and col.documents[2].title == "T2"
     assert col.query_languages == ["sw"] and col.name == "mybeir"
+
+
+def test_languages_on_a_loader_without_the_option_slices_the_loaded_collection(beir_dir):
+    """BEIR folders are read whole; ``languages=`` still works, by :meth:`Collection.subset`."""
+    kept = load_collection("beir", data_dir=beir_dir.parent, path="mybeir", language="sw", languages="swa")
+    assert [q.id for q in kept.queries] == ["q0", "q1"] and kept.meta["subset"]["languages"] == ["sw"]
+    empty = load_collection("beir", data_dir=beir_dir.parent, path="mybeir", language="sw",
+                            languages=["de"])
+    assert empty.queries == [] and empty.documents == []

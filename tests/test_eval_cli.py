@@ -50,3 +50,27 @@ def test_eval_command_reports_user_errors(data_dir):
                                    "--dataset", "xquad-r", "--metrics", "BLEU"])
     assert res.exit_code != 0
     assert "metric" in str(res.exception or res.output).lower()
+
+
+def test_eval_languages_keep_the_queries_of_a_cross_lingual_collection(data_dir, tmp_path):
+    """AfriQA Hausa questions have English passages: ``--languages ha`` keeps the Hausa questions
+    (the command once cut queries to the passage languages and evaluated none)."""
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["--data-dir", str(data_dir), "eval", "--model", "tiny", "--dataset",
+                                   "afriqa", "--languages", "ha", "--limit", "5", "--quiet", "--no-cache",
+                                   "--no-runs", "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "results.json").read_text())
+    assert meta["collection"]["subset"] == {"languages": ["ha"], "limit": 5}
+    assert meta["aggregates"]["cross"]["AP"]["n_queries"] == 5
+
+
+def test_eval_config_file_and_given_options(tmp_path):
+    """``EvalConfig.from_toml(path, **overrides)``: given options > file > defaults."""
+    from xlir.evaluation import EvalConfig
+
+    path = tmp_path / "eval.toml"
+    path.write_text('[eval]\nbatch_size = 8\nmetrics = ["AP"]\ndepth = 50\n')
+    cfg = EvalConfig.from_toml(path, batch_size=16, depth=None)
+    assert (cfg.batch_size, cfg.metrics, cfg.depth, cfg.run_depth) == (16, ["AP"], 50, 100)
+    assert EvalConfig.from_toml(None, run_depth=7) == EvalConfig(run_depth=7)

@@ -19,23 +19,6 @@ def _default_output(model: str, dataset: str) -> Path:
     return Path("runs") / f"{dataset}-{short}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _load(dataset: str, langs: list[str] | None):
-    """Load only the requested languages when the loader can; otherwise load all and filter."""
-    from xlir.data import load_collection
-    from xlir.errors import ConfigError
-
-    if not langs:
-        return load_collection(dataset)
-    try:
-        return load_collection(dataset, languages=langs)
-    except ConfigError as exc:
-        if "unknown option" not in str(exc):
-            raise
-    from xlir.data.languages import normalize
-
-    return load_collection(dataset).subset(languages=[normalize(x) for x in langs])
-
-
 def print_result(result) -> None:
     """The compact table ``xlir eval`` prints."""
     from xlir.reports.summary import aggregate_rows
@@ -101,6 +84,7 @@ def register(app: typer.Typer) -> None:
                  "recorded in results.json)."),
     ) -> None:
         """Evaluate MODEL on DATASET: mono-, cross- and multilingual retrieval plus language bias."""
+        from xlir.data import load_collection
         from xlir.errors import ConfigError
         from xlir.evaluation import EvalConfig, evaluate
         from xlir.models import load_model
@@ -108,30 +92,22 @@ def register(app: typer.Typer) -> None:
         if doc_windows not in ("none", "maxp", "firstp", "mean"):
             raise ConfigError(f"--doc-windows must be none, maxp, firstp or mean, not {doc_windows!r}")
         langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
-        collection = _load(dataset, langs)
+        collection = load_collection(dataset, languages=langs)
         if langs or limit:
-            collection = collection.subset(languages=collection.document_languages if langs else None,
+            collection = collection.subset(query_languages=collection.query_languages if langs else None,
                                            limit=limit)
-        fields = EvalConfig.from_toml(config).model_dump(exclude_unset=True) if config else {}
         given = {n for n in ctx.params
                  if getattr(ctx.get_parameter_source(n), "name", "DEFAULT") != "DEFAULT"}
-        cli = {"batch_size": batch_size, "max_length": max_length, "quantize_int8": int8,
-               "cache": not no_cache, "settings": settings, "depth": depth, "run_depth": run_depth,
-               "backend": backend, "show_progress": not quiet, "doc_windows": doc_windows,
-               "window_stride": window_stride}
-        cli_given = {"batch_size", "max_length", "int8", "no_cache", "settings", "depth", "run_depth",
-                     "backend", "quiet", "doc_windows", "window_stride"} & given
-        opt_to_field = {"int8": "quantize_int8", "no_cache": "cache", "quiet": "show_progress"}
-        for opt in cli_given:
-            name = opt_to_field.get(opt, opt)
-            fields[name] = cli[name]
-        for name, value in cli.items():
-            fields.setdefault(name, value)
-        if metrics:
-            fields["metrics"] = metrics
-        if cache_dir:
-            fields["cache_dir"] = str(cache_dir)
-        cfg = EvalConfig(**fields)
+        cli = {  # option -> (EvalConfig field, value); only the options given override the --config file
+            "batch_size": ("batch_size", batch_size), "max_length": ("max_length", max_length),
+            "int8": ("quantize_int8", int8), "no_cache": ("cache", not no_cache),
+            "settings": ("settings", settings), "depth": ("depth", depth),
+            "run_depth": ("run_depth", run_depth), "backend": ("backend", backend),
+            "quiet": ("show_progress", not quiet), "doc_windows": ("doc_windows", doc_windows),
+            "window_stride": ("window_stride", window_stride), "metrics": ("metrics", metrics or None),
+            "cache_dir": ("cache_dir", str(cache_dir) if cache_dir else None)}
+        cfg = EvalConfig.from_toml(config, **{field: value for opt, (field, value) in cli.items()
+                                              if opt in given})
 
         typer.echo(f"{collection.name}: {len(collection.queries)} queries, {len(collection.documents)} "
                    f"candidates, languages {', '.join(collection.query_languages)}", err=True)

@@ -99,6 +99,15 @@ def _root(data_dir: str | Path | None) -> Path:
     return resolve(data_dir)
 
 
+def _normalize_languages(langs) -> list[str]:
+    """``"de,en"``, ``"de en"`` or ``["deu", "en-GB"]`` -> normalised codes."""
+    from xlir.data.languages import normalize
+
+    if isinstance(langs, str):
+        langs = [x for x in langs.replace(",", " ").split() if x]
+    return [normalize(x) for x in langs]
+
+
 def _check_options(name: str, fn: Callable, options: dict) -> dict:
     params = inspect.signature(fn).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
@@ -109,12 +118,7 @@ def _check_options(name: str, fn: Callable, options: dict) -> dict:
         raise ConfigError(f"{name}: unknown option(s) {', '.join(unknown)}; "
                           f"known: {', '.join(known) or 'none'}")
     if options.get("languages") is not None:
-        from xlir.data.languages import normalize
-
-        langs = options["languages"]
-        if isinstance(langs, str):
-            langs = [x for x in langs.replace(",", " ").split() if x]
-        options = {**options, "languages": [normalize(x) for x in langs]}
+        options = {**options, "languages": _normalize_languages(options["languages"])}
     return options
 
 
@@ -123,12 +127,20 @@ def load_collection(name: str, *, data_dir: str | Path | None = None, **options)
 
     ``data_dir`` defaults to :func:`xlir.data.datadir.data_dir` (``--data-dir``, ``XLIR_DATA_DIR``,
     ``../shared/data`` or ``./data``). ``options`` go to the loader, e.g. ``languages=["de", "en"]``
-    (codes in any scheme :mod:`xlir.data.languages` knows).
+    (codes in any scheme :mod:`xlir.data.languages` knows). A loader that reads every language at
+    once has no ``languages`` option; there the collection is loaded whole and cut with
+    :meth:`Collection.subset`.
     """
     discover()
     fn = COLLECTIONS.get(name)
+    languages = None
+    if "languages" in options and "languages" not in inspect.signature(fn).parameters:
+        languages = options.pop("languages")
+        languages = _normalize_languages(languages) if languages is not None else None
     options = _check_options(name, fn, options)
     collection = fn(_root(data_dir), **options)
+    if languages is not None:  # a loader without its own language filter: load all, then slice
+        collection = collection.subset(languages=languages)
     return collection.validate()
 
 

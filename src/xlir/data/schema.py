@@ -121,7 +121,7 @@ class Collection:
         queries = [q for q in queries if qrels.get(q.id)]
         qrels = {q.id: qrels[q.id] for q in queries}
         return Collection(self.name, queries, docs, qrels, self.parallel, self.source,
-                          {**self.meta, "subset": {"languages": sorted(langs) if langs else None,
+                          {**self.meta, "subset": {"languages": sorted(qlangs) if qlangs else None,
                                                    "limit": limit}})
 
     # ---- checks --------------------------------------------------------------------------

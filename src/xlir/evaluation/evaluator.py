@@ -95,15 +95,25 @@ class EvalConfig(BaseModel):
         return list(parse_kinds(v))
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> EvalConfig:
+    def from_toml(cls, path: str | Path | None, **overrides) -> EvalConfig:
+        """Read a TOML file (top level or an ``[eval]`` table; ``None``: no file) and apply ``overrides``.
+
+        Precedence: ``overrides`` (the options a user gave on the command line; ``None`` values are
+        ignored) > the file > the field defaults.
+        """
+        data: dict = {}
+        if path is not None:
+            try:
+                loaded = tomllib.loads(Path(path).read_text())
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"cannot read evaluation config {path}: {exc}") from None
+            data = dict(loaded.get("eval", loaded))
+        data.update({k: v for k, v in overrides.items() if v is not None})
         try:
-            data = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read evaluation config {path}: {exc}") from None
-        try:
-            return cls(**data.get("eval", data))
+            return cls(**data)
         except ValidationError as exc:
-            raise ConfigError(f"{path}: invalid evaluation config: {exc}") from None
+            where = path if path is not None else "command line"
+            raise ConfigError(f"{where}: invalid evaluation config: {exc}") from None
 
 
 def _model_name(model, given: str | None) -> str:
