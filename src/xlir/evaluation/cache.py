@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xlir.files import atomic_write
+
 MAX_SHARDS = 16
 
 
@@ -43,12 +45,8 @@ def text_key(prefix: str, text: str) -> bytes:
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_write(path, "wb") as fh:
         np.save(fh, array)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class EmbeddingCache:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from xlir.errors import DataError, MissingDataError
+from xlir.files import write_json_atomic
 
 RESULTS_FILE = "results.json"
 PER_QUERY_FILE = "per_query.json"
@@ -158,8 +159,8 @@ class EvalResult:
         """
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run_dir / RESULTS_FILE, self.to_dict())
-        _write_json(run_dir / PER_QUERY_FILE, {"per_query": self.per_query,
+        write_json_atomic(run_dir / RESULTS_FILE, self.to_dict())
+        write_json_atomic(run_dir / PER_QUERY_FILE, {"per_query": self.per_query,
                                               "bias_per_query": self.bias_per_query})
         if runs:
             for key in self.runs:
@@ -185,13 +186,6 @@ class EvalResult:
                    settings=meta["setting_info"], per_query=pq["per_query"],
                    bias_per_query=pq.get("bias_per_query", {}), versions=meta.get("versions", {}),
                    timings=meta.get("timings", {}), encoding=meta.get("encoding", {}))
-
-
-def _write_json(path: Path, obj, indent: int | None = 1) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    seps = (",", ":") if indent is None else None
-    tmp.write_text(json.dumps(obj, indent=indent, separators=seps, ensure_ascii=False, allow_nan=False))
-    tmp.replace(path)
 
 
 def write_run(path: Path, run: RunData, tag: str = "xlir") -> None:

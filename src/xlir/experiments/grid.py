@@ -42,6 +42,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from xlir.errors import ConfigError, DataError
+from xlir.files import atomic_write
+from xlir.files import write_json_atomic as _write_json
 
 RunCell = Callable[[Any, Path], dict]
 """``run_cell(config, work_dir) -> {"rows": [dict, ...], ...}``; must be a module-level function."""
@@ -80,14 +82,9 @@ class CellConfig(BaseModel):
 
 # ---- atomic files ------------------------------------------------------------------------------
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON so that readers see either the old file, or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write JSON so that readers see either the old file, or the complete new one
+    (:func:`xlir.files.write_json_atomic`; sorted keys, indent 2, as the committed studies are)."""
+    _write_json(path, obj, indent=2, sort_keys=True, default=str, ensure_ascii=True, allow_nan=True)
 
 
 def read_json(path: Path) -> Any:
@@ -324,12 +321,10 @@ def write_csv(rows: list[dict], path: str | Path) -> Path:
     cols: list[str] = []
     for r in rows:
         cols.extend(k for k in r if k not in cols)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         w.writerows(rows)
-    os.replace(tmp, path)
     return path
 
 

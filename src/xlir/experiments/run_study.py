@@ -17,6 +17,7 @@ from pathlib import Path
 
 from xlir.experiments.grid import cell_dir, is_done, read_json, run_grid
 from xlir.experiments.studies import study_module
+from xlir.files import atomic_write
 
 
 def build_study_cells(name: str, preset: str, objective: str | None = None):
@@ -37,8 +38,7 @@ def build_study_cells(name: str, preset: str, objective: str | None = None):
 def write_per_question(study_dir: Path, cells) -> Path:
     """``cell_id, collection, kind, group, AP`` for every finished cell (gzip CSV)."""
     path = Path(study_dir) / "per_question.csv.gz"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with gzip.open(tmp, "wt", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, "wb") as raw, gzip.open(raw, "wt", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["cell_id", "collection", "kind", "group", "AP"])
         for cell in cells:
@@ -49,7 +49,6 @@ def write_per_question(study_dir: Path, cells) -> Path:
                 for kind, groups in kinds.items():
                     for g, v in groups.items():
                         w.writerow([cell.cell_id, coll, kind, g, f"{v:.6f}"])
-    os.replace(tmp, path)
     return path
 
 

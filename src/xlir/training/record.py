@@ -9,13 +9,13 @@ calls on a model folder; a folder without a record (a base model) has no trainin
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from importlib import metadata
 from pathlib import Path
 
 from xlir.data.provenance import RECORD_FILE, training_sources  # noqa: F401  (re-exported)
+from xlir.files import write_json_atomic as _write_json
 
 LOG_FILE = "training_log.jsonl"
 
@@ -31,9 +31,8 @@ def versions() -> dict[str, str]:
 
 
 def write_json_atomic(path: Path, obj: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """The training record's JSON form (indent 2, trailing newline), written atomically."""
+    _write_json(path, obj, indent=2, default=str, allow_nan=True, trailing_newline=True)
 
 
 def read_training_record(model_dir: str | Path) -> dict | None:

@@ -1,0 +1,119 @@
+"""Writing files safely: atomic replacement with unique temporary names, and output folders checked first.
+
+Atomic writes (:func:`atomic_write`, :func:`write_json_atomic`, :func:`write_text_atomic`): the data goes
+to a temporary file *in the target's folder* (a rename across filesystems would not be atomic), is
+flushed and fsynced, then ``os.replace``-d onto the target. A reader sees the old file or the complete
+new one, never half of one. The temporary name is unique per call (``tempfile.mkstemp``), not per
+process or per target: two processes, or two threads of one, saving the same file at once each
+rename their own complete file, and the last rename wins. (A fixed name such as ``results.json.tmp``
+made concurrent savers rename each other's files away: issue 11, defect 9.) On any error the
+temporary file is removed and the target is untouched.
+
+Output folders (:func:`check_output_dir`): a command that will write a folder checks, before any
+work, that the path is a folder or can become one and that it can be written, so a long evaluation
+does not fail at its very end. The check creates nothing: it probes the nearest existing folder with
+a temporary file and removes it.
+
+This module is shared by every layer (see tests/test_architecture.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from xlir.errors import ConfigError
+
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8",
+                 newline: str | None = None) -> Iterator[IO]:
+    """``with atomic_write(path) as fh: ...``: ``fh`` writes a unique temporary file that replaces
+    ``path`` when the block ends without an exception (``mode`` ``"w"`` or ``"wb"``).
+
+    The parent folder is created if needed.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write mode must be 'w' or 'wb', not {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        if mode == "wb":
+            fh = os.fdopen(fd, "wb")
+        else:
+            fh = os.fdopen(fd, "w", encoding=encoding, newline=newline)
+        with fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it; done once, at import, before any thread runs
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    with atomic_write(path) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, obj: Any, *, indent: int | None = 1, trailing_newline: bool = False,
+                      **dumps_options) -> Path:
+    """Write ``obj`` as JSON atomically; ``dumps_options`` go to :func:`json.dumps`.
+
+    Defaults: ``ensure_ascii=False`` and ``allow_nan=False`` (NaN/inf are refused: strict JSON
+    readers reject them, and a non-finite figure in a result file is a bug to surface, not to store).
+    ``indent=None`` writes the compact form.
+    """
+    dumps_options.setdefault("ensure_ascii", False)
+    dumps_options.setdefault("allow_nan", False)
+    if indent is None:
+        dumps_options.setdefault("separators", (",", ":"))
+    text = json.dumps(obj, indent=indent, **dumps_options)
+    return write_text_atomic(path, text + ("\n" if trailing_newline else ""))
+
+
+def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
+    """Refuse, with a one-line :class:`ConfigError`, an output folder that cannot be written.
+
+    ``path`` may exist (then it must be a folder) or not (then its nearest existing ancestor must
+    be a folder where we may create entries). Nothing is created; returns ``Path(path)``.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file, not a folder: choose another path")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{what} {path} cannot be created: {probe} is a file, not a folder")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".xlir-write-check-", dir=probe)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        where = "" if probe == path else f" (in {probe})"
+        raise ConfigError(f"{what} {path} is not writable{where}: {why}") from None
+    os.close(fd)
+    os.unlink(name)
+    return path
