@@ -74,3 +74,35 @@ def test_eval_config_file_and_given_options(tmp_path):
     cfg = EvalConfig.from_toml(path, batch_size=16, depth=None)
     assert (cfg.batch_size, cfg.metrics, cfg.depth, cfg.run_depth) == (16, ["AP"], 50, 100)
     assert EvalConfig.from_toml(None, run_depth=7) == EvalConfig(run_depth=7)
+
+
+def test_eval_afriqa_cross_only_prints_na_for_rank_distance(data_dir, tmp_path):
+    """AfriQA is cross-lingual only (African-language questions, English passages): rank distance is
+    undefined. The summary printer used to die on it (TypeError formatting None) after writing results."""
+    out = tmp_path / "afriqa"
+    res = CliRunner().invoke(app, ["--data-dir", str(data_dir), "eval", "--model", "tiny",
+                                   "--dataset", "afriqa", "--limit", "3", "--no-cache", "--quiet",
+                                   "--no-runs", "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "rank distance (multi, lower is better): n/a" in res.output
+    assert "cross" in res.output and (out / "summary.md").is_file()
+    meta = json.loads((out / "results.json").read_text())
+    assert meta["bias"]["rank_distance"]["mean"] is None
+    assert 0 <= meta["aggregates"]["cross"]["AP"]["mean"] <= 1
+
+
+def test_summary_printer_accepts_absent_fields():
+    from xlir.reports.summary import aggregate_rows, bias_lines
+
+    class Bare:
+        metrics = ["AP"]
+
+        def aggregates(self):
+            return {"cross": {"AP": {"mean": None}}}
+
+        def bias(self):
+            return {"rank_distance": {}, "own_language_top": {"mean": 0.5}}
+
+    assert aggregate_rows(Bare(), missing="n/a")[1] == [["cross", "n/a", "n/a", "n/a"]]
+    assert bias_lines(Bare()) == ["rank distance (multi, lower is better): n/a over n/a queries",
+                                  "top relevant in the query's own language: 0.500 (chance n/a)"]

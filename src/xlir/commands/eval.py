@@ -20,22 +20,16 @@ def _default_output(model: str, dataset: str) -> Path:
 
 
 def print_result(result) -> None:
-    """The compact table ``xlir eval`` prints."""
-    from xlir.reports.summary import aggregate_rows
+    """The compact table ``xlir eval`` prints; absent figures read "n/a"."""
+    from xlir.reports.summary import aggregate_rows, bias_lines
 
-    header, rows = aggregate_rows(result)
+    header, rows = aggregate_rows(result, missing="n/a")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for r in rows:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    bias = result.bias()
-    if bias:
-        rd, own = bias["rank_distance"], bias["own_language_top"]
-        typer.echo(f"rank distance (multi, lower is better): {rd['mean']:.1f} "
-                   f"over {rd['n_queries']} queries")
-        if own.get("mean") is not None:
-            typer.echo(f"top relevant in the query's own language: {own['mean']:.3f} "
-                       f"(chance {own['chance']:.3f})")
+    for line in bias_lines(result):
+        typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:

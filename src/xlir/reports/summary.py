@@ -11,9 +11,9 @@ import math
 from pathlib import Path
 
 
-def _fmt(v, digits: int = 3) -> str:
+def _fmt(v, digits: int = 3, missing: str = "–") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
+        return missing
     if isinstance(v, int):
         return str(v)
     return f"{v:.{digits}f}"
@@ -25,31 +25,50 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def aggregate_rows(result) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the mono/cross/multi table (also printed by ``xlir eval``)."""
+def aggregate_rows(result, missing: str = "–") -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the mono/cross/multi table (also printed by ``xlir eval``); an absent
+    figure reads ``missing``."""
     metrics = result.metrics
     agg = result.aggregates()
     header = ["setting", *metrics, "pairs", "queries"]
     rows = []
     for kind, by_metric in agg.items():
-        first = by_metric[metrics[0]]
-        rows.append([kind, *(_fmt(by_metric[m]["mean"]) for m in metrics),
-                     str(first["n_settings"]), str(first["n_queries"])])
+        first = by_metric.get(metrics[0], {}) if metrics else {}
+        rows.append([kind, *(_fmt((by_metric.get(m) or {}).get("mean"), missing=missing) for m in metrics),
+                     _fmt(first.get("n_settings"), missing=missing),
+                     _fmt(first.get("n_queries"), missing=missing)])
     return header, rows
+
+
+def bias_lines(result, missing: str = "n/a") -> list[str]:
+    """The language-bias lines ``xlir eval`` prints. Any figure may be absent (a cross-lingual-only
+    collection such as AfriQA has no multilingual pool, so no rank distance): it reads ``missing``."""
+    bias = result.bias() or {}
+    if not bias:
+        return [f"rank distance (multi, lower is better): {missing} (no multilingual setting "
+                "with relevant candidates in several languages)"]
+    rd = bias.get("rank_distance") or {}
+    own = bias.get("own_language_top") or {}
+    lines = [f"rank distance (multi, lower is better): {_fmt(rd.get('mean'), 1, missing)} "
+             f"over {_fmt(rd.get('n_queries'), missing=missing)} queries"]
+    if own.get("mean") is not None:
+        lines.append(f"top relevant in the query's own language: {_fmt(own.get('mean'), missing=missing)} "
+                     f"(chance {_fmt(own.get('chance'), missing=missing)})")
+    return lines
 
 
 def bias_rows(result) -> tuple[list[str], list[list[str]]]:
     bias = result.bias()
     if not bias:
         return [], []
-    rd, own = bias["rank_distance"], bias["own_language_top"]
+    rd, own = bias.get("rank_distance") or {}, bias.get("own_language_top") or {}
     header = ["query language", "rank distance", "own-language top", "chance", "queries"]
     rows = []
-    for lang in sorted(rd["per_language"]):
+    for lang in sorted(rd.get("per_language", {})):
         r = rd["per_language"][lang]
-        o = own["per_language"].get(lang, {})
-        rows.append([lang, _fmt(r["mean"], 1), _fmt(o.get("mean")), _fmt(o.get("chance")),
-                     str(r["n_queries"])])
+        o = own.get("per_language", {}).get(lang, {})
+        rows.append([lang, _fmt(r.get("mean"), 1), _fmt(o.get("mean")), _fmt(o.get("chance")),
+                     _fmt(r.get("n_queries"))])
     rows.append(["**all** (macro)", _fmt(rd.get("mean"), 1), _fmt(own.get("mean")),
                  _fmt(own.get("chance")), str(rd.get("n_queries", 0))])
     return header, rows
