@@ -123,6 +123,7 @@ def test_two_gloo_processes_with_grad_cache_match_one_process(tmp_path, tiny_mod
 def test_non_finite_loss_names_step_and_keeps_last_good_checkpoint(tmp_path, tiny_model_path, pairs_file):
     import torch
 
+    from xlir.training.checkpoint import load as load_checkpoint
     from xlir.training.trainer import NonFiniteLossError
 
     def poison(info):
@@ -135,7 +136,7 @@ def test_non_finite_loss_names_step_and_keeps_last_good_checkpoint(tmp_path, tin
         train(cfg, on_step=poison)
     ckpts = sorted(p.name for p in (tmp_path / "nan" / "checkpoints").iterdir())
     assert ckpts == ["step-00000002"]
-    state = torch.load(tmp_path / "nan" / "checkpoints" / ckpts[0] / "state.pt", weights_only=False)
+    state, _ = load_checkpoint(tmp_path / "nan" / "checkpoints" / ckpts[0])
     assert all(bool(torch.isfinite(t).all()) for t in state["model"].values())
     bad = json.loads((tmp_path / "nan" / "nonfinite-step-4.json").read_text())
     assert len(bad["pairs"]) == 8

@@ -205,9 +205,9 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
     start = 0
     resumed_from: list[int] = []
     history: dict = {"wall_time_s": 0.0, "resumed_from": []}
-    latest = ckpt.latest_checkpoint(ckpt_dir) if config.resume else None
-    if latest is not None:
-        state, rng = ckpt.load(latest, dist.rank)
+    found = ckpt.load_latest(ckpt_dir, dist.rank, set_aside=dist.is_main) if config.resume else None
+    if found is not None:
+        latest, state, rng = found
         _check_resume_config(state["config"], config)
         if state["pairs_fingerprint"] != data_fp:
             raise ConfigError(f"cannot resume from {latest}: the training pairs differ from the ones it "
