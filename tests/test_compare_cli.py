@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from xlir.cli import app
+from xlir.errors import ConfigError, DataError
 
 
 def _write_run(path, per_query):
@@ -75,3 +77,74 @@ def test_compare_reads_real_run_folders_including_bias(tmp_path, tiny_model_path
     rows = json.loads((tmp_path / "b" / "compare.json").read_text())["rows"]
     assert {r["metric"] for r in rows} >= {"AP", "P@1", "rank_distance"}
     assert all(r["p_value"] == 1.0 and not r["significant"] for r in rows)
+
+
+def _two_runs(tmp_path, n=30, a_ids=None, b_ids=None):
+    rng = np.random.default_rng(1)
+    ids_a = a_ids or [f"de/{i}" for i in range(n)]
+    ids_b = b_ids or ids_a
+    _write_run(tmp_path / "a", {"cross/de-en": {"AP": {q: float(rng.random()) for q in ids_a}}})
+    _write_run(tmp_path / "b", {"cross/de-en": {"AP": {q: float(rng.random()) for q in ids_b}}})
+    return [str(tmp_path / "a"), str(tmp_path / "b")]
+
+
+@pytest.mark.parametrize("option", [["--alpha", "5"], ["--alpha", "-1"], ["--alpha", "0"], ["--alpha", "nan"],
+                                    ["--permutations", "0"], ["--permutations", "-5"],
+                                    ["--permutations", "10"], ["--bootstrap", "0"]])
+def test_compare_refuses_out_of_range_options(tmp_path, option):
+    """--permutations -5 gave negative p-values (every zero difference "held"), --alpha 5 and
+    --permutations 0 were accepted, --bootstrap 0 crashed."""
+    res = CliRunner().invoke(app, ["compare", *_two_runs(tmp_path), *option])
+    assert isinstance(res.exception, ConfigError), res.output
+    assert option[0].strip("-").rstrip("s")[:5] in str(res.exception).lower()
+    assert not (tmp_path / "b" / "compare.json").exists()
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", '"0.5"', "null"])
+def test_compare_refuses_non_finite_scores_naming_file_and_query(tmp_path, bad):
+    """A NaN per-query score gave diff NaN yet Holm p 0 and "significant"."""
+    runs = _two_runs(tmp_path)
+    path = tmp_path / "b" / "per_query.json"
+    path.write_text(path.read_text().replace('"de/7": ', f'"de/7": {bad}, "x": ', 1))
+    res = CliRunner().invoke(app, ["compare", *runs, "--permutations", "200", "--bootstrap", "200"])
+    assert isinstance(res.exception, DataError), res.output
+    msg = str(res.exception)
+    assert str(path) in msg and "'de/7'" in msg and "cross/de-en" in msg and "finite" in msg
+
+
+def test_compare_library_refuses_nan_too():
+    from xlir.evaluation.significance import compare_runs
+
+    a = {"mono/en-en": {"AP": {"en/1": 0.5, "en/2": 0.1}}}
+    b = {"mono/en-en": {"AP": {"en/1": float("nan"), "en/2": 0.2}}}
+    with pytest.raises(DataError, match="en/1"):
+        compare_runs(a, b, n_permutations=200, n_bootstrap=200)
+
+
+def test_compare_without_common_queries_is_an_error(tmp_path):
+    runs = _two_runs(tmp_path, a_ids=[f"de/{i}" for i in range(10)], b_ids=[f"de/{i}" for i in range(10, 20)])
+    res = CliRunner().invoke(app, ["compare", *runs])
+    assert isinstance(res.exception, ConfigError), res.output
+    assert "no query in common" in str(res.exception) and "10 only in A, 10 only in B" in str(res.exception)
+
+
+def test_compare_warns_loudly_when_query_sets_differ(tmp_path):
+    runs = _two_runs(tmp_path, a_ids=[f"de/{i}" for i in range(30)], b_ids=[f"de/{i}" for i in range(20)])
+    res = CliRunner().invoke(app, ["compare", *runs, "--permutations", "200", "--bootstrap", "200"])
+    assert res.exit_code == 0, res.output
+    assert "WARNING: the runs' query sets differ" in res.output
+    assert "20 (setting, query) scores paired; 10 only in A, 0 only in B" in res.output
+    report = json.loads((tmp_path / "b" / "compare.json").read_text())
+    assert report["pairing"] == {"paired": 20, "only_a": 10, "only_b": 0, "settings_only_a": [],
+                                 "settings_only_b": [], "complete": False}
+    assert report["rows"][0]["n"] == 20
+    assert "**Warning:**" in (tmp_path / "b" / "compare.md").read_text()
+
+
+def test_compare_out_must_be_a_writable_folder(tmp_path):
+    runs = _two_runs(tmp_path)
+    (tmp_path / "file.md").write_text("x")
+    for out in (tmp_path / "file.md", "/sys/xlir-compare"):
+        res = CliRunner().invoke(app, ["compare", *runs, "--out", str(out)])
+        assert isinstance(res.exception, ConfigError), res.output
+        assert str(out) in str(res.exception)

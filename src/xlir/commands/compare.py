@@ -29,10 +29,14 @@ def register(app: typer.Typer) -> None:
         """Paired randomization test + bootstrap CI per metric and setting, Holm-corrected."""
         from xlir.evaluation.compare import run_compare
 
-        rows = run_compare(run_a, run_b, metrics=metric or None, alpha=alpha, n_permutations=permutations,
-                           n_bootstrap=bootstrap, seed=seed, out_dir=out)
+        result = run_compare(run_a, run_b, metrics=metric or None, alpha=alpha,
+                             n_permutations=permutations, n_bootstrap=bootstrap, seed=seed, out_dir=out)
+        for warning in result.warnings:
+            typer.echo(f"WARNING: {warning}", err=True)
+        rows = result.rows
         held = [r for r in rows if r.significant]
-        typer.echo(f"{len(rows)} tests; {len(held)} differences hold at p < {alpha} after Holm "
+        typer.echo(f"{len(rows)} tests on {result.pairing.paired} paired (setting, query) scores; "
+                   f"{len(held)} differences hold at p < {alpha} after Holm "
                    f"(B = {run_b}, A = {run_a}):")
         for r in held:
             typer.echo(f"  {r.metric:8s} {r.setting:14s} {r.mean_a:.4f} -> {r.mean_b:.4f} "

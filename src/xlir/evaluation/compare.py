@@ -9,11 +9,21 @@ is the command-line face of :func:`run_compare`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlir.errors import ConfigError, DataError, MissingDataError, XlirError
 from xlir.evaluation.results import EvalResult
-from xlir.evaluation.significance import compare_runs, to_markdown
+from xlir.evaluation.significance import (
+    PairedTest,
+    Pairing,
+    check_finite,
+    check_options,
+    compare_runs,
+    pair_queries,
+    to_markdown,
+)
+from xlir.files import check_output_dir, write_json_atomic, write_text_atomic
 
 
 def load_per_query(run_dir: Path) -> dict:
@@ -46,18 +56,39 @@ def load_per_query(run_dir: Path) -> dict:
             per_query, bias = data, {}
     if not isinstance(per_query, dict) or not all(isinstance(v, dict) for v in per_query.values()):
         raise DataError(path, "unexpected layout", expected="{setting: {metric: {query_id: score}}}")
+    if not all(isinstance(m, dict) for v in per_query.values() for m in v.values()):
+        raise DataError(path, "unexpected layout", expected="{setting: {metric: {query_id: score}}}")
     merged = {setting: dict(measures) for setting, measures in per_query.items()}
     for setting, measures in (bias or {}).items():
         for name in ("rank_distance", "own_language_top"):
             if measures.get(name):
                 merged.setdefault(setting, {})[name] = measures[name]
+    check_finite(merged, where=str(path))
     return merged
+
+
+@dataclass
+class Comparison:
+    """What :func:`run_compare` found: the test rows, what was paired, and warnings to show loudly."""
+
+    rows: list[PairedTest]
+    pairing: Pairing
+    warnings: list[str] = field(default_factory=list)
 
 
 def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, alpha: float = 0.05,
                 n_permutations: int = 10_000, n_bootstrap: int = 10_000, seed: int = 0,
-                out_dir: Path | None = None) -> list:
-    """Compare two run folders and write ``compare.md``/``compare.json`` into ``out_dir`` (default B's)."""
+                out_dir: Path | None = None) -> Comparison:
+    """Compare two run folders and write ``compare.md``/``compare.json`` into ``out_dir`` (default B's).
+
+    Checked before any test runs: the options' ranges (:func:`~xlir.evaluation.significance.check_options`),
+    the output folder, every per-query value finite (the file and query are named otherwise), and
+    the pairing: runs with no query in common are refused; runs whose query sets differ are compared
+    on the common queries with a warning that says how many were paired (also written to both files).
+    """
+    check_options(alpha, n_permutations, n_bootstrap)
+    out = Path(out_dir) if out_dir is not None else Path(run_b)
+    check_output_dir(out, "compare output folder")
     pq_a, pq_b = load_per_query(run_a), load_per_query(run_b)
     shared = set(pq_a) & set(pq_b)
     if not shared:
@@ -68,18 +99,25 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
         if unknown:
             raise ConfigError(f"metric(s) {', '.join(unknown)} not in both runs; "
                               f"known: {', '.join(sorted(known))}")
+    name_a, name_b = Path(run_a).name or str(run_a), Path(run_b).name or str(run_b)
+    pairing = pair_queries(pq_a, pq_b, metrics)
+    if pairing.paired == 0:
+        raise ConfigError(f"{run_a} and {run_b} have no query in common ({pairing.describe('A', 'B')}): "
+                          "nothing to pair; were they run on the same collection and slice?")
+    warnings = [] if pairing.complete else [
+        f"the runs' query sets differ: compared on the common queries only ({pairing.describe('A', 'B')})"]
     rows = compare_runs(pq_a, pq_b, metrics=metrics, alpha=alpha, n_permutations=n_permutations,
                         n_bootstrap=n_bootstrap, seed=seed)
-    out = Path(out_dir) if out_dir is not None else Path(run_b)
-    out.mkdir(parents=True, exist_ok=True)
-    name_a, name_b = Path(run_a).name or str(run_a), Path(run_b).name or str(run_b)
-    (out / "compare.md").write_text(to_markdown(rows, name_a=name_a, name_b=name_b, alpha=alpha))
+    md = to_markdown(rows, name_a=name_a, name_b=name_b, alpha=alpha)
+    if warnings:
+        md += "".join(f"\n**Warning:** {w}\n" for w in warnings)
+    write_text_atomic(out / "compare.md", md)
     payload = {
         "run_a": str(run_a), "run_b": str(run_b), "alpha": alpha, "n_permutations": n_permutations,
-        "n_bootstrap": n_bootstrap, "seed": seed,
+        "n_bootstrap": n_bootstrap, "seed": seed, "pairing": pairing.as_dict(), "warnings": warnings,
         "tests": {"randomization": "paired sign-flip, two-sided", "ci": "paired bootstrap percentile 95%",
                   "correction": "Holm across the language pairs of each metric; aggregates separately"},
         "rows": [r.as_dict() for r in rows],
     }
-    (out / "compare.json").write_text(json.dumps(payload, indent=1, allow_nan=True))
-    return rows
+    write_json_atomic(out / "compare.json", payload)
+    return Comparison(rows, pairing, warnings)

@@ -35,11 +35,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from xlir.errors import ConfigError, DataError
+
 PerQuery = Mapping[str, Mapping[str, Mapping[str, float]]]
 """setting key -> metric name -> query id -> score (the shape of ``EvalResult.per_query``)."""
 
 DEFAULT_PERMUTATIONS = 10_000
 DEFAULT_BOOTSTRAP = 10_000
+MIN_RESAMPLES = 100
+"""Fewest sign flips / bootstrap resamples accepted: with n random flips the smallest p-value is
+1/(n+1), and a 95% percentile interval needs enough resamples to have 2.5% tails at all."""
 _CHUNK = 2_000  # resamples per block: bounds memory to CHUNK x n_queries
 
 
@@ -84,6 +89,8 @@ def _as_columns(diffs, what: str) -> tuple[np.ndarray, bool]:
     d = d[:, None] if single else d
     if d.shape[0] == 0:
         raise ValueError(f"{what} needs at least one paired query")
+    if not np.isfinite(d).all():
+        raise ValueError(f"{what}: {int((~np.isfinite(d)).sum())} paired difference(s) are not finite")
     return d, single
 
 
@@ -95,6 +102,8 @@ def randomization_test(diffs: np.ndarray, *, n_permutations: int = DEFAULT_PERMU
     draws, which keeps each p-value valid and costs one matrix product). Returns a float or ``[m]``.
     """
     d, single = _as_columns(diffs, "randomization test")
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be >= 1, not {n_permutations}")
     n = d.shape[0]
     observed = np.abs(d.mean(axis=0))
     # Tolerance against float noise: a permutation that reproduces the observed mean exactly must
@@ -122,6 +131,8 @@ def bootstrap_ci(diffs: np.ndarray, *, n_resamples: int = DEFAULT_BOOTSTRAP, con
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray] | tuple[float, float]:
     """Percentile bootstrap interval of the mean of paired differences ``[n]`` or ``[n, m]``."""
     d, single = _as_columns(diffs, "bootstrap")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, not {n_resamples}")
     n = d.shape[0]
     rng = np.random.default_rng(seed)
     means = np.empty((n_resamples, d.shape[1]))
@@ -163,6 +174,81 @@ def _group(query_id: str) -> str:
     return query_id.split("/", 1)[1] if "/" in query_id else query_id
 
 
+def check_options(alpha: float, n_permutations: int, n_bootstrap: int) -> None:
+    """Refuse test options that make the p-values or intervals meaningless (a :class:`ConfigError`).
+
+    ``alpha`` must lie strictly between 0 and 1; ``n_permutations`` and ``n_bootstrap`` must be
+    whole numbers of at least :data:`MIN_RESAMPLES` (a negative count once gave negative p-values
+    that made every zero difference "significant").
+    """
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and 0 < alpha < 1):
+        raise ConfigError(f"alpha must be between 0 and 1 (exclusive), e.g. 0.05; got {alpha!r}")
+    for name, n in (("permutations", n_permutations), ("bootstrap resamples", n_bootstrap)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_RESAMPLES:
+            raise ConfigError(f"the number of {name} must be a whole number >= {MIN_RESAMPLES}; got {n!r}")
+
+
+def check_finite(per_query: PerQuery, *, where: str | None = None, run: str = "run") -> None:
+    """Refuse a per-query value that is not a finite number, naming setting, metric and query.
+
+    A NaN score once gave a NaN difference whose Holm p-value came out 0, "significant".
+    ``where`` is the file the values came from (for the message).
+    """
+    for setting, measures in per_query.items():
+        for metric, values in measures.items():
+            for qid, v in values.items():
+                if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not math.isfinite(v):
+                    raise DataError(where or f"<{run}>", f"{metric} of query {qid!r} in setting {setting} "
+                                    f"is {v!r}, not a finite number",
+                                    expected="a finite score for every query")
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Which (setting, query) scores of two runs can be paired, for the metrics compared."""
+
+    paired: int
+    only_a: int
+    only_b: int
+    settings_only_a: tuple[str, ...] = ()
+    settings_only_b: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not (self.only_a or self.only_b or self.settings_only_a or self.settings_only_b)
+
+    def describe(self, name_a: str = "A", name_b: str = "B") -> str:
+        text = (f"{self.paired} (setting, query) scores paired; {self.only_a} only in {name_a}, "
+                f"{self.only_b} only in {name_b}")
+        for name, only in ((name_a, self.settings_only_a), (name_b, self.settings_only_b)):
+            if only:
+                text += f"; settings only in {name}: {', '.join(only[:5])}" + (
+                    f" (+{len(only) - 5})" if len(only) > 5 else "")
+        return text
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "complete": self.complete}
+
+
+def pair_queries(per_query_a: PerQuery, per_query_b: PerQuery,
+                 metrics: Iterable[str] | None = None) -> Pairing:
+    """Count what :func:`compare_runs` pairs: queries scored in both runs, per shared setting."""
+    wanted = None if metrics is None else set(metrics)
+
+    def ids(pq: PerQuery, setting: str) -> set[str]:
+        return {q for m, v in pq[setting].items() if wanted is None or m in wanted for q in v}
+
+    shared = set(per_query_a) & set(per_query_b)
+    paired = only_a = only_b = 0
+    for setting in shared:
+        a, b = ids(per_query_a, setting), ids(per_query_b, setting)
+        paired += len(a & b)
+        only_a += len(a - b)
+        only_b += len(b - a)
+    return Pairing(paired, only_a, only_b, tuple(sorted(set(per_query_a) - shared)),
+                   tuple(sorted(set(per_query_b) - shared)))
+
+
 def _paired(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[list[str], np.ndarray, np.ndarray]:
     ids = sorted(set(a) & set(b))
     return ids, np.array([a[i] for i in ids], float), np.array([b[i] for i in ids], float)
@@ -174,10 +260,15 @@ def compare_runs(per_query_a: PerQuery, per_query_b: PerQuery, *, metrics: Itera
                  aggregates: bool = True) -> list[PairedTest]:
     """Paired tests of B - A for every setting and metric both runs share.
 
-    Only queries scored in both runs are paired (a slice against a full run compares the slice).
-    Holm families: one per metric over all language-pair settings; the aggregate rows of a metric
-    (``mono/*`` ...) form a second family. Rows come sorted by metric, then setting.
+    Only queries scored in both runs are paired (a slice against a full run compares the slice;
+    :func:`pair_queries` counts what was left out, and callers should say so). Holm families: one
+    per metric over all language-pair settings; the aggregate rows of a metric (``mono/*`` ...) form
+    a second family. Rows come sorted by metric, then setting. Options out of range
+    (:func:`check_options`) and non-finite scores (:func:`check_finite`) are refused.
     """
+    check_options(alpha, n_permutations, n_bootstrap)
+    check_finite(per_query_a, run="run A")
+    check_finite(per_query_b, run="run B")
     settings = sorted(set(per_query_a) & set(per_query_b))
     wanted = None if metrics is None else list(metrics)
     rows: list[PairedTest] = []
