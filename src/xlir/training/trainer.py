@@ -16,6 +16,10 @@ continue bit for bit on CPU after a kill, including sampler and RNG state; a non
 gradient stops the run with :class:`NonFiniteLossError` naming the step and batch, before the bad
 update touches the weights, so the last checkpoint stays good.
 
+The run reads as four steps: :func:`_set_up` (data, model, optimiser, sampler), :func:`_resume`
+(latest checkpoint, log cut back), :func:`_step` (one update) inside :func:`_loop` (log, checkpoints),
+and :func:`_finish` (model folder and record).
+
 Output folder::
 
     <output>/                     sentence-transformers model (SentenceTransformer(path) loads it)
@@ -110,6 +114,55 @@ def _check_resume_config(saved: dict, config: TrainConfig) -> None:
                           f"resume with the same settings or train into a new --output")
 
 
+@dataclass
+class _Run:
+    """Everything set-up builds for one run; resume, step and finish read and update it."""
+
+    config: TrainConfig
+    dist: object
+    device: object
+    pairs: PairSet
+    data_fp: str
+    model: object
+    base_fp: str
+    saved_max_length: int
+    frozen: int
+    named: list
+    optimizer: object
+    scheduler: object
+    sampler: object
+    t_start: float
+    start: int = 0
+    loop_t0: float = 0.0
+    history: dict = field(default_factory=lambda: {"wall_time_s": 0.0, "resumed_from": []})
+
+    @property
+    def output(self) -> Path:
+        return Path(self.config.output)
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.output / "checkpoints"
+
+    @property
+    def log_path(self) -> Path:
+        return self.output / LOG_FILE
+
+    @property
+    def params(self) -> list:
+        return [p for _, p in self.named]
+
+
+@dataclass
+class _StepOut:
+    """What one optimisation step reports to the loop (for the log, the progress bar, ``on_step``)."""
+
+    loss: float
+    grad_norm: float
+    lr: float
+    batch: object
+
+
 def train(config: TrainConfig, pairs: PairSet | None = None, *,
           on_step: Callable[[StepInfo], None] | None = None) -> TrainResult:
     """Train ``config.model`` on ``pairs`` (default: ``load_pairs(config.sources, ...)``).
@@ -127,27 +180,42 @@ def train(config: TrainConfig, pairs: PairSet | None = None, *,
     if threads:
         torch.set_num_threads(threads)
     try:
-        return _train(config, pairs, on_step, t_start)
+        run = _set_up(config, pairs, t_start)
+        _resume(run)
+        train_s = _loop(run, on_step)
+        return _finish(run, train_s)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) -> TrainResult:
+# ---- set-up ------------------------------------------------------------------------------------
+def _training_pairs(config: TrainConfig, pairs: PairSet | None) -> PairSet:
+    """The pairs to train on: given, or loaded from ``config.sources``; pairs short of hard negatives
+    are dropped (a paragraph too short to give k of them cannot be used)."""
+    from xlir.data.pairs import load_pairs
+
+    if pairs is None:
+        extra = {"bitext_languages": config.bitext_languages} if config.bitext_languages else {}
+        pairs = load_pairs(config.sources, languages=config.languages, unit=config.unit,
+                           hard_negatives=config.hard_negatives, max_groups=config.max_groups, **extra)
+    if config.hard_negatives:
+        keep = [p for p in pairs.pairs if len(p.negatives) >= config.hard_negatives]
+        pairs = PairSet(pairs.name, keep, pairs.sources,
+                        {**pairs.meta, "dropped_without_hard_negatives": len(pairs.pairs) - len(keep)})
+    if not pairs.pairs:
+        raise ConfigError(f"no training pairs from {', '.join(config.sources)}")
+    return pairs
+
+
+def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
+    """Seed, load pairs and model, build optimiser, schedule and sampler (nothing written yet)."""
     import numpy as np
     import torch
 
-    from xlir.data.pairs import load_pairs, pairs_fingerprint
-    from xlir.models.loading import fingerprint, load_model, resolve_model_path
+    from xlir.data.pairs import pairs_fingerprint
+    from xlir.models.loading import fingerprint, load_model
     from xlir.training import checkpoint as ckpt
-    from xlir.training.distributed import (
-        average_gradients,
-        barrier,
-        gather_with_grad,
-        init_from_env,
-        mean_over_ranks,
-    )
-    from xlir.training.grad_cache import cached_backward
-    from xlir.training.loss import info_nce
+    from xlir.training.distributed import init_from_env
     from xlir.training.optim import (
         build_optimizer,
         build_scheduler,
@@ -159,26 +227,11 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
 
     dist = init_from_env()
     output = Path(config.output)
-    ckpt_dir = output / "checkpoints"
-    log_path = output / LOG_FILE
-
-    if not config.resume and (ckpt.list_checkpoints(ckpt_dir) or (output / RECORD_FILE).exists()):
+    started = ckpt.list_checkpoints(output / "checkpoints") or (output / RECORD_FILE).exists()
+    if not config.resume and started:
         raise ConfigError(f"{output} already holds a training run: pass --resume to continue it, "
                           f"or choose another --output")
-
-    # ---- data, model, optimisation ------------------------------------------------------------
-    if pairs is None:
-        extra = {"bitext_languages": config.bitext_languages} if config.bitext_languages else {}
-        pairs = load_pairs(config.sources, languages=config.languages, unit=config.unit,
-                           hard_negatives=config.hard_negatives, max_groups=config.max_groups, **extra)
-    if config.hard_negatives:  # pairs whose paragraph is too short to give k negatives cannot be used
-        keep = [p for p in pairs.pairs if len(p.negatives) >= config.hard_negatives]
-        pairs = PairSet(pairs.name, keep, pairs.sources,
-                        {**pairs.meta, "dropped_without_hard_negatives": len(pairs.pairs) - len(keep)})
-    if not pairs.pairs:
-        raise ConfigError(f"no training pairs from {', '.join(config.sources)}")
-    pair_list = pairs.pairs
-    data_fp = pairs_fingerprint(pairs)
+    pairs = _training_pairs(config, pairs)
 
     torch.manual_seed(config.seed + dist.rank)
     random.seed(config.seed + dist.rank)
@@ -191,161 +244,237 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
     frozen = freeze_word_embeddings(model) if config.freeze_word_embeddings else 0
     if config.dropout is not None:
         set_dropout(model, config.dropout)
-    named = trainable_parameters(model)
-    params = [p for _, p in named]
     optimizer = build_optimizer(model, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = build_scheduler(optimizer, warmup=config.warmup, total=config.steps)
     options = {"weighting": config.weighting} if config.sampler != "random" else {}
     if config.sampler == "hybrid":
         options["alpha"] = config.alpha
-    sampler = build_sampler(config.sampler, pair_list, config.batch_size, seed=config.seed,
+    sampler = build_sampler(config.sampler, pairs.pairs, config.batch_size, seed=config.seed,
                             rank=dist.rank, world_size=dist.world_size, **options)
+    return _Run(config, dist, device, pairs, pairs_fingerprint(pairs), model, base_fp, saved_max_length,
+                frozen, trainable_parameters(model), optimizer, scheduler, sampler, t_start)
 
-    # ---- resume ------------------------------------------------------------------------------
-    start = 0
+
+# ---- resume ------------------------------------------------------------------------------------
+def _resume(run: _Run) -> None:
+    """Restore the latest checkpoint when resuming; cut the log back to the steps it holds."""
+    from xlir.training import checkpoint as ckpt
+    from xlir.training.distributed import barrier
+
+    found = ckpt.load_latest(run.ckpt_dir, run.dist.rank, set_aside=run.dist.is_main) \
+        if run.config.resume else None
     resumed_from: list[int] = []
-    history: dict = {"wall_time_s": 0.0, "resumed_from": []}
-    found = ckpt.load_latest(ckpt_dir, dist.rank, set_aside=dist.is_main) if config.resume else None
     if found is not None:
-        latest, state, rng = found
-        _check_resume_config(state["config"], config)
-        if state["pairs_fingerprint"] != data_fp:
-            raise ConfigError(f"cannot resume from {latest}: the training pairs differ from the ones it "
-                              f"was trained on (fingerprint {state['pairs_fingerprint']} vs {data_fp})")
-        current = dict(named)
-        missing = sorted(set(current) - set(state["model"]))
-        if missing:
-            raise ConfigError(f"cannot resume from {latest}: no weights for {', '.join(missing[:3])}")
-        with torch.no_grad():
-            for name, tensor in state["model"].items():
-                current[name].copy_(tensor)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["sampler"])
-        if rng is not None:
-            ckpt.set_rng_state(rng)
-        start = int(state["step"])
-        history = state.get("history", history)
-        resumed_from = [*history.get("resumed_from", []), start]
-    history["resumed_from"] = resumed_from
-    if dist.is_main:
-        output.mkdir(parents=True, exist_ok=True)
-        ckpt.clean_temporaries(ckpt_dir)
+        _load_checkpoint(run, *found)
+        resumed_from = [*run.history.get("resumed_from", []), run.start]
+    run.history["resumed_from"] = resumed_from
+    if run.dist.is_main:
+        run.output.mkdir(parents=True, exist_ok=True)
+        ckpt.clean_temporaries(run.ckpt_dir)
         # the log keeps only the steps the weights actually went through
-        kept = [r for r in read_log(log_path) if r.get("step", 0) <= start] if start else []
-        log_path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        kept = [r for r in read_log(run.log_path) if r.get("step", 0) <= run.start] if run.start else []
+        run.log_path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
     barrier()
 
-    # ---- loop --------------------------------------------------------------------------------
-    encode = _encode_fn(model, device)
+
+def _load_checkpoint(run: _Run, path: Path, state: dict, rng: dict | None) -> None:
+    """Check that checkpoint ``path`` belongs to this run, then restore weights, optimiser, schedule,
+    sampler and random generators from it."""
+    import torch
+
+    from xlir.training import checkpoint as ckpt
+
+    _check_resume_config(state["config"], run.config)
+    if state["pairs_fingerprint"] != run.data_fp:
+        raise ConfigError(f"cannot resume from {path}: the training pairs differ from the ones it "
+                          f"was trained on (fingerprint {state['pairs_fingerprint']} vs {run.data_fp})")
+    current = dict(run.named)
+    missing = sorted(set(current) - set(state["model"]))
+    if missing:
+        raise ConfigError(f"cannot resume from {path}: no weights for {', '.join(missing[:3])}")
+    with torch.no_grad():
+        for name, tensor in state["model"].items():
+            current[name].copy_(tensor)
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    run.sampler.load_state_dict(state["sampler"])
+    if rng is not None:
+        ckpt.set_rng_state(rng)
+    run.start = int(state["step"])
+    run.history = state.get("history", run.history)
+
+
+def _save_checkpoint(run: _Run, step: int, history: dict) -> None:
+    """Rank 0 prepares the temporary folder, every rank adds its RNG state, rank 0 commits."""
+    from xlir.training import checkpoint as ckpt
+    from xlir.training.distributed import barrier
+
+    if run.dist.is_main:
+        ckpt.begin(run.ckpt_dir, step)
+    barrier()
+    ckpt.write_rng(run.ckpt_dir, step, run.dist.rank)
+    barrier()
+    if run.dist.is_main:
+        state = {"step": step, "model": {n: p.detach().cpu().clone() for n, p in run.named},
+                 "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
+                 "sampler": run.sampler.state_dict(), "config": run.config.model_dump(mode="json"),
+                 "pairs_fingerprint": run.data_fp, "history": history}
+        ckpt.commit(run.ckpt_dir, step, state, keep=run.config.keep_checkpoints)
+    barrier()
+
+
+# ---- one step ----------------------------------------------------------------------------------
+def _loss_fn(run: _Run):
+    from xlir.training.distributed import gather_with_grad
+    from xlir.training.loss import info_nce
+
+    config, dist = run.config, run.dist
     gather = gather_with_grad if dist.enabled else None
 
     def loss_fn(q, p, n=None):
         return info_nce(q, p, n if n is not None and n.numel() else None, temperature=config.temperature,
                         symmetric=config.symmetric, gather=gather, rank=dist.rank)
 
+    return loss_fn
+
+
+def _step(run: _Run, step: int, encode, loss_fn) -> _StepOut:
+    """One update: draw the global batch, forward and backward this rank's slice, average gradients
+    over ranks, clip, and step, unless the loss or gradient is not finite (then nothing is updated)."""
+    import torch
+
+    from xlir.training.distributed import average_gradients, mean_over_ranks
+    from xlir.training.grad_cache import cached_backward
+
+    config = run.config
+    batch = run.sampler.next_global()
+    mine = batch.shard(run.dist.rank, run.dist.world_size)
+    texts = _batch_texts(run.model, [run.pairs.pairs[i] for i in mine.indices], config.hard_negatives)
+    run.optimizer.zero_grad(set_to_none=True)
+    if config.chunk_size:
+        loss = cached_backward(encode, texts, loss_fn, config.chunk_size)
+    else:
+        embs = [encode(t) if t else None for t in texts]
+        loss = loss_fn(*embs)
+        loss.backward()
+    loss_value = mean_over_ranks(float(loss.item()))
+    params = run.params
+    average_gradients(params)
+    if config.max_grad_norm:
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
+    else:
+        grad_norm = float(torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(p.grad) for p in params if p.grad is not None])))
+    if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
+        _stop_non_finite(run, step, batch, loss_value, grad_norm)
+    lr = run.optimizer.param_groups[0]["lr"]
+    run.optimizer.step()
+    run.scheduler.step()
+    return _StepOut(loss_value, grad_norm, lr, batch)
+
+
+def _stop_non_finite(run: _Run, step: int, batch, loss_value: float, grad_norm: float) -> None:
+    """Write the offending batch beside the output and raise :class:`NonFiniteLossError`."""
+    from xlir.training import checkpoint as ckpt
+
+    pair_list = run.pairs.pairs
+    last = ckpt.latest_checkpoint(run.ckpt_dir)
+    what = "loss" if not math.isfinite(loss_value) else "gradient norm"
+    bad = run.output / f"nonfinite-step-{step}.json"
+    if run.dist.is_main:
+        bad.write_text(json.dumps({"step": step, "kind": batch.kind, "language": batch.language,
+                                   "loss": str(loss_value), "grad_norm": str(grad_norm),
+                                   "pairs": [pair_list[i].__repr__() for i in batch.indices]},
+                                  ensure_ascii=False, indent=1), encoding="utf-8")
+    raise NonFiniteLossError(
+        f"non-finite {what} ({loss_value if what == 'loss' else grad_norm}) at step {step} "
+        f"on a {_describe_batch(batch, pair_list, batch.indices)} (written to {bad}); the "
+        f"weights were not updated. Last good checkpoint: "
+        f"{last if last else 'none yet'}. Try a lower --lr or a higher temperature, then "
+        f"--resume.")
+
+
+# ---- the loop ----------------------------------------------------------------------------------
+def _loop(run: _Run, on_step) -> float:
+    """Steps ``start + 1 .. steps``: log, progress bar, checkpoints, ``on_step``; returns seconds."""
+    config, dist = run.config, run.dist
+    encode = _encode_fn(run.model, run.device)
+    loss_fn = _loss_fn(run)
     progress = None
     if config.progress and dist.is_main:
         from tqdm.auto import tqdm
 
-        progress = tqdm(total=config.steps, initial=start, desc="train", unit="step", dynamic_ncols=True)
-    run_t0 = time.perf_counter()
+        progress = tqdm(total=config.steps, initial=run.start, desc="train", unit="step", dynamic_ncols=True)
+    run_t0 = run.loop_t0 = time.perf_counter()
     window_t0, window_pairs = run_t0, 0
-    log_file = open(log_path, "a", encoding="utf-8") if dist.is_main else None  # noqa: SIM115
-    model.train()
+    log_file = open(run.log_path, "a", encoding="utf-8") if dist.is_main else None  # noqa: SIM115
+    run.model.train()
     try:
-        for step in range(start + 1, config.steps + 1):
-            batch = sampler.next_global()
-            mine = batch.shard(dist.rank, dist.world_size)
-            texts = _batch_texts(model, [pair_list[i] for i in mine.indices], config.hard_negatives)
-            optimizer.zero_grad(set_to_none=True)
-            if config.chunk_size:
-                loss = cached_backward(encode, texts, loss_fn, config.chunk_size)
-            else:
-                embs = [encode(t) if t else None for t in texts]
-                loss = loss_fn(*embs)
-                loss.backward()
-            loss_value = mean_over_ranks(float(loss.item()))
-            average_gradients(params)
-            if config.max_grad_norm:
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
-            else:
-                grad_norm = float(torch.linalg.vector_norm(
-                    torch.stack([torch.linalg.vector_norm(p.grad) for p in params if p.grad is not None])))
-            if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-                last = ckpt.latest_checkpoint(ckpt_dir)
-                what = "loss" if not math.isfinite(loss_value) else "gradient norm"
-                bad = output / f"nonfinite-step-{step}.json"
-                if dist.is_main:
-                    bad.write_text(json.dumps({"step": step, "kind": batch.kind, "language": batch.language,
-                                               "loss": str(loss_value), "grad_norm": str(grad_norm),
-                                               "pairs": [pair_list[i].__repr__() for i in batch.indices]},
-                                              ensure_ascii=False, indent=1), encoding="utf-8")
-                raise NonFiniteLossError(
-                    f"non-finite {what} ({loss_value if what == 'loss' else grad_norm}) at step {step} "
-                    f"on a {_describe_batch(batch, pair_list, batch.indices)} (written to {bad}); the "
-                    f"weights were not updated. Last good checkpoint: "
-                    f"{last if last else 'none yet'}. Try a lower --lr or a higher temperature, then "
-                    f"--resume.")
-            lr = optimizer.param_groups[0]["lr"]
-            optimizer.step()
-            scheduler.step()
-            window_pairs += batch.global_size
+        for step in range(run.start + 1, config.steps + 1):
+            out = _step(run, step, encode, loss_fn)
+            window_pairs += out.batch.global_size
             now = time.perf_counter()
             if dist.is_main and (step % config.log_every == 0 or step == config.steps):
                 rate = window_pairs / max(now - window_t0, 1e-9)
-                row = {"step": step, "loss": loss_value, "lr": lr,
-                       "grad_norm": grad_norm, "kind": batch.kind, "language": batch.language,
+                row = {"step": step, "loss": out.loss, "lr": out.lr,
+                       "grad_norm": out.grad_norm, "kind": out.batch.kind, "language": out.batch.language,
                        "pairs_per_s": round(rate, 3), "elapsed_s": round(now - run_t0, 3)}
                 log_file.write(json.dumps(row) + "\n")
                 log_file.flush()
                 window_t0, window_pairs = now, 0
                 if progress is not None:
-                    progress.set_postfix(loss=f"{loss_value:.4f}", pairs_s=f"{rate:.1f}", kind=batch.kind)
+                    progress.set_postfix(loss=f"{out.loss:.4f}", pairs_s=f"{rate:.1f}", kind=out.batch.kind)
             if progress is not None:
                 progress.update(1)
             if step % config.checkpoint_every == 0 or step == config.steps:
-                hist = {**history, "wall_time_s": history.get("wall_time_s", 0.0) + now - run_t0}
-                _save_checkpoint(ckpt, ckpt_dir, step, dist, named, optimizer, scheduler, sampler,
-                                 config, data_fp, hist, barrier)
+                hist = {**run.history, "wall_time_s": run.history.get("wall_time_s", 0.0) + now - run_t0}
+                _save_checkpoint(run, step, hist)
             if on_step is not None:
-                on_step(StepInfo(step, loss_value, batch.kind, model))
+                on_step(StepInfo(step, out.loss, out.batch.kind, run.model))
     finally:
         if progress is not None:
             progress.close()
         if log_file is not None:
             log_file.close()
+    return time.perf_counter() - run_t0
 
-    # ---- output ------------------------------------------------------------------------------
-    train_s = time.perf_counter() - run_t0
-    wall = history.get("wall_time_s", 0.0) + train_s
-    log = read_log(log_path) if dist.is_main else []
+
+# ---- finish ------------------------------------------------------------------------------------
+def _finish(run: _Run, train_s: float) -> TrainResult:
+    """Write the model folder (with its base model's licence files) and the training record."""
+    from xlir.models.loading import resolve_model_path
+    from xlir.training.distributed import barrier
+
+    config, dist, pairs = run.config, run.dist, run.pairs
+    wall = run.history.get("wall_time_s", 0.0) + train_s
+    log = read_log(run.log_path) if dist.is_main else []
     losses = [r["loss"] for r in log]
     record = {
         "model": config.model,
-        "base_model_fingerprint": base_fp,
+        "base_model_fingerprint": run.base_fp,
         "sources": list(pairs.sources),
-        "pairs": {"name": pairs.name, "count": len(pair_list), "fingerprint": data_fp,
-                  "groups": len({p.group for p in pair_list}), "meta": pairs.meta,
+        "pairs": {"name": pairs.name, "count": len(pairs.pairs), "fingerprint": run.data_fp,
+                  "groups": len({p.group for p in pairs.pairs}), "meta": pairs.meta,
                   "language_pairs": {f"{a}-{b}": n for (a, b), n in pairs.language_pairs().items()}},
         "config": config.model_dump(mode="json"),
-        "sampler": sampler.describe(),
+        "sampler": run.sampler.describe(),
         "steps": config.steps,
         "world_size": dist.world_size,
-        "frozen_parameters": frozen,
-        "trainable_parameters": sum(p.numel() for p in params),
+        "frozen_parameters": run.frozen,
+        "trainable_parameters": sum(p.numel() for p in run.params),
         "wall_time_s": round(wall, 3),
-        "setup_s": round(run_t0 - t_start, 3),
-        "pairs_per_s": round((config.steps - start) * config.batch_size / max(1e-9, train_s), 3),
-        "resumed_from": resumed_from,
+        "setup_s": round(run.loop_t0 - run.t_start, 3),
+        "pairs_per_s": round((config.steps - run.start) * config.batch_size / max(1e-9, train_s), 3),
+        "resumed_from": run.history["resumed_from"],
         "final_loss": losses[-1] if losses else None,
         "loss_curve": [[r["step"], r["loss"]] for r in log],
         "batch_kinds": {k: sum(1 for r in log if r["kind"] == k) for k in sorted({r["kind"] for r in log})},
         "versions": versions(),
-        "device": str(device),
+        "device": str(run.device),
     }
     if dist.is_main:
-        model.max_seq_length = saved_max_length
+        model, output = run.model, run.output
+        model.max_seq_length = run.saved_max_length
         model.save(str(output))
         model.max_seq_length = config.max_length
         base_dir = Path(resolve_model_path(config.model))
@@ -356,21 +485,4 @@ def _train(config: TrainConfig, pairs: PairSet | None, on_step, t_start: float) 
             record["base_model_record"] = json.loads((base_dir / "xlir_model.json").read_text("utf-8"))
         write_json_atomic(output / RECORD_FILE, record)
     barrier()
-    return TrainResult(output, record, losses)
-
-
-def _save_checkpoint(ckpt, root: Path, step: int, dist, named, optimizer, scheduler, sampler,
-                     config: TrainConfig, data_fp: str, history: dict, barrier) -> None:
-    """Rank 0 prepares the temporary folder, every rank adds its RNG state, rank 0 commits."""
-    if dist.is_main:
-        ckpt.begin(root, step)
-    barrier()
-    ckpt.write_rng(root, step, dist.rank)
-    barrier()
-    if dist.is_main:
-        state = {"step": step, "model": {n: p.detach().cpu().clone() for n, p in named},
-                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "sampler": sampler.state_dict(), "config": config.model_dump(mode="json"),
-                 "pairs_fingerprint": data_fp, "history": history}
-        ckpt.commit(root, step, state, keep=config.keep_checkpoints)
-    barrier()
+    return TrainResult(run.output, record, losses)
