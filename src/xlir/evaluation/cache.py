@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xlir.errors import DataError
 from xlir.files import atomic_write
 
 MAX_SHARDS = 16
@@ -57,6 +58,7 @@ class EmbeddingCache:
         self.dir = Path(root or default_cache_dir()) / model_key
         self._index: dict[bytes, tuple[int, int]] | None = None
         self._shards: list[np.ndarray] = []
+        self._shard_paths: list[Path] = []
 
     # ---- reading ---------------------------------------------------------------------------
     def _shard_names(self) -> list[str]:
@@ -69,6 +71,7 @@ class EmbeddingCache:
             return self._index
         index: dict[bytes, tuple[int, int]] = {}
         shards: list[np.ndarray] = []
+        paths: list[Path] = []
         for name in self._shard_names():
             try:
                 keys = np.load(self.dir / f"{name}.keys.npy")
@@ -79,9 +82,10 @@ class EmbeddingCache:
                 continue
             s = len(shards)
             shards.append(vecs)
+            paths.append(self.dir / f"{name}.vecs.npy")
             for row, k in enumerate(keys):
                 index[k.tobytes()] = (s, row)
-        self._index, self._shards = index, shards
+        self._index, self._shards, self._shard_paths = index, shards, paths
         return index
 
     def __len__(self) -> int:
@@ -101,7 +105,13 @@ class EmbeddingCache:
             dst.append(i)
             src.append(row)
         for s, (dst, src) in by_shard.items():
-            out[dst] = self._shards[s][np.asarray(src)]
+            rows = self._shards[s][np.asarray(src)]
+            bad = int((~np.isfinite(rows).all(axis=1)).sum())
+            if bad:
+                raise DataError(self._shard_paths[s], f"{bad} of the {len(src)} cached vectors asked for are "
+                                f"not finite (NaN/inf): the cache is corrupt; delete {self.dir} to re-encode",
+                                expected="finite float32 vectors")
+            out[dst] = rows
         return out, hit
 
     # ---- writing ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xlir.errors import DataError
 from xlir.evaluation.cache import EmbeddingCache, text_key
 
 
@@ -167,10 +168,34 @@ def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: i
     finally:
         bar.close()
         model.train(was_training)
+    check_vectors_finite(out, texts, source=f"model {model_label(model)}")
     if stats is not None:
         stats.encoded += n
         stats.seconds += time.perf_counter() - t0
     return out
+
+
+def model_label(model) -> str:
+    """Where a SentenceTransformer came from (its folder or Hub id), for messages."""
+    try:
+        return str(model[0].auto_model.config._name_or_path or "") or type(model).__name__
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return str(getattr(model, "name_or_path", None) or type(model).__name__)
+
+
+def check_vectors_finite(vectors: np.ndarray, texts: Sequence[str] | None = None, *, source: str) -> None:
+    """Refuse vectors with a NaN or infinite component (a :class:`~xlir.errors.DataError`).
+
+    A model whose weights contain NaN gives NaN vectors, and NaN scores once made every ranking
+    "perfect" (AP 1.0, P@1 11.0). The message names ``source`` and how many texts are affected.
+    """
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    example = f" (first: {texts[first][:60]!r})" if texts is not None else ""
+    raise DataError(source, f"{int(bad.sum())} of {len(vectors)} texts have non-finite (NaN/inf) "
+                    f"embeddings{example}; check the model's weights", expected="finite vectors")
 
 
 def encode_unique(model, texts: Sequence[str], *, prefix: str = "", cache: EmbeddingCache | None = None,

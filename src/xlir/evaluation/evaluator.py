@@ -41,6 +41,7 @@ from xlir.errors import ConfigError
 from xlir.evaluation.bias import own_language_top, rank_distance
 from xlir.evaluation.encode import (
     EncodeStats,
+    check_vectors_finite,
     configure_threads,
     encode_collection,
     encode_collection_windows,
@@ -191,6 +192,9 @@ def evaluate_embeddings(query_emb: np.ndarray, doc_emb: np.ndarray, collection,
     if len(query_emb) != len(collection.queries) or n_doc_rows != len(collection.documents):
         raise ValueError(f"{len(query_emb)} query / {n_doc_rows} document vectors for "
                          f"{len(collection.queries)} queries / {len(collection.documents)} documents")
+    check_vectors_finite(query_emb, [q.text for q in collection.queries], source="query vectors")
+    check_vectors_finite(doc_emb, None if windows is not None else [d.text for d in collection.documents],
+                         source="document vectors" if windows is None else "window vectors")
     q_emb, d_emb = query_emb, doc_emb
     if windows is not None and config.doc_windows in ("firstp", "mean"):
         d_emb, windows = document_vectors(doc_emb, windows, config.doc_windows), None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,61 @@ def _mean(values) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
+BIAS_RANGES = {"rank_distance": (0.0, math.inf), "own_language_top": (0.0, 1.0),
+               "own_language_chance": (0.0, 1.0)}
+"""Where each language-bias measure lives (rank distance: a difference of ranks, >= 0)."""
+
+
+def _metric_range(name: str) -> tuple[float, float]:
+    from xlir.errors import XlirError
+    from xlir.evaluation.metrics import get_metric
+
+    if name in BIAS_RANGES:
+        return BIAS_RANGES[name]
+    try:
+        return get_metric(name).value_range
+    except XlirError:
+        return (-math.inf, math.inf)  # a measure we do not know: it must still be finite
+
+
+def _number_within(v, lo: float, hi: float) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            and lo <= v <= hi)
+
+
+def check_figures(per_query: dict, bias_per_query: dict | None = None, *,
+                  where: str | Path | None = None) -> None:
+    """The invariant of every result: each per-query value is a finite number within its measure's
+    range (AP, nDCG, recall, RR, P@k in [0, 1]; rank distance >= 0). Every published figure is a
+    mean of these, so this one check covers them all. Raises :class:`DataError` naming setting,
+    measure and query (``where``: the file they came from, if any).
+
+    Checked when an :class:`EvalResult` is built (after an evaluation, or loading a run folder):
+    NaN embeddings once gave AP 1.0 and P@1 11.0 with exit status 0.
+    """
+    where = str(where) if where is not None else "evaluation result"
+    for table in (per_query, bias_per_query or {}):
+        for setting, measures in table.items():
+            if not isinstance(measures, dict):
+                raise DataError(where, f"setting {setting!r} is not a mapping of measures")
+            for name, values in measures.items():
+                if not isinstance(values, dict):
+                    raise DataError(where, f"{name} of setting {setting!r} is not a mapping of queries")
+                lo, hi = _metric_range(name)
+                vals = list(values.values())
+                if all(type(v) is float for v in vals):  # the usual case, vectorised
+                    arr = np.array(vals, dtype=np.float64)
+                    ok = np.isfinite(arr) & (arr >= lo) & (arr <= hi)
+                else:
+                    ok = np.array([_number_within(v, lo, hi) for v in vals], dtype=bool)
+                if ok.all():
+                    continue
+                qid, v = next((q, v) for (q, v), good in zip(values.items(), ok, strict=True) if not good)
+                raise DataError(where, f"{name} of query {qid!r} in setting {setting} is {v!r}, outside "
+                                f"[{lo:g}, {hi:g}] or not finite ({int((~ok).sum())} such values)",
+                                expected="every per-query value finite and within its measure's range")
+
+
 @dataclass
 class EvalResult:
     """Everything one ``evaluate`` call measured (see the module docstring for the layout)."""
@@ -78,6 +134,9 @@ class EvalResult:
     encoding: dict = field(default_factory=dict)
     runs: dict[str, RunData] = field(default_factory=dict, repr=False)
     qrels: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        check_figures(self.per_query, self.bias_per_query)
 
     # ---- figures ---------------------------------------------------------------------------
     @property
@@ -182,10 +241,13 @@ class EvalResult:
             raise MissingDataError(f"{run_dir}: {Path(exc.filename).name} is missing") from None
         except json.JSONDecodeError as exc:
             raise DataError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
-        return cls(model=meta["model"], config=meta["config"], collection=meta["collection"],
-                   settings=meta["setting_info"], per_query=pq["per_query"],
-                   bias_per_query=pq.get("bias_per_query", {}), versions=meta.get("versions", {}),
-                   timings=meta.get("timings", {}), encoding=meta.get("encoding", {}))
+        try:
+            return cls(model=meta["model"], config=meta["config"], collection=meta["collection"],
+                       settings=meta["setting_info"], per_query=pq["per_query"],
+                       bias_per_query=pq.get("bias_per_query", {}), versions=meta.get("versions", {}),
+                       timings=meta.get("timings", {}), encoding=meta.get("encoding", {}))
+        except DataError as exc:  # the invariant (check_figures): name the file the values came from
+            raise DataError(run_dir / PER_QUERY_FILE, exc.problem, expected=exc.expected) from None
 
 
 def write_run(path: Path, run: RunData, tag: str = "xlir") -> None:

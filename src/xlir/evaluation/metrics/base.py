@@ -19,6 +19,7 @@ Conventions follow ``trec_eval`` (and so pytrec_eval), which the tests check val
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -68,11 +69,16 @@ class RelevantRanks:
 
 @dataclass(frozen=True)
 class Metric:
-    """A named per-query measure; ``k`` is its cutoff (``None`` = whole ranking)."""
+    """A named per-query measure; ``k`` is its cutoff (``None`` = whole ranking).
+
+    ``value_range``: every per-query value lies in it (checked where results are assembled,
+    :func:`xlir.evaluation.results.check_figures`); all five of ours are shares in [0, 1].
+    """
 
     name: str
     k: int | None = None
     description: str = ""
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     def __call__(self, rr: RelevantRanks) -> np.ndarray:
         """Per-query values, float64 ``[nq]``."""
