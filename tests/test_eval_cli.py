@@ -24,7 +24,7 @@ def test_eval_command_writes_run_folder_and_hits_cache(data_dir, tmp_path):
     assert any(x.split()[:1] == ["multi"] and x.split()[-2:] == ["2", "20"] for x in lines)
     assert any(x.startswith("rank distance") for x in lines)
     for name in ("results.json", "per_query.json", "summary.md", "heatmap.png",
-                 "runs/mono/de-de.trec.gz", "runs/cross/de-en.qrels.gz", "runs/multi/en.trec.gz"):
+                 "runs/mono/de-de.trec", "runs/cross/de-en.qrels.txt", "runs/multi/en.trec"):
         assert (out / name).is_file(), name
     meta = json.loads((out / "results.json").read_text())
     assert meta["model"]["name"] == "tiny" and len(meta["model"]["fingerprint"]) == 16
@@ -37,12 +37,20 @@ def test_eval_command_writes_run_folder_and_hits_cache(data_dir, tmp_path):
     assert 0 < qs["multi"] < 1 and qs["rank_distance"] > 0
     assert meta["encoding"]["encoded"] > 0
 
-    res2 = CliRunner().invoke(app, [*base, "--output", str(tmp_path / "run2"), "--no-runs"])
+    res2 = CliRunner().invoke(app, [*base, "--output", str(tmp_path / "run2"), "--no-runs",
+                                    "--metrics", "map,NDCG@10,MRR@10"])  # the same measures, other spellings
     assert res2.exit_code == 0, res2.output
     again = json.loads((tmp_path / "run2" / "results.json").read_text())
     assert again["encoding"]["encoded"] == 0 and again["encoding"]["cache_hits"] > 0
     assert not (tmp_path / "run2" / "runs").exists()
     assert again["aggregates"]["mono"]["AP"] == meta["aggregates"]["mono"]["AP"]
+    assert again["config"]["metrics"] == ["AP", "nDCG@10", "RR@10"]
+
+    res3 = CliRunner().invoke(app, [*base, "--output", str(tmp_path / "run3"), "--run-format", "trec.gz",
+                                    "--settings", "mono"])
+    assert res3.exit_code == 0, res3.output
+    assert (tmp_path / "run3/runs/mono/de-de.trec.gz").is_file()
+    assert (tmp_path / "run3/runs/mono/de-de.qrels.txt.gz").is_file()
 
 
 def test_eval_command_reports_user_errors(data_dir):

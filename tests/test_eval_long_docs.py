@@ -130,8 +130,8 @@ def test_window_metrics_equal_pytrec_eval_on_the_written_run(model, collection, 
     run_dir = result.save(tmp_path)
     checked = 0
     for key in result.settings:
-        run = read_run(run_dir / "runs" / f"{key}.trec.gz")
-        qrels = read_qrels(run_dir / "runs" / f"{key}.qrels.gz")
+        run = read_run(run_dir / "runs" / f"{key}.trec")
+        qrels = read_qrels(run_dir / "runs" / f"{key}.qrels.txt")
         assert all(len(docs) == len(collection.documents) for docs in run.values())
         ref = pytrec_eval.RelevanceEvaluator(qrels, MEASURES).evaluate(run)
         assert set(ref) == set(result.per_query[key]["AP"])

@@ -45,8 +45,8 @@ def full_depth(collection, tiny, tmp_path_factory):
 def _check_against_pytrec(result, run_dir, *, rr_cut=10):
     worst, checked = 0.0, 0
     for key in result.settings:
-        run = read_run(run_dir / "runs" / f"{key}.trec.gz")
-        qrels = read_qrels(run_dir / "runs" / f"{key}.qrels.gz")
+        run = read_run(run_dir / "runs" / f"{key}.trec")
+        qrels = read_qrels(run_dir / "runs" / f"{key}.qrels.txt")
         ref = pytrec_eval.RelevanceEvaluator(qrels, MEASURES).evaluate(run)
         # RR@10: trec_eval's recip_rank on the run cut to its 10 best (score desc, doc id desc)
         top10 = {q: dict(sorted(d.items(), key=lambda x: (x[1], x[0]), reverse=True)[:rr_cut])

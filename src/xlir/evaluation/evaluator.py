@@ -71,6 +71,9 @@ class EvalConfig(BaseModel):
     max_length: int | None = Field(None, ge=8, description="override the model's max_seq_length")
     depth: int | None = Field(None, ge=1, description="rank depth for metrics; None = whole pool")
     run_depth: int = Field(100, ge=0, description="candidates per query in TREC run files")
+    run_format: Literal["trec", "trec.gz"] = Field(
+        "trec", description="run/qrels files as plain TREC text (ranx, ir_measures and trec_eval read "
+                            "them as they are) or gzip-compressed (about 6x smaller)")
     cache: bool = True
     cache_dir: str | None = None
     quantize_int8: bool = False

@@ -11,12 +11,16 @@ Run folder written by :meth:`EvalResult.save`::
     results.json        config, package versions, model name + fingerprint, collection summary,
                         every figure (per setting, macro averages, bias) with its query counts
     per_query.json      {"per_query": ..., "bias_per_query": ...}
-    runs/<kind>/<pair>.trec.gz   TREC run (top ``run_depth`` per query), one per setting
-    runs/<kind>/<pair>.qrels.gz  the judgments of that setting (cut to its pool), for trec_eval
-    summary.md          Markdown tables;  heatmap.png  query language x candidate language mAP
+    runs/<kind>/<pair>.trec       TREC run (top ``run_depth`` per query), one per setting
+    runs/<kind>/<pair>.qrels.txt  the judgments of that setting (cut to its pool)
+    summary.md, report.html       Markdown and HTML tables;  heatmap.png  query x candidate language
 
-Run files are gzip-compressed because depth-100 runs of all 121 XQuAD-R pairs are 15 million lines;
-read them with ``zcat`` or :func:`read_run` / :func:`read_qrels` (which hand pytrec_eval the dicts).
+The run and qrels files are plain TREC text by default, so ``ranx.Run.from_file``,
+``ranx.Qrels.from_file``, ``ir_measures.read_trec_run``, ``trec_eval`` and pytrec_eval read them as
+they are. They are large for whole collections (depth-100 runs of all 121 XQuAD-R pairs are 15
+million lines, about 0.7 GB): ``EvalConfig.run_format = "trec.gz"`` (``xlir eval --run-format
+trec.gz``) gzips them (``.trec.gz``, ``.qrels.txt.gz``; about 6x smaller), ``--no-runs`` skips them.
+:func:`read_run` / :func:`read_qrels` read either form.
 """
 
 from __future__ import annotations
@@ -223,8 +227,9 @@ class EvalResult:
                                               "bias_per_query": self.bias_per_query})
         if runs:
             for key in self.runs:
-                write_run(run_dir / "runs" / f"{key}.trec.gz", self.runs[key])
-                write_qrels(run_dir / "runs" / f"{key}.qrels.gz", self.qrels.get(key, {}))
+                run_path, qrels_path = run_file_paths(run_dir, key, self.config.get("run_format", "trec"))
+                write_run(run_path, self.runs[key])
+                write_qrels(qrels_path, self.qrels.get(key, {}))
         return run_dir
 
     @classmethod
@@ -250,18 +255,40 @@ class EvalResult:
             raise DataError(run_dir / PER_QUERY_FILE, exc.problem, expected=exc.expected) from None
 
 
-def write_run(path: Path, run: RunData, tag: str = "xlir") -> None:
-    """TREC run format ``qid Q0 docid rank score tag``; scores as exact decimal of the float32 value."""
+RUN_FORMATS = ("trec", "trec.gz")
+
+
+def run_file_paths(run_dir: str | Path, setting: str, run_format: str = "trec") -> tuple[Path, Path]:
+    """Where the run and the qrels of ``setting`` (``mono/de-de``) go: ``runs/mono/de-de.trec`` and
+    ``runs/mono/de-de.qrels.txt`` (``.gz`` added for ``run_format="trec.gz"``). The suffixes are
+    the ones ranx infers the format from."""
+    if run_format not in RUN_FORMATS:
+        raise ValueError(f"run_format must be one of {RUN_FORMATS}, not {run_format!r}")
+    gz = ".gz" if run_format == "trec.gz" else ""
+    base = Path(run_dir) / "runs" / setting
+    return base.with_name(base.name + ".trec" + gz), base.with_name(base.name + ".qrels.txt" + gz)
+
+
+def _open_write(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", compresslevel=3, encoding="utf-8") as fh:
+    if path.suffix == ".gz":
+        return gzip.open(path, "wt", compresslevel=3, encoding="utf-8")
+    return open(path, "w", encoding="utf-8")
+
+
+def write_run(path: Path, run: RunData, tag: str = "xlir") -> None:
+    """TREC run format ``qid Q0 docid rank score tag``; scores as exact decimal of the float32 value.
+
+    Gzip-compressed when ``path`` ends in ``.gz``, plain text otherwise."""
+    with _open_write(Path(path)) as fh:
         for qid, docs, scores in zip(run.query_ids, run.doc_ids, run.scores.tolist(), strict=True):
             fh.write("".join(f"{qid} Q0 {d} {r} {s!r} {tag}\n"
                              for r, (d, s) in enumerate(zip(docs, scores, strict=False), start=1)))
 
 
 def write_qrels(path: Path, qrels: dict[str, dict[str, int]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", compresslevel=3, encoding="utf-8") as fh:
+    """TREC qrels ``qid 0 docid grade`` (gzip-compressed when ``path`` ends in ``.gz``)."""
+    with _open_write(Path(path)) as fh:
         for qid, docs in qrels.items():
             fh.write("".join(f"{qid} 0 {d} {g}\n" for d, g in docs.items()))
 

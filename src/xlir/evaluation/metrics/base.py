@@ -87,6 +87,14 @@ class Metric:
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def ir_measure(self):
+        """The same measure as an ``ir_measures`` object (to compute it on TREC files with
+        ir_measures/pytrec_eval, e.g. for runs of other systems)."""
+        import ir_measures
+
+        return ir_measures.parse_measure(self.name)
+
     def _within(self, rr: RelevantRanks) -> np.ndarray:
         """Boolean mask of relevant positions retrieved within the cutoff."""
         return rr.ranks <= (self.k if self.k is not None else np.inf)

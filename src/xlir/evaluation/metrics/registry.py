@@ -1,8 +1,13 @@
-"""Metrics by name: ``get_metric("nDCG@10")`` parses a family name and an optional ``@k`` cutoff.
+"""Metrics by name: ``get_metric("nDCG@10")`` parses a measure name the way ir_measures does.
 
-Canonical names are ``AP``, ``nDCG@10``, ``R@100``, ``RR@10``, ``P@1``; common spellings are
-accepted (``mAP``, ``MAP``, ``Recall@100``, ``MRR@10``, ``NDCG@10``, ``precision@1``) and
-normalised, so results files always use the canonical spelling.
+Names are parsed by ``ir_measures.parse_measure`` (the syntax pytrec_eval, ranx and ir_measures users
+type: ``AP``, ``nDCG@10``, ``R@100``, ``RR@10``, ``P@1``, and its aliases ``MAP``, ``MRR@10``,
+``NDCG@10``, ``Recall@100``), so a name means here what it means there. xlir computes the five
+families itself, from exact ranks over the whole pool (LAReQA's mAP needs every relevant candidate's
+rank, not a run cut at depth 100); ``tests/test_eval_ir_measures.py`` checks every family against
+ir_measures on the run files. Lower-case spellings (``ndcg@10``, ``map``, ``mrr@10``,
+``precision@1``) are accepted too. Measures ir_measures knows but xlir does not compute (``Judged@10``,
+``AP(rel=2)``...) raise a :class:`ConfigError` that says so. Results files use the canonical spelling.
 """
 
 from __future__ import annotations
@@ -56,17 +61,40 @@ for _names, _factory in ((("ap", "map"), _ap), (("ndcg",), _ndcg), (("r", "recal
         METRICS.register(_n)(_factory)
 
 _NAME = re.compile(r"^\s*([A-Za-z]+)\s*(?:@\s*(\d+))?\s*$")
+# ir_measures family name -> ours (ir_measures resolves its own aliases MAP, MRR, NDCG, Recall first)
+_FROM_IR_MEASURES = {"AP": "ap", "nDCG": "ndcg", "R": "r", "RR": "rr", "P": "p"}
+
+
+def _parse_ir_measures(name: str) -> tuple[str, int | None] | None:
+    """``(family, k)`` when ir_measures knows ``name``; None when it does not (e.g. ``ndcg@10``)."""
+    import ir_measures
+
+    try:
+        measure = ir_measures.parse_measure(name.strip())
+    except (NameError, ValueError, SyntaxError, TypeError, AttributeError):
+        return None
+    params = dict(measure.params)
+    k = params.pop("cutoff", None)
+    if measure.NAME not in _FROM_IR_MEASURES or params:
+        raise ConfigError(
+            f"{name!r} is an ir_measures measure xlir does not compute; xlir computes "
+            f"{', '.join(_FROM_IR_MEASURES)} with an optional @k (e.g. {', '.join(DEFAULT_METRICS)}). "
+            "Compute others from the run folder's runs/*.trec files with ir_measures or ranx.")
+    return _FROM_IR_MEASURES[measure.NAME], k
 
 
 def get_metric(name: str) -> Metric:
-    """Parse ``"nDCG@10"`` (family + optional ``@k``) into a :class:`Metric`."""
-    m = _NAME.match(name)
-    if not m:
-        raise ConfigError(f"cannot parse metric {name!r}; expected e.g. AP, nDCG@10, R@100, RR@10, P@1")
-    k = int(m.group(2)) if m.group(2) else None
+    """Parse ``"nDCG@10"`` (ir_measures syntax: family + optional ``@k``) into a :class:`Metric`."""
+    parsed = _parse_ir_measures(name)
+    if parsed is None:
+        m = _NAME.match(name)
+        if not m:
+            raise ConfigError(f"cannot parse metric {name!r}; expected e.g. AP, nDCG@10, R@100, RR@10, P@1")
+        parsed = m.group(1), int(m.group(2)) if m.group(2) else None
+    family, k = parsed
     if k is not None and k < 1:
         raise ConfigError(f"metric cutoff must be >= 1 in {name!r}")
-    return METRICS.get(m.group(1))(k)
+    return METRICS.get(family)(k)
 
 
 def parse_metrics(names) -> list[Metric]:
