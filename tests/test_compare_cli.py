@@ -49,7 +49,7 @@ def test_compare_missing_run_is_a_user_error(tmp_path):
     _write_run(tmp_path / "a", {"mono/en-en": {"AP": {"en/1": 0.5}}})
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "nope")])
     assert result.exit_code != 0
-    assert "per_query.json not found" in str(result.exception) + result.output
+    assert "nope not found: pass a run folder" in str(result.exception) + result.output
 
 
 def test_compare_reads_real_run_folders_including_bias(tmp_path, tiny_model_path, data_dir):
@@ -148,3 +148,65 @@ def test_compare_out_must_be_a_writable_folder(tmp_path):
         res = CliRunner().invoke(app, ["compare", *runs, "--out", str(out)])
         assert isinstance(res.exception, ConfigError), res.output
         assert str(out) in str(res.exception)
+
+
+def _trec_runs(tmp_path, n=60, seed=0):
+    """Two TREC run files of 'another system' (B finds the relevant document higher) and their qrels."""
+    rng = np.random.default_rng(seed)
+    qrels, run_a, run_b = [], [], []
+    for q in range(n):
+        qrels.append(f"q{q} 0 rel{q} 1\nq{q} 0 other{q} 0\n")
+        for name, lines, boost in (("a", run_a, 0.0), ("b", run_b, 0.5)):
+            scores = {f"d{q}-{i}": float(rng.random()) for i in range(20)}
+            scores[f"rel{q}"] = float(rng.random()) + boost
+            ranked = sorted(scores.items(), key=lambda x: -x[1])
+            lines.extend(f"q{q} Q0 {d} {r} {s:.6f} sys-{name}\n" for r, (d, s) in enumerate(ranked, 1))
+    (tmp_path / "qrels.txt").write_text("".join(qrels))
+    (tmp_path / "a.trec").write_text("".join(run_a))
+    (tmp_path / "b.trec").write_text("".join(run_b))
+    return tmp_path / "a.trec", tmp_path / "b.trec", tmp_path / "qrels.txt"
+
+
+def test_compare_plain_trec_run_files_of_any_system(tmp_path):
+    import pytrec_eval
+
+    from xlir.evaluation.results import read_qrels, read_run
+
+    a, b, qrels = _trec_runs(tmp_path)
+    result = CliRunner().invoke(app, ["compare", str(a), str(b), "--qrels", str(qrels), "-m", "MAP",
+                                      "-m", "ndcg@10", "--permutations", "2000", "--bootstrap", "2000"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "compare.json").read_text())
+    rows = {r["metric"]: r for r in report["rows"]}
+    assert set(rows) == {"AP", "nDCG@10"} and {r["setting"] for r in report["rows"]} == {"run"}
+    ev = pytrec_eval.RelevanceEvaluator(read_qrels(qrels), {"map", "ndcg_cut_10"})
+    for name, run in (("mean_a", a), ("mean_b", b)):
+        ref = ev.evaluate(read_run(run))
+        assert rows["AP"][name] == pytest.approx(np.mean([v["map"] for v in ref.values()]), abs=1e-12)
+        assert rows["nDCG@10"][name] == pytest.approx(np.mean([v["ndcg_cut_10"] for v in ref.values()]),
+                                                      abs=1e-12)
+    assert rows["AP"]["n"] == 60 and rows["AP"]["significant"] and rows["AP"]["diff"] > 0
+    assert report["qrels"] == str(qrels)
+    assert "| AP | run | 60 |" in (tmp_path / "compare.md").read_text()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["a.trec", "b.trec"], "needs the judgments, --qrels"),
+    (["a.trec", "b.trec", "--qrels", "nope.txt"], "qrels file"),
+    (["a.trec", "folder", "--qrels", "qrels.txt"], "pass two folders or two run files"),
+    (["a.trec", "b.trec", "--qrels", "b.trec"], "not a TREC qrels line"),
+    (["missing.trec", "b.trec", "--qrels", "qrels.txt"], "not found"),
+    (["a.trec", "b.trec", "--qrels", "qrels.txt", "-m", "Judged@10"], "does not compute"),
+])
+def test_compare_run_file_errors_are_user_errors(tmp_path, args, message):
+    from xlir.cli import main  # noqa: F401  (errors are XlirError subclasses, shown as one line)
+    from xlir.errors import XlirError
+
+    _trec_runs(tmp_path, n=3)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "per_query.json").write_text(json.dumps({"run": {"AP": {"q0": 0.5}}}))
+    args = [str(tmp_path / x) if i < 2 or args[i - 1] == "--qrels" else x for i, x in enumerate(args)]
+    result = CliRunner().invoke(app, ["compare", *args])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, XlirError), result.exception
+    assert message in str(result.exception)

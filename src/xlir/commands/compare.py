@@ -1,4 +1,7 @@
-"""`xlir compare RUN_A RUN_B`: which differences between two evaluations are real.
+"""`xlir compare RUN_A RUN_B [--qrels FILE]`: which differences between two evaluations are real.
+
+RUN_A and RUN_B are two `xlir eval` run folders, or two TREC run files of any system with the qrels
+they answer.
 
 Wires the options to :func:`xlir.evaluation.compare.run_compare` (paired randomization test and
 bootstrap CI per setting and metric, Holm-corrected across language pairs) and prints the
@@ -15,22 +18,30 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare(
-        run_a: Path = typer.Argument(..., help="Run folder of the baseline (A)."),
-        run_b: Path = typer.Argument(..., help="Run folder of the system compared with it (B)."),
-        metric: list[str] | None = typer.Option(None, "--metric", "-m",
-                                                help="Metric(s) to test (repeatable; default: all)."),
+        run_a: Path = typer.Argument(..., help="Baseline (A): an `xlir eval` run folder, or a TREC run "
+                                               "file of any system (with --qrels)."),
+        run_b: Path = typer.Argument(..., help="The system compared with it (B), of the same kind as A."),
+        qrels: Path | None = typer.Option(None, "--qrels",
+                                          help="TREC qrels (qid 0 docid grade) the two run files answer; "
+                                               "they are scored per query with ir_measures."),
+        metric: list[str] | None = typer.Option(
+            None, "--metric", "-m",
+            help="Measure(s) to test, ir_measures names (AP, nDCG@10, R@100, RR@10, P@1; repeatable). "
+                 "Default: all a run folder holds; for run files those five."),
         alpha: float = typer.Option(0.05, "--alpha", help="Family-wise significance level (Holm)."),
         permutations: int = typer.Option(10_000, "--permutations", help="Random sign flips per test."),
         bootstrap: int = typer.Option(10_000, "--bootstrap", help="Bootstrap resamples per CI."),
         seed: int = typer.Option(0, "--seed"),
         out: Path | None = typer.Option(None, "--out",
-                                        help="Where to write compare.md/json (default: RUN_B)."),
+                                        help="Where to write compare.md/json (default: RUN_B, or the "
+                                             "folder holding it when it is a run file)."),
     ) -> None:
         """Paired randomization test + bootstrap CI per metric and setting, Holm-corrected."""
         from xlir.evaluation.compare import run_compare
 
         result = run_compare(run_a, run_b, metrics=metric or None, alpha=alpha,
-                             n_permutations=permutations, n_bootstrap=bootstrap, seed=seed, out_dir=out)
+                             n_permutations=permutations, n_bootstrap=bootstrap, seed=seed, out_dir=out,
+                             qrels=qrels)
         for warning in result.warnings:
             typer.echo(f"WARNING: {warning}", err=True)
         rows = result.rows
@@ -43,5 +54,5 @@ def register(app: typer.Typer) -> None:
                        f"({r.diff:+.4f}, 95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}], p_holm={r.p_holm:.3g})")
         if not held:
             typer.echo("  none")
-        where = out if out is not None else run_b
+        where = out if out is not None else (run_b if run_b.is_dir() else run_b.parent)
         typer.echo(f"wrote {Path(where) / 'compare.md'} and {Path(where) / 'compare.json'}")

@@ -4,6 +4,10 @@ Reads the per-query scores both runs saved (``per_query.json`` in each run folde
 randomization test and a bootstrap CI per setting and metric (:mod:`xlir.evaluation.significance`),
 Holm-corrects across language pairs, and writes ``compare.md`` and ``compare.json``. ``xlir compare``
 is the command-line face of :func:`run_compare`.
+
+Runs of any system compare too: two TREC run files (Pyserini, ColBERT, an xlir folder's
+``runs/*.trec``...) and the qrels they answer are scored per query with ir_measures
+(:mod:`xlir.evaluation.trec_runs`) and tested the same way, under the one setting ``run``.
 """
 
 from __future__ import annotations
@@ -76,10 +80,51 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
 
 
+def _canonical(names: list[str] | None) -> list[str] | None:
+    """Measure names as typed (``ndcg@10``, ``MAP``) in xlir's spelling; bias measures kept as given."""
+    from xlir.evaluation.metrics import get_metric
+
+    if not names:
+        return None
+    out = []
+    for name in names:
+        try:
+            out.append(get_metric(name).name)
+        except ConfigError:
+            out.append(name)  # rank_distance, own_language_top, or unknown: reported below
+    return out
+
+
+def _load_side(path: Path, qrels: Path | None, metrics: list[str] | None, other: Path) -> dict:
+    """Per-query scores of a run folder, or of a TREC run file scored against ``qrels``."""
+    from xlir.evaluation.trec_runs import per_query_from_trec
+
+    path = Path(path)
+    if path.is_dir():
+        return load_per_query(path)
+    if not path.exists():
+        raise MissingDataError(f"{path} not found: pass a run folder written by `xlir eval` or a TREC run "
+                               "file (with --qrels)")
+    if qrels is None:
+        raise ConfigError(f"{path} is a file: comparing TREC run files needs the judgments, "
+                          f"--qrels FILE (qid 0 docid grade); or pass two xlir run folders")
+    if Path(other).is_dir():
+        raise ConfigError(f"{path} is a run file but {other} is a folder: pass two folders or two run files")
+    qrels = Path(qrels)
+    if not qrels.is_file():
+        raise MissingDataError(f"qrels file {qrels} not found")
+    return per_query_from_trec(path, qrels, metrics or _TREC_DEFAULT)
+
+
+_TREC_DEFAULT = ("AP", "nDCG@10", "R@100", "RR@10", "P@1")
+
+
 def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, alpha: float = 0.05,
                 n_permutations: int = 10_000, n_bootstrap: int = 10_000, seed: int = 0,
-                out_dir: Path | None = None) -> Comparison:
-    """Compare two run folders and write ``compare.md``/``compare.json`` into ``out_dir`` (default B's).
+                out_dir: Path | None = None, qrels: Path | None = None) -> Comparison:
+    """Compare two run folders, or two TREC run files against ``qrels``, and write
+    ``compare.md``/``compare.json`` into ``out_dir`` (default: B's folder; for run files, the folder
+    that holds B).
 
     Checked before any test runs: the options' ranges (:func:`~xlir.evaluation.significance.check_options`),
     the output folder, every per-query value finite (the file and query are named otherwise), and
@@ -87,9 +132,11 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
     on the common queries with a warning that says how many were paired (also written to both files).
     """
     check_options(alpha, n_permutations, n_bootstrap)
-    out = Path(out_dir) if out_dir is not None else Path(run_b)
+    metrics = _canonical(metrics)
+    default_out = Path(run_b) if Path(run_b).is_dir() or not Path(run_b).exists() else Path(run_b).parent
+    out = Path(out_dir) if out_dir is not None else default_out
     check_output_dir(out, "compare output folder")
-    pq_a, pq_b = load_per_query(run_a), load_per_query(run_b)
+    pq_a, pq_b = _load_side(run_a, qrels, metrics, run_b), _load_side(run_b, qrels, metrics, run_a)
     shared = set(pq_a) & set(pq_b)
     if not shared:
         raise ConfigError(f"{run_a} and {run_b} share no setting: were they run on the same dataset?")
@@ -107,13 +154,15 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
     warnings = [] if pairing.complete else [
         f"the runs' query sets differ: compared on the common queries only ({pairing.describe('A', 'B')})"]
     rows = compare_runs(pq_a, pq_b, metrics=metrics, alpha=alpha, n_permutations=n_permutations,
-                        n_bootstrap=n_bootstrap, seed=seed)
+                        n_bootstrap=n_bootstrap, seed=seed,
+                        aggregates=Path(run_a).is_dir())  # run files: one setting, nothing to average
     md = to_markdown(rows, name_a=name_a, name_b=name_b, alpha=alpha)
     if warnings:
         md += "".join(f"\n**Warning:** {w}\n" for w in warnings)
     write_text_atomic(out / "compare.md", md)
     payload = {
-        "run_a": str(run_a), "run_b": str(run_b), "alpha": alpha, "n_permutations": n_permutations,
+        "run_a": str(run_a), "run_b": str(run_b), "qrels": str(qrels) if qrels else None,
+        "alpha": alpha, "n_permutations": n_permutations,
         "n_bootstrap": n_bootstrap, "seed": seed, "pairing": pairing.as_dict(), "warnings": warnings,
         "tests": {"randomization": "paired sign-flip, two-sided", "ci": "paired bootstrap percentile 95%",
                   "correction": "Holm across the language pairs of each metric; aggregates separately"},
