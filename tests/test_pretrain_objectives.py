@@ -9,7 +9,6 @@ from collections import Counter
 
 import pytest
 
-from xlir.experiments.analysis import mean_ci, trend
 from xlir.training.pretrain import OBJECTIVES, TARGETS, PretrainConfig, nested_language_sets, pretrain
 from xlir.training.pretrain.corpus import balanced_stream, language_pool, load_language_bitext
 from xlir.training.pretrain.languages import feasible_ks
@@ -96,30 +95,3 @@ def test_mlm_head_is_tied_to_the_word_embeddings(tiny_model_path, data_dir):
     emb = model[0].auto_model.get_input_embeddings().weight
     assert emb.grad is not None and emb.grad.abs().sum() > 0  # the decoder is the embedding table
     assert sum(p.numel() for p in obj._head.parameters()) == 32 * 32 + 32 + 2 * 32 + emb.shape[0]
-
-
-def test_analysis_statistics():
-    m, lo, hi = mean_ci([0.5, 0.6, 0.7])
-    assert m == pytest.approx(0.6) and lo == pytest.approx(0.6 - 4.302653 * 0.1 / math.sqrt(3), abs=1e-5)
-    pts = [(k, s, 0.3 + 0.02 * math.log2(k) + 0.001 * s) for k in (1, 2, 4, 8) for s in range(3)]
-    tr = trend(pts)
-    assert tr["slope"] == pytest.approx(0.02, abs=1e-9) and tr["slope_low"] > 0.015
-    assert tr["rho"] > 0.9 and tr["levels"] == 4
-    assert math.isnan(trend([(1, 0, 0.1), (2, 0, 0.2)])["slope"])
-
-
-def test_one_seed_per_k_is_not_a_trend():
-    """With one seed at each k the bootstrap CI collapses to the slope itself; the report must not
-    call that a finding, and the k = 0 comparison must not claim CIs it does not have."""
-    from xlir.reports.study_report import _against_no_pretraining, _verdict
-
-    one = trend([(k, 0, 0.5 + 0.01 * math.log2(k)) for k in (1, 4, 16)])
-    assert one["min_per_level"] == 1 and one["slope_low"] == pytest.approx(one["slope_high"])
-    assert _verdict(one) == "not testable (a single seed at some k, so no CI)"
-    three = trend([(k, s, 0.5 + 0.01 * math.log2(k) + 0.002 * s) for k in (1, 4, 16) for s in range(3)])
-    assert three["min_per_level"] == 3 and _verdict(three).startswith("rises with k")
-    series = [(k, *mean_ci([v for kk, _, v in [(k, s, 0.4 + 0.001 * s) for s in range(3)] if kk == k]))
-              for k in (1, 4)]
-    text = _against_no_pretraining(series, mean_ci([0.5, 0.51, 0.49]))
-    assert "entirely below at k in [1, 4]" in text
-    assert "CIs need at least 2 seeds" in _against_no_pretraining([(1, 0.4, 0.4, 0.4)], (0.5, 0.5, 0.5))

@@ -4,7 +4,11 @@ evaluation -> report and generated answer. Structure and real numbers only, no f
 from __future__ import annotations
 
 import json
+import math
 
+import pytest
+
+from xlir.evaluation.stats import mean_ci, trend
 from xlir.experiments.grid import read_table
 from xlir.experiments.run_study import run_study
 from xlir.reports.study_report import build_report
@@ -49,3 +53,20 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     rows_all = [x for x in paired.splitlines() if x.startswith(("| inside | all |", "| heldout | all |"))]
     assert len(rows_all) == 2 and all(0 <= float(x.split("|")[8].strip(" *")) <= 1 for x in rows_all)
     assert any(x.startswith("- Pre-training at all (targets inside") for x in answer.splitlines())
+
+
+def test_one_seed_per_k_is_not_a_trend():
+    """With one seed at each k the bootstrap CI collapses to the slope itself; the report must not
+    call that a finding, and the k = 0 comparison must not claim CIs it does not have."""
+    from xlir.reports.study_report import _against_no_pretraining, _verdict
+
+    one = trend([(k, 0, 0.5 + 0.01 * math.log2(k)) for k in (1, 4, 16)])
+    assert one["min_per_level"] == 1 and one["slope_low"] == pytest.approx(one["slope_high"])
+    assert _verdict(one) == "not testable (a single seed at some k, so no CI)"
+    three = trend([(k, s, 0.5 + 0.01 * math.log2(k) + 0.002 * s) for k in (1, 4, 16) for s in range(3)])
+    assert three["min_per_level"] == 3 and _verdict(three).startswith("rises with k")
+    series = [(k, *mean_ci([v for kk, _, v in [(k, s, 0.4 + 0.001 * s) for s in range(3)] if kk == k]))
+              for k in (1, 4)]
+    text = _against_no_pretraining(series, mean_ci([0.5, 0.51, 0.49]))
+    assert "entirely below at k in [1, 4]" in text
+    assert "CIs need at least 2 seeds" in _against_no_pretraining([(1, 0.4, 0.4, 0.4)], (0.5, 0.5, 0.5))

@@ -32,6 +32,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -164,6 +165,27 @@ def holm(p_values: Iterable[float]) -> np.ndarray:
     return out
 
 
+class PairedDifference(NamedTuple):
+    """B - A over paired values: mean difference, its bootstrap CI and the randomization p-value."""
+
+    diff: float
+    low: float
+    high: float
+    p: float
+
+
+def paired_difference(a, b, *, n_permutations: int = DEFAULT_PERMUTATIONS,
+                      n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> PairedDifference:
+    """Mean of ``b - a`` with its percentile bootstrap CI (seeded ``seed + 1``) and the two-sided
+    randomization p-value (seeded ``seed``); all NaN when there is no pair."""
+    d = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
+    if len(d) == 0:
+        return PairedDifference(math.nan, math.nan, math.nan, math.nan)
+    p = randomization_test(d, n_permutations=n_permutations, seed=seed)
+    lo, hi = bootstrap_ci(d, n_resamples=n_bootstrap, seed=seed + 1)
+    return PairedDifference(float(d.mean()), float(lo), float(hi), float(p))
+
+
 # ---- comparing two runs -------------------------------------------------------------------------
 def _kind(setting: str) -> str:
     return setting.split("/", 1)[0] if "/" in setting else setting
@@ -282,12 +304,10 @@ def compare_runs(per_query_a: PerQuery, per_query_b: PerQuery, *, metrics: Itera
             ids, va, vb = _paired(per_query_a[setting][metric], per_query_b[setting][metric])
             if not ids:
                 continue
-            d = vb - va
-            sub_seed = _seed(seed, setting, metric)
-            p = randomization_test(d, n_permutations=n_permutations, seed=sub_seed)
-            lo, hi = bootstrap_ci(d, n_resamples=n_bootstrap, seed=sub_seed + 1)
+            t = paired_difference(va, vb, n_permutations=n_permutations, n_bootstrap=n_bootstrap,
+                                  seed=_seed(seed, setting, metric))
             rows.append(PairedTest(setting, metric, len(ids), float(va.mean()), float(vb.mean()),
-                                   float(d.mean()), lo, hi, p, math.nan, False, f"{metric}: pairs"))
+                                   t.diff, t.low, t.high, t.p, math.nan, False, f"{metric}: pairs"))
             for qid, x, y in zip(ids, va, vb, strict=True):
                 by_group[metric][_kind(setting)][_group(qid)].append((x, y))
     if aggregates:
@@ -296,13 +316,10 @@ def compare_runs(per_query_a: PerQuery, per_query_b: PerQuery, *, metrics: Itera
                 keys = sorted(groups)
                 va = np.array([np.mean([x for x, _ in groups[g]]) for g in keys])
                 vb = np.array([np.mean([y for _, y in groups[g]]) for g in keys])
-                d = vb - va
-                sub_seed = _seed(seed, kind, "*", metric)
-                p = randomization_test(d, n_permutations=n_permutations, seed=sub_seed)
-                lo, hi = bootstrap_ci(d, n_resamples=n_bootstrap, seed=sub_seed + 1)
+                t = paired_difference(va, vb, n_permutations=n_permutations, n_bootstrap=n_bootstrap,
+                                      seed=_seed(seed, kind, "*", metric))
                 rows.append(PairedTest(f"{kind}/*", metric, len(keys), float(va.mean()), float(vb.mean()),
-                                       float(d.mean()), lo, hi, p, math.nan, False,
-                                       f"{metric}: aggregates"))
+                                       t.diff, t.low, t.high, t.p, math.nan, False, f"{metric}: aggregates"))
     return _apply_holm(rows, alpha)
 
 

@@ -17,7 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from xlir.errors import DataError
-from xlir.experiments.analysis import mean_ci, trend
+from xlir.evaluation.significance import holm, paired_difference
+from xlir.evaluation.stats import mean_ci, trend
 from xlir.experiments.grid import read_table
 from xlir.reports.html import markdown_to_html
 
@@ -31,6 +32,8 @@ PAPER_RANK_DISTANCE = {
     "LaBSE": {"xx-mono": 261.5, "xy": 225.2, "hybrid": 221.1},
 }
 STRATEGY_ORDER = ["base", "xx-mono", "xy", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75", "random"]
+PAIRED = {"n_permutations": 5000, "n_bootstrap": 2000, "seed": 0}
+"""Resamples of the studies' paired tests (per question, pooled over seeds)."""
 ALPHA_OF = {"xy": 0.0, "hybrid-0.25": 0.25, "hybrid-0.5": 0.5, "hybrid-0.75": 0.75, "xx-mono": 1.0}
 
 
@@ -66,22 +69,8 @@ def _paired(pq: dict, cells_a: dict[int, str], cells_b: dict[int, str], coll: st
     return a, b
 
 
-def _test(a: list[float], b: list[float]) -> tuple[float, float, float, float]:
-    """(mean diff b - a, CI low, CI high, p) with the evaluation package's paired tests."""
-    import numpy as np
-
-    from xlir.evaluation.significance import bootstrap_ci, randomization_test
-
-    d = np.asarray(b) - np.asarray(a)
-    if len(d) == 0:
-        return (math.nan,) * 4
-    lo, hi = bootstrap_ci(d, n_resamples=2000, seed=1)
-    return float(d.mean()), float(lo), float(hi), float(randomization_test(d, n_permutations=5000, seed=0))
-
-
 # ---- study 1 ---------------------------------------------------------------------------------------
 def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> str:
-    from xlir.evaluation.significance import holm
     from xlir.reports.plots import plot_vs_alpha
 
     pq = read_per_question(study_dir)
@@ -146,7 +135,7 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> str:
                 for kind in ("mono", "cross", "multi"):
                     a, b = _paired(pq, other, hyb, coll, kind)
                     if a:
-                        tests.append((base, kind, len(a), *_test(a, b)))
+                        tests.append((base, kind, len(a), *paired_difference(a, b, **PAIRED)))
             if tests:
                 adj = holm([t[6] for t in tests])
                 lines += [
@@ -452,7 +441,6 @@ def pretraining_effect(pq: dict, rows: list[dict]) -> list[dict]:
 
     Averaging an arm's k levels per (seed, question) first keeps one unit per question and seed, so
     the k = 0 reference is not counted once per k."""
-    from xlir.evaluation.significance import holm
 
     info = {}
     for r in rows:
@@ -478,7 +466,7 @@ def pretraining_effect(pq: dict, rows: list[dict]) -> list[dict]:
             if not sel:
                 continue
             a, b = [u[1] for u in sel], [u[2] for u in sel]
-            d, lo, hi, p = _test(a, b)
+            d, lo, hi, p = paired_difference(a, b, **PAIRED)
             out.append({"arm": arm, "collection": coll, "n": len(sel), "k0": sum(a) / len(a),
                         "pt": sum(b) / len(b), "diff": d, "low": lo, "high": hi, "p": p})
     for e, ph in zip(out, holm([e["p"] for e in out]), strict=True):

@@ -1,12 +1,11 @@
-"""Statistics for study tables: mean and 95% CI over seeds, paired tests, and a trend test.
+"""Statistics over training seeds for study tables: mean with a 95% CI, and a trend over k.
+
+Paired tests between runs (randomization, bootstrap, Holm) live in :mod:`.significance`; this
+module holds the two seed-level summaries the studies need beside them.
 
 Why these
     * Seeds are the unit of replication of a training run, so a setting's uncertainty is the
       Student-t interval of its per-seed means (few seeds: a t interval, not a normal one).
-    * Comparing two training strategies on the same queries is a paired question: the per-query
-      differences (pooled over seeds, pairing query q of seed s with query q of seed s) go to a
-      paired randomization (sign-flip) test, the standard IR significance test (Smucker, Allan &
-      Carterette, CIKM 2007). ``xlir.evaluation.significance`` is used when it provides one.
     * Study 2 asks whether a metric rises with the number of pre-training languages k. Effects of
       language count are usually logarithmic, so the trend is the OLS slope of the metric on log2 k
       (k >= 1), with a bootstrap CI that resamples seeds within each k (the seed is the replicate),
@@ -34,61 +33,6 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
 
     half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
     return (m, m - half, m + half)
-
-
-def paired_randomization(a: Sequence[float], b: Sequence[float], *, n: int = 10000, seed: int = 0) -> float:
-    """Two-sided p-value of mean(a - b) != 0 by random sign flips of the paired differences."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if len(d) == 0:
-        return math.nan
-    obs = abs(d.mean())
-    if obs == 0:
-        return 1.0
-    rng = np.random.default_rng(seed)
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(n, len(d)))
-    null = np.abs((signs * d).mean(axis=1))
-    return float((1 + np.sum(null >= obs - 1e-12)) / (n + 1))
-
-
-def paired_test(a: Sequence[float], b: Sequence[float]) -> dict:
-    """Paired test of a against b; prefers the evaluation package's implementation when present."""
-    try:
-        from xlir.evaluation import significance as sig  # the evaluation helper's module
-    except ImportError:
-        sig = None
-    a = list(a)
-    b = list(b)
-    fn = getattr(sig, "paired_randomization_test", None) if sig is not None else None
-    if fn is not None:
-        try:
-            res = fn(a, b)
-            p = float(res["p"] if isinstance(res, dict) else getattr(res, "p_value", res))
-            return {
-                "p": p,
-                "n": len(a),
-                "mean_diff": float(np.mean(np.subtract(a, b))),
-                "test": "xlir.evaluation.significance.paired_randomization_test",
-            }
-        except Exception:  # noqa: BLE001 - fall back to ours if the signature differs
-            pass
-    return {
-        "p": paired_randomization(a, b),
-        "n": len(a),
-        "mean_diff": float(np.mean(np.subtract(a, b))) if a else math.nan,
-        "test": "paired randomization (sign flip), 10k permutations",
-    }
-
-
-def holm(pvalues: dict[str, float]) -> dict[str, float]:
-    """Holm-Bonferroni adjusted p-values (several baselines are compared to one method)."""
-    items = sorted(pvalues.items(), key=lambda kv: kv[1])
-    m = len(items)
-    out: dict[str, float] = {}
-    running = 0.0
-    for i, (k, p) in enumerate(items):
-        running = max(running, min(1.0, (m - i) * p))
-        out[k] = running
-    return out
 
 
 def trend(points: Iterable[tuple[float, int, float]], *, n_boot: int = 2000, seed: int = 0) -> dict:

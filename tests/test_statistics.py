@@ -1,12 +1,22 @@
-"""Known-answer checks of the paired randomization test, bootstrap CI and Holm correction."""
+"""Known-answer checks of the statistics: paired randomization test, bootstrap CI, Holm correction,
+the seed-level mean CI and the trend over k."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from xlir.evaluation.significance import bootstrap_ci, compare_runs, holm, randomization_test
+from xlir.evaluation.significance import (
+    bootstrap_ci,
+    compare_runs,
+    holm,
+    paired_difference,
+    randomization_test,
+)
+from xlir.evaluation.stats import mean_ci, trend
 
 
 def _per_query(values: dict[str, dict[str, np.ndarray]]) -> dict:
@@ -87,3 +97,24 @@ def test_only_shared_queries_are_paired():
     assert row.n == 2
     assert row.diff == pytest.approx(0.1)
     assert row.p_value == pytest.approx(0.5)  # exact: 2 of the 4 sign patterns reach |mean| >= 0.1
+
+
+def test_mean_ci_and_trend():
+    m, lo, hi = mean_ci([0.5, 0.6, 0.7])
+    assert m == pytest.approx(0.6) and lo == pytest.approx(0.6 - 4.302653 * 0.1 / math.sqrt(3), abs=1e-5)
+    pts = [(k, s, 0.3 + 0.02 * math.log2(k) + 0.001 * s) for k in (1, 2, 4, 8) for s in range(3)]
+    tr = trend(pts)
+    assert tr["slope"] == pytest.approx(0.02, abs=1e-9) and tr["slope_low"] > 0.015
+    assert tr["rho"] > 0.9 and tr["levels"] == 4
+    assert math.isnan(trend([(1, 0, 0.1), (2, 0, 0.2)])["slope"])
+
+
+def test_paired_difference_is_the_randomization_test_and_bootstrap_of_b_minus_a():
+    rng = np.random.default_rng(3)
+    a = rng.random(40)
+    b = a + 0.05 + rng.normal(0, 0.02, 40)
+    t = paired_difference(a, b, n_permutations=999, n_bootstrap=500, seed=7)
+    assert t.diff == pytest.approx(float(np.mean(b - a)))
+    assert t.p == randomization_test(b - a, n_permutations=999, seed=7) == pytest.approx(1 / 1000)
+    assert (t.low, t.high) == bootstrap_ci(b - a, n_resamples=500, seed=8) and t.low > 0
+    assert all(math.isnan(x) for x in paired_difference([], []))
