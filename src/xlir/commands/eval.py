@@ -76,6 +76,8 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Option(None, "--config", help="TOML file of EvalConfig fields "
                                                                   "(command-line options given win)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        overwrite: bool = typer.Option(False, "--overwrite",
+                                       help="Clear an --output run folder that holds another evaluation."),
         allow_seen_source: bool = typer.Option(
             False, "--allow-seen-source",
             help="Evaluate a trained model on a collection from its own training source (not zero-shot; "
@@ -85,12 +87,16 @@ def register(app: typer.Typer) -> None:
         from xlir.data import load_collection
         from xlir.errors import ConfigError
         from xlir.evaluation import EvalConfig, evaluate
+        from xlir.evaluation.evaluator import collection_info
+        from xlir.evaluation.run_folder import check_cache_dir, prepare_run_folder, run_identity
+        from xlir.files import check_output_dir
         from xlir.models import load_model
 
         if doc_windows not in ("none", "maxp", "firstp", "mean"):
             raise ConfigError(f"--doc-windows must be none, maxp, firstp or mean, not {doc_windows!r}")
         if run_format not in ("trec", "trec.gz"):
             raise ConfigError(f"--run-format must be trec or trec.gz, not {run_format!r}")
+        out_dir = check_output_dir(output or _default_output(model, dataset), "run folder")
         langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
         collection = load_collection(dataset, languages=langs)
         if langs or limit:
@@ -109,6 +115,9 @@ def register(app: typer.Typer) -> None:
             "run_format": ("run_format", run_format)}
         cfg = EvalConfig.from_toml(config, **{field: value for opt, (field, value) in cli.items()
                                               if opt in given})
+        check_cache_dir(cfg)
+        prepare_run_folder(out_dir, run_identity(model, collection_info(collection), cfg.model_dump()),
+                           overwrite=overwrite)
 
         typer.echo(f"{collection.name}: {len(collection.queries)} queries, {len(collection.documents)} "
                    f"candidates, languages {', '.join(collection.query_languages)}", err=True)
@@ -118,7 +127,7 @@ def register(app: typer.Typer) -> None:
         st_model = load_model(model)
         result = evaluate(st_model, collection, cfg, model_name=model,
                           train_sources=training_sources(model), allow_seen_source=allow_seen_source)
-        out = result.save(output or _default_output(model, dataset), runs=not no_runs)
+        out = result.save(out_dir, runs=not no_runs)
         write_run_reports(result, out)
         print_result(result)
         enc = result.encoding

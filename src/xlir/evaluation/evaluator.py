@@ -55,6 +55,7 @@ from xlir.evaluation.long_docs import (
 )
 from xlir.evaluation.metrics import DEFAULT_METRICS, RelevantRanks, parse_metrics
 from xlir.evaluation.results import EvalResult, RunData
+from xlir.evaluation.run_folder import check_cache_dir
 from xlir.evaluation.search import DEFAULT_BLOCK_MB, block_rows, relevant_ranks, tie_keys, top_k
 from xlir.evaluation.settings import KINDS, SettingPlan, parse_kinds, plan_settings
 
@@ -120,6 +121,11 @@ class EvalConfig(BaseModel):
             raise ConfigError(f"{where}: invalid evaluation config: {exc}") from None
 
 
+def collection_info(collection) -> dict:
+    """The ``collection`` entry of ``results.json``: summary counts, source and the slice taken."""
+    return {**collection.summary(), "source": collection.source, "subset": collection.meta.get("subset")}
+
+
 def _model_name(model, given: str | None) -> str:
     if given:
         return str(given)
@@ -137,6 +143,7 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
     ``result.model["zero_shot"]``.
     """
     config = config or EvalConfig()
+    check_cache_dir(config)
     zero_shot = check_zero_shot(train_sources or [], collection.source or collection.name,
                                 override=allow_seen_source)
     parse_metrics(config.metrics)
@@ -243,8 +250,7 @@ def evaluate_embeddings(query_emb: np.ndarray, doc_emb: np.ndarray, collection,
     return EvalResult(
         model=dict(model_info or {"name": "unknown", "fingerprint": None}),
         config=config.model_dump(),
-        collection={**collection.summary(), "source": collection.source,
-                    "subset": collection.meta.get("subset")},
+        collection=collection_info(collection),
         settings=settings, per_query=per_query, bias_per_query=bias_pq,
         timings={"search_s": round(t_ranked - t_encoded, 3), "metrics_s": round(t_end - t_ranked, 3)},
         runs=runs, qrels=qrels,

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from xlir.data.schema import PairSet, TrainingPair
 from xlir.errors import ConfigError, XlirError
+from xlir.files import check_output_dir
 from xlir.training.config import TrainConfig
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
 
@@ -226,7 +227,7 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
     from xlir.training.samplers import build_sampler
 
     dist = init_from_env()
-    output = Path(config.output)
+    output = check_output_dir(config.output, "training output folder")
     started = ckpt.list_checkpoints(output / "checkpoints") or (output / RECORD_FILE).exists()
     if not config.resume and started:
         raise ConfigError(f"{output} already holds a training run: pass --resume to continue it, "
