@@ -125,8 +125,10 @@ def show_collection(
     for item in option:
         key, _, value = item.partition("=")
         opts[key.strip()] = {"true": True, "false": False}.get(value.lower(), value)
-    if languages:
-        opts["languages"] = [x for x in languages.split(",") if x]
+    if languages is not None:
+        from xlir.data.languages import parse_language_list
+
+        opts["languages"] = parse_language_list(languages)
     col = load_collection(name, data_dir=_root(data_dir), **opts)
     s = col.summary()
     typer.echo(f"{s['name']}: {s['queries']} queries, {s['documents']} documents, "

@@ -97,7 +97,9 @@ def register(app: typer.Typer) -> None:
         if run_format not in ("trec", "trec.gz"):
             raise ConfigError(f"--run-format must be trec or trec.gz, not {run_format!r}")
         out_dir = check_output_dir(output or _default_output(model, dataset), "run folder")
-        langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
+        from xlir.data.languages import parse_language_list
+
+        langs = parse_language_list(languages)
         collection = load_collection(dataset, languages=langs)
         if langs or limit:
             collection = collection.subset(query_languages=collection.query_languages if langs else None,

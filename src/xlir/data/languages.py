@@ -16,6 +16,7 @@ typo'd language would otherwise become an empty evaluation slice.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -128,3 +129,23 @@ def known_languages() -> list[Language]:
 
 def same_language(a: str, b: str) -> bool:
     return normalize(a) == normalize(b)
+
+
+def parse_language_list(text: str | None, option: str = "--languages") -> list[str] | None:
+    """The codes of a comma- or space-separated option value; ``None`` when the option was not given.
+
+    A value that names no language (``-l ,``) is a :class:`~xlir.errors.ConfigError`: it once meant
+    "all languages" silently. Codes are returned as typed (loaders normalise them).
+    """
+    if text is None:
+        return None
+    codes = [x for x in re.split(r"[,\s]+", text) if x]
+    if not codes:
+        raise ConfigError(f"{option} {text!r} names no language: give codes such as de,en (or leave "
+                          "the option out for all languages)")
+    return codes
+
+
+def unknown_codes(codes: Sequence[str]) -> list[str]:
+    """The codes of ``codes`` that :func:`normalize` does not know, in order."""
+    return [c for c in codes if not is_known(c)]

@@ -61,12 +61,31 @@ def sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def inside(root: Path, rel: str) -> Path:
+    """``root / rel``, refusing a manifest path that leads outside the data folder.
+
+    An absolute path, a ``..`` component, or a symlink that resolves outside ``root`` is a
+    :class:`DataError` naming the manifest: verification must never hash (and so reveal the
+    existence, size and digest of) files elsewhere on the machine.
+    """
+    p = Path(rel)
+    if not rel or p.is_absolute() or ".." in p.parts or (p.drive or p.root):
+        raise DataError(Path(root) / MANIFEST, f"path {rel!r} points outside the data folder",
+                        expected="a relative path inside the data folder, without '..'")
+    full = Path(root) / p
+    if not full.resolve().is_relative_to(Path(root).resolve()):
+        raise DataError(Path(root) / MANIFEST, f"path {rel!r} resolves outside the data folder "
+                        f"({full.resolve()})", expected="a path inside the data folder")
+    return full
+
+
 def verify(root: Path, entries: list[Entry], *, progress: Callable[[int], None] | None = None) -> Report:
-    """Hash every listed file; ``progress(bytes_done)`` is called after each file."""
+    """Hash every listed file; ``progress(bytes_done)`` is called after each file. Every path is
+    checked to stay inside ``root`` before anything is read (:func:`inside`)."""
     report = Report(missing=[], mismatched=[])
-    for e in entries:
+    paths = [inside(root, e.path) for e in entries]
+    for e, path in zip(entries, paths, strict=True):
         report.checked += 1
-        path = root / e.path
         if not path.is_file():
             report.missing.append(e.path)
         else:

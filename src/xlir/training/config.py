@@ -22,8 +22,9 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from xlir.data.languages import normalize, unknown_codes
 from xlir.errors import ConfigError
 
 
@@ -72,6 +73,21 @@ class TrainConfig(BaseModel):
     log_every: int = Field(1, ge=1)
     progress: bool = True
     resume: bool = False
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: list[str] | None) -> list[str] | None:
+        """Known codes only, normalised (``swh`` -> ``sw``): an unknown code once only gave "no
+        training pairs"; an empty list (``--languages ,``) once silently filtered everything out."""
+        if v is None:
+            return None
+        if not v:
+            raise ValueError("names no language (leave it out to keep every language)")
+        unknown = unknown_codes(v)
+        if unknown:
+            raise ValueError(f"unknown language code(s) {', '.join(map(repr, unknown))}: expected ISO 639 "
+                             "codes such as de, en, sw (see docs/languages.md)")
+        return [normalize(c) for c in v]
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
