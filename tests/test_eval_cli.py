@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from xlir.cli import app
+from xlir.errors import ConfigError
 from xlir.evaluation import EvalResult, quick_summary
 
 
@@ -114,3 +115,18 @@ def test_summary_printer_accepts_absent_fields():
     assert aggregate_rows(Bare(), missing="n/a")[1] == [["cross", "n/a", "n/a", "n/a"]]
     assert bias_lines(Bare()) == ["rank distance (multi, lower is better): n/a over n/a queries",
                                   "top relevant in the query's own language: 0.500 (chance n/a)"]
+
+
+def test_eval_precision_flag_is_recorded_and_checked(data_dir, tmp_path):
+    base = ["--data-dir", str(data_dir), "eval", "--model", "tiny", "--dataset", "xquad-r", "--no-cache",
+            "--languages", "de,en", "--limit", "3", "--quiet", "--no-runs"]
+    res = CliRunner().invoke(app, [*base, "--precision", "bf16", "--batch-tokens", "2048",
+                                   "--output", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert meta["config"]["precision"] == "bf16" and meta["config"]["batch_tokens"] == 2048
+    assert meta["model"]["precision"]["used"] == "bf16" and meta["encoding"]["precision"] == "bf16"
+    bad = CliRunner().invoke(app, [*base, "--precision", "fp16", "--output", str(tmp_path / "bad")])
+    assert bad.exit_code != 0
+    assert isinstance(bad.exception, ConfigError)
+    assert "precision" in str(bad.exception) and "Input should be 'auto'" in str(bad.exception)

@@ -49,7 +49,14 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(64, "--batch-size", min=1),
         max_length: int | None = typer.Option(None, "--max-length", min=8,
                                               help="Override the model's max sequence length."),
-        int8: bool = typer.Option(False, "--int8", help="Encode with int8 dynamic quantization (CPU)."),
+        int8: bool = typer.Option(False, "--int8",
+                                  help="Encode with torch's int8 dynamic quantization (CPU)."),
+        precision: str = typer.Option(
+            "fp32", "--precision",
+            help="auto, fp32 or bf16: the encoder's matrix products (auto = bf16 where the CPU has "
+                 "avx512_bf16/AMX or the GPU has bf16, else fp32)."),
+        batch_tokens: int = typer.Option(8192, "--batch-tokens", min=8,
+                                         help="Most padded tokens per encoding batch."),
         no_cache: bool = typer.Option(False, "--no-cache",
                                       help="Neither read nor write the embedding cache."),
         cache_dir: Path | None = typer.Option(None, "--cache-dir",
@@ -114,7 +121,8 @@ def register(app: typer.Typer) -> None:
             "quiet": ("show_progress", not quiet), "doc_windows": ("doc_windows", doc_windows),
             "window_stride": ("window_stride", window_stride), "metrics": ("metrics", metrics or None),
             "cache_dir": ("cache_dir", str(cache_dir) if cache_dir else None),
-            "run_format": ("run_format", run_format)}
+            "run_format": ("run_format", run_format), "precision": ("precision", precision),
+            "batch_tokens": ("batch_tokens", batch_tokens)}
         cfg = EvalConfig.from_toml(config, **{field: value for opt, (field, value) in cli.items()
                                               if opt in given})
         check_cache_dir(cfg)

@@ -115,14 +115,59 @@ def _device(model):
         return torch.device("cpu")
 
 
+def plan_batches(lengths: np.ndarray, *, max_texts: int = 64,
+                 max_tokens: int | None = None) -> list[np.ndarray]:
+    """Batches (arrays of text indices) over texts sorted by token length, longest first.
+
+    Each batch takes the next texts in that order while ``texts x its longest length`` stays within
+    ``max_tokens`` (the padded tokens the model will execute) and ``texts <= max_texts``; a text
+    longer than the budget gets a batch of its own. Sorting the *whole* list (not a window of it) is
+    what makes padding nearly vanish: neighbours in the order differ by a token or less, so executed
+    tokens / real tokens was 1.00x on all of XQuAD-R (BENCHMARKS.md).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    batches: list[np.ndarray] = []
+    start, n = 0, len(order)
+    while start < n:
+        width = max(int(lengths[order[start]]), 1)
+        size = max_texts if max_tokens is None else min(max_texts, max(1, max_tokens // width))
+        batches.append(order[start:start + size])
+        start += size
+    return batches
+
+
+def _batch_runner(model, precision: str):
+    """``run(input_ids, attention_mask) -> float32 unit vectors`` for a SentenceTransformer (torch,
+    in ``precision``) or for an encoder that brings its own ``embed_batch`` (the ONNX Runtime one)."""
+    import torch
+
+    if hasattr(model, "embed_batch"):
+        return lambda ids, mask: torch.as_tensor(model.embed_batch(ids.numpy(), mask.numpy()))
+    from xlir.models.precision import forward_embeddings
+
+    device = _device(model)
+
+    def run(ids, mask):
+        feats = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+        emb = forward_embeddings(model, feats, precision, device.type).float()
+        return torch.nn.functional.normalize(emb, p=2, dim=1).cpu()
+
+    return run
+
+
 def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: int = 64,
                  max_length: int | None = None, show_progress: bool = True, desc: str = "encoding",
-                 stats: EncodeStats | None = None) -> np.ndarray:
+                 stats: EncodeStats | None = None, batch_tokens: int | None = None,
+                 precision: str = "fp32") -> np.ndarray:
     """Vectors of ``prefix + text`` for every text (no dedup, no cache): float32 ``[n, dim]``, unit norm.
 
     Tokenizes all texts in one call, sorts them by token count (longest first: the first batch
     shows the peak memory and the progress bar's estimate is pessimistic rather than optimistic),
-    pads each batch to its own longest member, and runs ``model.forward`` under inference mode.
+    cuts batches of at most ``batch_size`` texts and ``batch_tokens`` padded tokens
+    (:func:`plan_batches`), pads each batch to its own longest member, and runs the model under
+    inference mode, its transformer in ``precision`` ("fp32" or "bf16", resolved; see
+    :mod:`xlir.models.precision`) and pooling / normalisation in fp32.
     """
     import torch
     from tqdm.auto import tqdm
@@ -139,16 +184,15 @@ def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: i
                     padding=False, return_attention_mask=False, return_token_type_ids=False)
     ids = enc["input_ids"]
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
-    order = np.argsort(-lengths, kind="stable")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    device = _device(model)
-    was_training = model.training
-    model.eval()
+    run = _batch_runner(model, precision)
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
     bar = tqdm(total=n, desc=desc, unit="text", disable=not show_progress, leave=False)
     try:
         with torch.inference_mode():
-            for start in range(0, n, batch_size):
-                sel = order[start:start + batch_size]
+            for sel in plan_batches(lengths, max_texts=batch_size, max_tokens=batch_tokens):
                 width = int(lengths[sel[0]])
                 input_ids = torch.full((len(sel), width), pad_id, dtype=torch.long)
                 mask = torch.zeros((len(sel), width), dtype=torch.long)
@@ -156,10 +200,7 @@ def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: i
                     L = int(lengths[j])
                     input_ids[row, :L] = torch.as_tensor(ids[j])
                     mask[row, :L] = 1
-                feats = {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
-                emb = model.forward(feats)["sentence_embedding"].float()
-                emb = torch.nn.functional.normalize(emb, p=2, dim=1)
-                out[sel] = emb.cpu().numpy()
+                out[sel] = run(input_ids, mask).numpy()
                 if stats is not None:
                     stats.tokens += int(lengths[sel].sum())
                     stats.padded_tokens += len(sel) * width
@@ -167,7 +208,8 @@ def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: i
                 bar.update(len(sel))
     finally:
         bar.close()
-        model.train(was_training)
+        if hasattr(model, "train"):
+            model.train(was_training)
     check_vectors_finite(out, texts, source=f"model {model_label(model)}")
     if stats is not None:
         stats.encoded += n
@@ -200,9 +242,11 @@ def check_vectors_finite(vectors: np.ndarray, texts: Sequence[str] | None = None
 
 def encode_unique(model, texts: Sequence[str], *, prefix: str = "", cache: EmbeddingCache | None = None,
                   batch_size: int = 64, max_length: int | None = None, show_progress: bool = True,
-                  desc: str = "encoding", stats: EncodeStats | None = None) -> np.ndarray:
+                  desc: str = "encoding", stats: EncodeStats | None = None, batch_tokens: int | None = None,
+                  precision: str = "fp32") -> np.ndarray:
     """Vectors for ``texts`` (duplicates allowed), encoding each distinct text at most once and
-    only when the cache does not already hold it; new vectors are added to the cache."""
+    only when the cache does not already hold it; new vectors are added to the cache. The cache
+    must belong to this model *and* precision (:func:`model_cache_key`)."""
     st = EncodeStats()
     st.texts = len(texts)
     keys = [text_key(prefix, t) for t in texts]
@@ -223,8 +267,8 @@ def encode_unique(model, texts: Sequence[str], *, prefix: str = "", cache: Embed
     todo = np.flatnonzero(~hit)
     if len(todo):
         new = encode_texts(model, [texts[uniq_pos[i]] for i in todo], prefix=prefix,
-                           batch_size=batch_size, max_length=max_length,
-                           show_progress=show_progress, desc=desc, stats=st)
+                           batch_size=batch_size, max_length=max_length, batch_tokens=batch_tokens,
+                           precision=precision, show_progress=show_progress, desc=desc, stats=st)
         uniq_vecs[todo] = new
         if cache is not None:
             cache.put([uniq_keys[i] for i in todo], new)
@@ -235,24 +279,31 @@ def encode_unique(model, texts: Sequence[str], *, prefix: str = "", cache: Embed
     return out
 
 
-def model_cache_key(model, *, quantized: bool = False) -> str:
+def model_cache_key(model, *, quantized: bool = False, precision: str = "fp32", backend: str = "") -> str:
     """The cache key of a model: its content fingerprint, ``+int8pc`` for a quantized encoder
-    (per-channel int8; the suffix names the scheme so vectors of another scheme are never reused)."""
+    (per-channel int8; the suffix names the scheme so vectors of another scheme are never reused),
+    ``+bf16`` for bf16 matrix products, ``+<backend>`` (e.g. ``+onnx-int8-dyn``) for another runtime.
+    fp32 torch vectors keep the bare fingerprint, so caches written before precisions existed stay valid."""
     from xlir.models import fingerprint
 
-    return fingerprint(model) + ("+int8pc" if quantized else "")
+    return (fingerprint(model) + ("+int8pc" if quantized else "") + ("+bf16" if precision == "bf16" else "")
+            + (f"+{backend}" if backend else ""))
 
 
 @contextmanager
-def _collection_encoder(model, *, max_length, quantize, cache, cache_dir):
+def _collection_encoder(model, *, max_length, quantize, cache, cache_dir, precision="fp32", encoder=None):
     """``(encoder, cache store or None, cache key)`` with ``model.max_seq_length`` overridden
-    by ``max_length`` for the duration (it is part of the key through the fingerprint)."""
+    by ``max_length`` for the duration (it is part of the key through the fingerprint).
+    ``encoder`` (e.g. an :class:`xlir.evaluation.onnx_backend.OnnxEncoder` of ``model``) replaces
+    the torch model; its ``cache_suffix`` keys its vectors apart."""
     old_len = model.max_seq_length
     if max_length:
         model.max_seq_length = int(max_length)
     try:
-        key = model_cache_key(model, quantized=quantize)
-        encoder = quantize_int8(model) if quantize else model
+        key = model_cache_key(model, quantized=quantize, precision=precision,
+                              backend=getattr(encoder, "cache_suffix", ""))
+        if encoder is None:
+            encoder = quantize_int8(model) if quantize else model
         store = cache if isinstance(cache, EmbeddingCache) else (
             EmbeddingCache(key, cache_dir) if cache else None)
         yield encoder, store, key
@@ -261,7 +312,7 @@ def _collection_encoder(model, *, max_length, quantize, cache, cache_dir):
 
 
 def _role_encoder(model, encoder, store, *, batch_size: int, show_progress: bool,
-                  stats: EncodeStats | None):
+                  stats: EncodeStats | None, batch_tokens: int | None = None, precision: str = "fp32"):
     """``encode(texts, role, desc)``: deduplicated, cached encoding with the model's prompt for ``role``
     ("query" or "passage"; e5 models need "query: " / "passage: " prefixes)."""
     prompts = getattr(model, "prompts", {}) or {}
@@ -269,6 +320,7 @@ def _role_encoder(model, encoder, store, *, batch_size: int, show_progress: bool
     def encode(texts: list[str], role: str, desc: str) -> np.ndarray:
         return encode_unique(encoder, texts, prefix=prompts.get(role, ""), desc=desc, cache=store,
                              batch_size=batch_size, max_length=model.max_seq_length,
+                             batch_tokens=batch_tokens, precision=precision,
                              show_progress=show_progress, stats=stats)
 
     return encode
@@ -277,17 +329,19 @@ def _role_encoder(model, encoder, store, *, batch_size: int, show_progress: bool
 def encode_collection(model, collection, *, batch_size: int = 64, max_length: int | None = None,
                       cache: bool | EmbeddingCache = True, cache_dir: str | None = None,
                       quantize: bool = False, show_progress: bool = True,
-                      stats: EncodeStats | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+                      stats: EncodeStats | None = None, batch_tokens: int | None = None,
+                      precision: str = "fp32", encoder=None) -> tuple[np.ndarray, np.ndarray, str]:
     """``(query vectors, document vectors, model fingerprint)`` in the collection's order.
 
     ``max_length`` overrides ``model.max_seq_length`` for this call (and is part of the cache key
     through the fingerprint). ``cache`` may be an :class:`EmbeddingCache`, ``True`` (default
-    location or ``cache_dir``) or ``False``.
+    location or ``cache_dir``) or ``False``. ``precision`` is a resolved one ("fp32" / "bf16";
+    :func:`xlir.models.precision.resolve_precision`); ``encoder`` runs instead of ``model`` (ONNX).
     """
     with _collection_encoder(model, max_length=max_length, quantize=quantize, cache=cache,
-                             cache_dir=cache_dir) as (encoder, store, key):
-        encode = _role_encoder(model, encoder, store, batch_size=batch_size, show_progress=show_progress,
-                               stats=stats)
+                             cache_dir=cache_dir, precision=precision, encoder=encoder) as (enc, store, key):
+        encode = _role_encoder(model, enc, store, batch_size=batch_size, show_progress=show_progress,
+                               stats=stats, batch_tokens=batch_tokens, precision=precision)
         q = encode([x.text for x in collection.queries], "query", "queries")
         d = encode([x.text for x in collection.documents], "passage", "candidates")
     return q, d, key
@@ -297,7 +351,8 @@ def encode_collection_windows(model, collection, *, window_stride: int | None = 
                               batch_size: int = 64, max_length: int | None = None,
                               cache: bool | EmbeddingCache = True, cache_dir: str | None = None,
                               quantize: bool = False, show_progress: bool = True,
-                              stats: EncodeStats | None = None):
+                              stats: EncodeStats | None = None, batch_tokens: int | None = None,
+                              precision: str = "fp32", encoder=None):
     """``(query vectors, Windows, window vectors, model fingerprint)``: as :func:`encode_collection`,
     but every document is cut into overlapping windows of the model's length
     (:func:`xlir.evaluation.long_docs.split_windows`) and each window is encoded as a passage,
@@ -305,9 +360,9 @@ def encode_collection_windows(model, collection, *, window_stride: int | None = 
     from xlir.evaluation.long_docs import encode_windows
 
     with _collection_encoder(model, max_length=max_length, quantize=quantize, cache=cache,
-                             cache_dir=cache_dir) as (encoder, store, key):
-        encode = _role_encoder(model, encoder, store, batch_size=batch_size, show_progress=show_progress,
-                               stats=stats)
+                             cache_dir=cache_dir, precision=precision, encoder=encoder) as (enc, store, key):
+        encode = _role_encoder(model, enc, store, batch_size=batch_size, show_progress=show_progress,
+                               stats=stats, batch_tokens=batch_tokens, precision=precision)
         q = encode([x.text for x in collection.queries], "query", "queries")
         windows, w = encode_windows(
             model, [x.text for x in collection.documents], stride=window_stride,

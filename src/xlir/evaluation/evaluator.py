@@ -58,6 +58,7 @@ from xlir.evaluation.results import EvalResult, RunData
 from xlir.evaluation.run_folder import check_cache_dir
 from xlir.evaluation.search import DEFAULT_BLOCK_MB, block_rows, relevant_ranks, tie_keys, top_k
 from xlir.evaluation.settings import KINDS, SettingPlan, parse_kinds, plan_settings
+from xlir.models.precision import describe_precision
 
 
 class EvalConfig(BaseModel):
@@ -68,7 +69,12 @@ class EvalConfig(BaseModel):
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     settings: list[str] = Field(default_factory=lambda: list(KINDS),
                                 description="setting kinds: mono, cross, multi")
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(64, ge=1, description="most texts per encoding batch")
+    batch_tokens: int | None = Field(8192, ge=8, description="most padded tokens per encoding batch "
+                                                             "(texts sorted by length over the whole list)")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "fp32", description="matrix products of the encoder: bf16 autocast, fp32, or auto = bf16 where "
+                            "the hardware has it natively (xlir.models.precision)")
     max_length: int | None = Field(None, ge=8, description="override the model's max_seq_length")
     depth: int | None = Field(None, ge=1, description="rank depth for metrics; None = whole pool")
     run_depth: int = Field(100, ge=0, description="candidates per query in TREC run files")
@@ -126,6 +132,13 @@ def collection_info(collection) -> dict:
     return {**collection.summary(), "source": collection.source, "subset": collection.meta.get("subset")}
 
 
+def _model_device(model) -> str:
+    try:
+        return next(model.parameters()).device.type
+    except (StopIteration, AttributeError):  # pragma: no cover
+        return "cpu"
+
+
 def _model_name(model, given: str | None) -> str:
     if given:
         return str(given)
@@ -153,9 +166,12 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
         raise ConfigError(f"{collection.name}: no query has a relevant candidate in settings "
                           f"{', '.join(config.settings)}")
     stats = EncodeStats()
+    device = _model_device(model)
+    precision = describe_precision(config.precision, device)
     common = dict(batch_size=config.batch_size, max_length=config.max_length, cache=config.cache,
                   cache_dir=config.cache_dir, quantize=config.quantize_int8,
-                  show_progress=config.show_progress, stats=stats)
+                  show_progress=config.show_progress, stats=stats, batch_tokens=config.batch_tokens,
+                  precision=precision["used"])
     windows = None
     if config.doc_windows == "none":
         q_emb, d_emb, fp = encode_collection(model, collection, **common)
@@ -166,12 +182,13 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
     result = evaluate_embeddings(q_emb, d_emb, collection, config, windows=windows,
                                  model_info={"name": _model_name(model, model_name), "fingerprint": fp,
                                              "train_sources": list(train_sources or []),
-                                             "zero_shot": zero_shot})
+                                             "zero_shot": zero_shot, "precision": precision})
     result.timings = {"encode_s": round(encode_s, 3), **result.timings,
                       "total_s": round(time.perf_counter() - t_start, 3)}
     result.encoding = {"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,
                        "encoded": stats.encoded, "tokens": stats.tokens,
-                       "padded_tokens": stats.padded_tokens, "encode_s": round(stats.seconds, 3)}
+                       "padded_tokens": stats.padded_tokens, "encode_s": round(stats.seconds, 3),
+                       "precision": precision["used"]}
     if windows is not None:
         result.encoding["windows"] = len(windows)  # window texts behind the documents
     return result
