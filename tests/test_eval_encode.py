@@ -88,3 +88,35 @@ def test_int8_quantized_copy_encodes_close_and_leaves_model_alone(model):
     cos = (a * b).sum(axis=1)
     assert cos.min() > 0.9  # int8 weights: close, not identical
     assert not np.array_equal(a, b)
+
+
+def test_huge_texts_are_cut_by_characters_before_tokenization(model, monkeypatch):
+    """A single 50-million-character question once took 150 s and 13.7 GB in `eval`: the whole
+    text went to the tokenizer. Now at most char_limit() characters do, with one warning and a count,
+    and the vectors equal those of the text cut by hand (the cut lies beyond the kept tokens)."""
+    import warnings
+
+    from xlir.evaluation.encode import char_limit
+
+    limit = char_limit(model.tokenizer, model.max_seq_length)
+    assert model.max_seq_length * 10 < limit < 10 * model.max_seq_length * 64
+    huge = "Der Himmel ist blau und das Meer ist tief. " * 500_000  # 21.5 million characters
+    texts = [huge, "The sky is blue.", huge + "x"]
+    seen = []
+    real_call = type(model.tokenizer).__call__
+
+    def spy(self, batch, *args, **kwargs):
+        seen.append(max(len(t) for t in batch))
+        return real_call(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(type(model.tokenizer), "__call__", spy)
+    stats = EncodeStats()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vecs = encode_texts(model, texts, prefix="query: ", show_progress=False, stats=stats)
+    assert seen and max(seen) <= limit + len("query: ")
+    messages = [str(w.message) for w in caught if "characters" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("2 of 3 texts")
+    assert stats.truncated == 2
+    by_hand = encode_texts(model, [huge[:3000]], prefix="query: ", show_progress=False)
+    np.testing.assert_allclose(vecs[0], by_hand[0], atol=1e-6)

@@ -28,9 +28,11 @@ from __future__ import annotations
 import copy
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,10 +51,12 @@ class EncodeStats:
     tokens: int = 0  # non-padding tokens run through the model
     padded_tokens: int = 0  # tokens including padding
     seconds: float = 0.0
+    truncated: int = 0  # texts cut to char_limit() before tokenization
     batches: list[tuple[int, int]] = field(default_factory=list)  # (batch size, padded length)
 
     def add(self, other: EncodeStats) -> None:
-        for name in ("texts", "unique", "cache_hits", "encoded", "tokens", "padded_tokens", "seconds"):
+        for name in ("texts", "unique", "cache_hits", "encoded", "tokens", "padded_tokens", "seconds",
+                     "truncated"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.batches.extend(other.batches)
 
@@ -156,6 +160,35 @@ def _batch_runner(model, precision: str):
     return run
 
 
+CHAR_LIMIT_FACTOR = 2
+"""Safety factor of :func:`char_limit` over the longest vocabulary entry."""
+
+
+@lru_cache(maxsize=8)
+def _longest_piece(tokenizer) -> int:
+    vocab = tokenizer.get_vocab()
+    return max((len(piece) for piece in vocab), default=16)
+
+
+def char_limit(tokenizer, max_length: int) -> int:
+    """Characters of a text that can matter when only ``max_length`` tokens are kept.
+
+    Every token covers at most as many characters as the longest vocabulary entry (13-16 for the
+    XLM-R vocabulary), so ``max_length`` tokens never reach past ``max_length x longest`` characters;
+    we keep twice that (:data:`CHAR_LIMIT_FACTOR`) for characters the tokenizer drops or merges
+    (control characters, runs of spaces). Cutting longer texts before tokenization changes no
+    vector of ordinary text, and bounds the time and memory of a pathological one: a single
+    50-million-character question once made ``eval`` take 150 s and 13.7 GB.
+    """
+    return int(max_length) * _longest_piece(tokenizer) * CHAR_LIMIT_FACTOR
+
+
+def cut_long_texts(texts: Sequence[str], limit: int) -> tuple[list[str], int]:
+    """``texts`` with each longer than ``limit`` characters cut to ``limit``, and how many were cut."""
+    out = [t if len(t) <= limit else t[:limit] for t in texts]
+    return out, sum(1 for t in texts if len(t) > limit)
+
+
 def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: int = 64,
                  max_length: int | None = None, show_progress: bool = True, desc: str = "encoding",
                  stats: EncodeStats | None = None, batch_tokens: int | None = None,
@@ -180,7 +213,15 @@ def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: i
     t0 = time.perf_counter()
     max_len = int(max_length or model.max_seq_length or 512)
     tokenizer = model.tokenizer
-    enc = tokenizer([prefix + t for t in texts], truncation=True, max_length=max_len,
+    limit = char_limit(tokenizer, max_len)
+    cut, n_cut = cut_long_texts(texts, limit)
+    if n_cut:
+        warnings.warn(f"{n_cut} of {n} texts ({desc}) are longer than {limit:,} characters and were cut to "
+                      f"that before tokenization (only the first {max_len} tokens are encoded anyway)",
+                      stacklevel=2)
+        if stats is not None:
+            stats.truncated += n_cut
+    enc = tokenizer([prefix + t for t in cut], truncation=True, max_length=max_len,
                     padding=False, return_attention_mask=False, return_token_type_ids=False)
     ids = enc["input_ids"]
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)

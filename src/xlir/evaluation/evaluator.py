@@ -187,8 +187,8 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
                       "total_s": round(time.perf_counter() - t_start, 3)}
     result.encoding = {"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,
                        "encoded": stats.encoded, "tokens": stats.tokens,
-                       "padded_tokens": stats.padded_tokens, "encode_s": round(stats.seconds, 3),
-                       "precision": precision["used"]}
+                       "padded_tokens": stats.padded_tokens, "truncated_texts": stats.truncated,
+                       "encode_s": round(stats.seconds, 3), "precision": precision["used"]}
     if windows is not None:
         result.encoding["windows"] = len(windows)  # window texts behind the documents
     return result
