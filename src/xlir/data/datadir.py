@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from xlir.errors import MissingDataError
+from xlir.errors import ConfigError, MissingDataError
 
 _override: Path | None = None
 
@@ -39,6 +39,9 @@ def data_dir(explicit: str | Path | None = None) -> Path:
             "no data directory found: pass --data-dir, set XLIR_DATA_DIR, or place the data in "
             "../shared/data or ./data"
         )
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"data directory {path} is a file, not a folder: pass the folder that holds "
+                          f"the datasets (--data-dir / XLIR_DATA_DIR)")
     if not path.is_dir():
         raise MissingDataError(f"data directory {path} does not exist")
     return path.resolve()

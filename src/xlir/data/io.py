@@ -11,9 +11,10 @@ magic bytes is decompressed on the fly, and :func:`find_file` accepts ``x.json``
 
 from __future__ import annotations
 
+import codecs
 import gzip
-import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,77 +42,109 @@ def find_file(path: str | Path, *, hint: str | None = None) -> Path:
     raise MissingDataError(msg + (f": {hint}" if hint else ""))
 
 
-def open_text(path: str | Path) -> io.TextIOBase:
-    """Open a UTF-8 text file, decompressing gzip transparently (by name or magic bytes)."""
-    path = Path(path)
+def _open_binary(path: Path):
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    if path.suffix == ".gz" or magic == _GZIP_MAGIC:
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
-    return open(path, encoding="utf-8-sig")
+    return gzip.open(path, "rb") if path.suffix == ".gz" or magic == _GZIP_MAGIC else open(path, "rb")
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The (gzip-decompressed) bytes of a file; DataError for an unreadable or truncated file."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(path, "is a folder", expected="a file")
+    try:
+        with _open_binary(path) as fh:
+            return fh.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(path, f"truncated or corrupt gzip file ({exc})",
+                        expected="a complete gzip file") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read file: {exc.strerror or exc}",
+                        expected="a readable (optionally gzip) file") from None
+
+
+def decode_utf8(raw: bytes, path: str | Path, *, line: int | None = None) -> str:
+    """``raw`` as text (a leading BOM dropped); a bad byte is reported on its own line and column.
+
+    ``line`` is the line number of ``raw`` when it is one line of a larger file; otherwise the line
+    is counted from the newlines before the bad byte.
+    """
+    if raw.startswith(codecs.BOM_UTF8) and line in (None, 1):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = line if line is not None else raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataError(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte {col} of the line: "
+                              f"{exc.reason})", line=at, expected="UTF-8 text") from None
 
 
 def read_text(path: str | Path) -> str:
+    return decode_utf8(read_bytes(path), path)
+
+
+def _loads(text: str, path: str | Path, *, line: int | None, expected: str):
     try:
-        with open_text(path) as fh:
-            return fh.read()
-    except (OSError, EOFError) as exc:
-        raise DataError(path, f"cannot read file: {exc}", expected="a readable (optionally gzip) file") \
-            from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                        expected="UTF-8 text") from exc
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"malformed JSON: {exc.msg} (column {exc.colno})",
+                        line=exc.lineno if line is None else line, expected=expected) from None
+    except RecursionError:
+        raise DataError(path, "JSON nested too deeply", line=line, expected=expected) from None
 
 
 def read_json(path: str | Path) -> Any:
     """Parse a whole JSON file; a syntax error names its line and column."""
-    text = read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(path, f"malformed JSON: {exc.msg} (column {exc.colno})", line=exc.lineno,
-                        expected="valid JSON") from None
+    return _loads(read_text(path), path, line=None, expected="valid JSON")
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """All lines of a text file without their line endings (one sentence per line formats)."""
-    return read_text(path).splitlines()
+    """All lines of a text file without their line endings (one sentence per line formats).
+
+    Lines end at ``\\n`` only (a trailing ``\\r`` is dropped): ``str.splitlines`` would also cut at
+    U+2028, form feeds and other separators inside a sentence and shift a line-aligned file.
+    """
+    text = read_text(path)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [x[:-1] if x.endswith("\r") else x for x in lines]
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, object)`` for each non-blank line of a JSON-lines file."""
+    """Yield ``(line_number, object)`` for each non-blank line of a JSON-lines file (streamed)."""
+    path = Path(path)
     try:
-        fh = open_text(path)
+        fh = _open_binary(path)
     except OSError as exc:
-        raise DataError(path, f"cannot read file: {exc}", expected="a readable file") from exc
+        raise DataError(path, f"cannot read file: {exc.strerror or exc}",
+                        expected="a readable file") from None
     with fh:
         lineno = 0
         try:
-            for lineno, line in enumerate(fh, 1):
+            for lineno, raw in enumerate(fh, 1):
+                line = decode_utf8(raw, path, line=lineno)
                 if not line.strip():
                     continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(path, f"malformed JSON: {exc.msg} (column {exc.colno})",
-                                    line=lineno, expected="one JSON object per line") from None
+                obj = _loads(line, path, line=lineno, expected="one JSON object per line")
                 if not isinstance(obj, dict):
                     raise DataError(path, f"a JSON {type(obj).__name__} instead of an object",
                                     line=lineno, expected="one JSON object per line")
                 yield lineno, obj
-        except UnicodeDecodeError as exc:
-            raise DataError(path, f"not UTF-8 text ({exc.reason})", line=lineno + 1,
-                            expected="UTF-8 text") from exc
-        except (OSError, EOFError) as exc:
-            raise DataError(path, f"cannot read file: {exc}", line=lineno + 1,
-                            expected="a complete (gzip) file") from exc
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DataError(path, f"truncated or corrupt gzip file ({exc})", line=lineno + 1,
+                            expected="a complete gzip file") from None
+        except OSError as exc:
+            raise DataError(path, f"cannot read file: {exc.strerror or exc}", line=lineno + 1,
+                            expected="a readable file") from None
 
 
 def iter_tsv(path: str | Path, *, min_fields: int = 1, sep: str = "\t",
              skip_header: bool = False) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line_number, fields)`` for each non-blank line; short lines raise DataError."""
-    text = read_text(path)
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(read_lines(path), 1):
         if skip_header and lineno == 1:
             continue
         if not line.strip():
@@ -144,8 +177,8 @@ def text_field(record: Mapping, name: str, path: str | Path, *, line: int | None
         raise DataError(path, f"missing field {name!r}", line=line, record=record_id,
                         expected=f"a string field {name!r}")
     if not isinstance(value, str):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # JSON integer ids (``"_id": 308``) are common and unambiguous
         else:
             raise DataError(path, f"field {name!r} is a {type(value).__name__}", line=line,
                             record=record_id, expected=f"a string field {name!r}")

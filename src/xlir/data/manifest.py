@@ -7,6 +7,7 @@ a manifest check is how a user knows a copy is complete and unmodified before tr
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from xlir.data.io import read_json
 from xlir.errors import DataError, MissingDataError
 
 MANIFEST = "MANIFEST.json"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,18 @@ def read_manifest(root: Path) -> list[Entry]:
         if not isinstance(rec, dict) or not all(k in rec for k in ("path", "bytes", "sha256")):
             raise DataError(path, "file entry without path/bytes/sha256", record=f"files[{i}]",
                             expected='{"path", "bytes", "sha256"}')
-        entries.append(Entry(str(rec["path"]), int(rec["bytes"]), str(rec["sha256"]).lower()))
+        where = f"files[{i}]"
+        if not isinstance(rec["path"], str) or not rec["path"].strip():
+            raise DataError(path, f"'path' is {rec['path']!r}", record=where, expected="a relative file path")
+        size = rec["bytes"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise DataError(path, f"'bytes' is {size!r}", record=f"{where} ({rec['path']})",
+                            expected="the file size as a non-negative integer")
+        digest = rec["sha256"]
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest.lower()):
+            raise DataError(path, f"'sha256' is {digest!r}", record=f"{where} ({rec['path']})",
+                            expected="64 hexadecimal digits")
+        entries.append(Entry(rec["path"], size, digest.lower()))
     return entries
 
 

@@ -80,6 +80,37 @@ def _where(a: int, p: int | None = None, q: int | None = None) -> str:
     return out
 
 
+def _scalar_id(value, path, rec: str) -> str:
+    """A question id: a string, or a JSON integer (never a list, float or bool turned into text)."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise DataError(path, f"bad question id {value!r}", record=rec, expected="a non-empty string id")
+
+
+def _check_breaks(breaks, n_sentences: int, n_chars: int, path, rec: str) -> list[list[int]] | None:
+    """``sentence_breaks`` must be one ``[start, end]`` integer span inside the context per sentence.
+
+    Their text may still differ slightly from the sentences (:func:`align_sentences` copes); a
+    malformed or out-of-range list is an error, since the spans place the gold sentence.
+    """
+    if breaks is None:
+        return None
+    expected = f"one [start, end] pair of integer offsets within the context (0..{n_chars}) per sentence"
+    if not isinstance(breaks, list) or len(breaks) != n_sentences:
+        got = f"{len(breaks)} entries for {n_sentences} sentences" if isinstance(breaks, list) \
+            else f"a {type(breaks).__name__}"
+        raise DataError(path, f"sentence_breaks: {got}", record=rec, expected=expected)
+    for k, span in enumerate(breaks):
+        ok = (isinstance(span, list) and len(span) == 2
+              and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+              and 0 <= span[0] <= span[1] <= n_chars)
+        if not ok:
+            raise DataError(path, f"sentence_breaks[{k}] is {span!r}", record=rec, expected=expected)
+    return breaks
+
+
 def read_squad(path: str | Path, *, splitter=None, language: str | None = None,
                need_answers: bool = True) -> list[RParagraph]:
     """Read a SQuAD v1.1 file into paragraphs with sentences.
@@ -98,7 +129,10 @@ def read_squad(path: str | Path, *, splitter=None, language: str | None = None,
         if not isinstance(article, Mapping) or not isinstance(article.get("paragraphs"), list):
             raise DataError(path, "article without a 'paragraphs' list", record=_where(a),
                             expected="an article {title, paragraphs: [...]}")
-        title = str(article.get("title") or "")
+        title = article.get("title") or ""
+        if not isinstance(title, str):
+            raise DataError(path, f"'title' is a {type(title).__name__}", record=_where(a),
+                            expected="the article title as a string")
         for p, para in enumerate(article["paragraphs"]):
             rec = _where(a, p)
             if not isinstance(para, Mapping):
@@ -117,7 +151,9 @@ def read_squad(path: str | Path, *, splitter=None, language: str | None = None,
                 if not all(isinstance(s, str) and s.strip(_STRIP) for s in sentences):
                     raise DataError(path, "empty or non-string sentence", record=rec,
                                     expected="non-empty sentence strings")
-                starts = align_sentences(context, sentences, para.get("sentence_breaks"))
+                breaks = _check_breaks(para.get("sentence_breaks"), len(sentences), len(context),
+                                       path, rec)
+                starts = align_sentences(context, sentences, breaks)
                 sentences = [s.strip(_STRIP) for s in sentences]
             else:
                 spans = splitter(context, language)
@@ -132,22 +168,34 @@ def read_squad(path: str | Path, *, splitter=None, language: str | None = None,
                 if not isinstance(qa, Mapping) or qa.get("id") is None or qa.get("question") is None:
                     raise DataError(path, "question without 'id' or 'question'", record=qrec,
                                     expected="{id, question, answers: [{text, answer_start}]}")
+                qid = _scalar_id(qa["id"], path, qrec)
+                question = qa["question"]
+                if not isinstance(question, str):
+                    raise DataError(path, f"field 'question' is a {type(question).__name__}",
+                                    record=qrec, expected="the question as one string")
                 answers = qa.get("answers")
                 if not isinstance(answers, list):
                     raise DataError(path, "missing 'answers' list", record=qrec,
                                     expected="answers: [{text, answer_start}]")
+                for k, ans in enumerate(answers):
+                    if not isinstance(ans, Mapping):
+                        raise DataError(path, f"answers[{k}] is a {type(ans).__name__}, not an object",
+                                        record=qrec, expected='answers: [{"text": ..., "answer_start": int}]')
+                    if not isinstance(ans.get("text", ""), str):
+                        raise DataError(path, f"answers[{k}].text is a {type(ans['text']).__name__}",
+                                        record=qrec, expected="the answer span as a string")
                 if not answers:
                     continue
-                start = answers[0].get("answer_start") if isinstance(answers[0], Mapping) else None
-                if need_answers and not str(answers[0].get("text") or "").strip():
+                start = answers[0].get("answer_start")
+                if need_answers and not (answers[0].get("text") or "").strip():
                     raise DataError(path, "empty answer text", record=qrec,
                                     expected="the answer span, needed to find the gold sentence")
-                if not isinstance(start, int) or not 0 <= start < len(context):
-                    if start == -1:
+                if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start < len(context):
+                    if start == -1 and not isinstance(start, bool):
                         continue
-                    raise DataError(path, f"bad answer_start {start!r}", record=qrec,
+                    raise DataError(path, f"bad answers[0].answer_start {start!r}", record=qrec,
                                     expected=f"an integer offset in [0, {len(context)})")
-                qas_out.append((str(qa["id"]), str(qa["question"]), start))
+                qas_out.append((qid, question, start))
             out.append(RParagraph(context, sentences, starts, qas_out, title))
     return out
 

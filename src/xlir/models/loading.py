@@ -8,6 +8,7 @@ model. Everything else goes to ``SentenceTransformer(name_or_path)`` as users ex
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from xlir.errors import ModelError
@@ -40,16 +41,75 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | None = No
     from sentence_transformers import SentenceTransformer
 
     path = resolve_model_path(name_or_path)
+    local = Path(path).exists()
+    if local:
+        check_model_folder(Path(path))
     try:
         model = SentenceTransformer(path, device=device or "cpu")
     except OSError as exc:
+        if local:
+            raise ModelError(f"cannot load the model folder {path}: {exc}") from exc
         raise ModelError(
             f"cannot load model {name_or_path!r}: {exc}. Hugging Face downloads fail without internet: "
             f"pass a local folder, or one of the short names {', '.join(SHORT_NAMES)}"
         ) from exc
+    except Exception as exc:  # a library error on a broken local folder: say which folder and why
+        if not local:
+            raise
+        raise ModelError(f"cannot load the model folder {path}: {type(exc).__name__}: {exc}") from exc
     model.prompts.setdefault("query", "")
     model.prompts.setdefault("passage", "")
     return model
+
+
+def _check_safetensors(file: Path) -> None:
+    """A safetensors file must hold its whole header and every tensor's bytes (no truncation)."""
+    size = file.stat().st_size
+    with open(file, "rb") as fh:
+        head = fh.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if n < 2 or 8 + n > size:
+            raise ModelError(f"{file}: truncated or not a safetensors file ({size} bytes, header "
+                             f"{'unreadable' if n < 0 else f'of {n} bytes'})")
+        try:
+            header = json.loads(fh.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{file}: corrupt safetensors header ({exc})") from None
+    ends = [v["data_offsets"][1] for k, v in header.items()
+            if k != "__metadata__" and isinstance(v, dict) and isinstance(v.get("data_offsets"), list)
+            and len(v["data_offsets"]) == 2 and isinstance(v["data_offsets"][1], int)]
+    if len(ends) != sum(1 for k in header if k != "__metadata__"):
+        raise ModelError(f"{file}: corrupt safetensors header (a tensor without data offsets)")
+    described = 8 + n + max(ends, default=0)
+    if described != size:
+        raise ModelError(f"{file}: truncated or altered: {size} bytes, its header describes {described}")
+
+
+def check_model_folder(folder: Path) -> None:
+    """Refuse a local model folder that cannot load, naming the file, before a library traceback.
+
+    Checks what breaks most often when folders are copied around: a missing ``config.json`` (or
+    ``modules.json``), a module folder without its config, and truncated ``*.safetensors`` files.
+    """
+    if not folder.is_dir():
+        raise ModelError(f"model path {folder} is a file; pass a sentence-transformers model folder")
+    modules_file = folder / "modules.json"
+    if not modules_file.is_file() and not (folder / "config.json").is_file():
+        raise ModelError(f"{folder} is not a model folder: it has neither modules.json "
+                         f"(sentence-transformers) nor config.json (transformers)")
+    if modules_file.is_file():
+        try:
+            modules = json.loads(modules_file.read_text(encoding="utf-8"))
+            transformer_dirs = [folder / m.get("path", "") for m in modules
+                                if str(m.get("type", "")).endswith("Transformer")]
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError) as exc:
+            raise ModelError(f"{modules_file}: not a sentence-transformers modules list ({exc})") from None
+        for sub in transformer_dirs:
+            if not (sub / "config.json").is_file():
+                raise ModelError(f"{sub / 'config.json'} is missing: the transformer module of {folder} "
+                                 f"cannot be built without it")
+    for file in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*/*.safetensors")):
+        _check_safetensors(file)
 
 
 def fingerprint(model) -> str:
