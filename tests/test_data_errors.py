@@ -164,3 +164,126 @@ def test_unknown_language_weighting():
                           positive_language="de") for i in range(4)]
     with pytest.raises(ConfigError, match="unknown language weighting 'even'"):
         build_sampler("xy", pairs, 2, weighting="even")
+
+
+# ---- issue 11, defect 7: malformed records that used to crash with a raw exception -------------------
+
+def _squad_file(tmp_path, *, answers=None, question="Which one?", sentences=None, breaks=None, qid="1"):
+    para = {"context": "First one. Second one.",
+            "qas": [{"id": qid, "question": question,
+                     "answers": [{"text": "one", "answer_start": 6}] if answers is None else answers}]}
+    if sentences is not None:
+        para["sentences"] = sentences
+    if breaks is not None:
+        para["sentence_breaks"] = breaks
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [para]}]}), encoding="utf-8")
+    return path
+
+
+def _two_sentences(text, lang):
+    return [(0, 10), (11, len(text))]
+
+
+@pytest.mark.parametrize(("answers", "message"), [
+    (["308"], r"answers\[0\] is a str"),          # was AttributeError
+    ([None], r"answers\[0\] is a NoneType"),      # was AttributeError
+    ([{"text": 308, "answer_start": 6}], r"answers\[0\]\.text is a int"),
+    ([{"text": "one", "answer_start": True}], r"bad answers\[0\]\.answer_start True"),
+    ([{"text": "one", "answer_start": "6"}], r"bad answers\[0\]\.answer_start '6'"),
+])
+def test_malformed_answers_name_the_question(tmp_path, answers, message):
+    with pytest.raises(DataError, match=message) as err:
+        read_squad(_squad_file(tmp_path, answers=answers), splitter=_two_sentences)
+    _check(err, "s.json", record="data[0].paragraphs[0].qas[0]")
+
+
+@pytest.mark.parametrize(("question", "qid"), [(["a", "b"], "1"), ({"t": "x"}, "1"), (7, "1"),
+                                              ("ok?", ["1"]), ("ok?", 1.5), ("ok?", True)])
+def test_question_and_id_must_be_scalars_not_stringified(tmp_path, question, qid):
+    """A list question used to become the text "['a', 'b']" and be evaluated as such."""
+    with pytest.raises(DataError, match="question|id") as err:
+        read_squad(_squad_file(tmp_path, question=question, qid=qid), splitter=_two_sentences)
+    _check(err, "s.json", record="data[0].paragraphs[0].qas[0]")
+    assert read_squad(_squad_file(tmp_path, qid=308), splitter=_two_sentences)[0].qas[0][0] == "308"
+
+
+@pytest.mark.parametrize(("breaks", "message"), [
+    ([5, 7], r"sentence_breaks\[0\] is 5"),                     # was TypeError
+    ([[0, 10], ["a", "b"]], r"sentence_breaks\[1\] is \['a', 'b'\]"),  # was TypeError
+    ([[0, 10], [11, 99]], r"sentence_breaks\[1\] is \[11, 99\]"),      # past the context
+    ([[0, 10]], "1 entries for 2 sentences"),
+    ("0-10", "sentence_breaks: a str"),
+])
+def test_sentence_breaks_that_do_not_match_the_context(tmp_path, breaks, message):
+    path = _squad_file(tmp_path, sentences=["First one.", "Second one."], breaks=breaks)
+    with pytest.raises(DataError, match=message) as err:
+        read_squad(path)
+    _check(err, "s.json", record="data[0].paragraphs[0]", expected="[start, end]")
+    ok = _squad_file(tmp_path, sentences=["First one.", "Second one."], breaks=[[0, 10], [11, 22]])
+    assert read_squad(ok)[0].starts == [0, 11]
+
+
+@pytest.mark.parametrize("size", ["abc", None, 1.5, -3, True])
+def test_manifest_bytes_of_the_wrong_type(tmp_path, size):
+    from xlir.data.manifest import read_manifest
+
+    (tmp_path / "MANIFEST.json").write_text(json.dumps(
+        {"files": [{"path": "a.txt", "bytes": size, "sha256": "0" * 64}]}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"'bytes' is") as err:  # was ValueError / TypeError
+        read_manifest(tmp_path)
+    _check(err, "MANIFEST.json", record="files[0] (a.txt)", expected="non-negative integer")
+    (tmp_path / "MANIFEST.json").write_text(json.dumps(
+        {"files": [{"path": "a.txt", "bytes": 3, "sha256": "xyz"}]}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"'sha256' is 'xyz'"):
+        read_manifest(tmp_path)
+
+
+def test_non_utf8_byte_is_reported_on_its_own_line(tmp_path):
+    """The decoder works in chunks, so the old reader named line 2824 for a bad byte on line 3001."""
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"".join(b'{"a": %d}\n' % i for i in range(3000)) + b'{"a": "\xff"}\n')
+    with pytest.raises(DataError, match="not UTF-8") as err:
+        list(iter_jsonl(path))
+    _check(err, "c.jsonl", line=3001, expected="UTF-8")
+    gz = tmp_path / "c.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(DataError) as err:
+        list(iter_jsonl(gz))
+    assert err.value.line == 3001
+    whole = tmp_path / "w.json"
+    whole.write_bytes(b'{\n"a": 1,\n"b": "\xff"\n}\n')
+    with pytest.raises(DataError, match=r"w\.json:3: not UTF-8 text \(byte 0xff at byte 7"):
+        read_json(whole)
+    tsv = tmp_path / "t.tsv"
+    tsv.write_bytes(b"a\tb\n\x0cc\td\ne\t\xfe\n")  # a form feed does not count as a line break
+    with pytest.raises(DataError) as err:
+        list(iter_tsv(tsv, min_fields=2))
+    assert err.value.line == 3
+
+
+def test_truncated_gzip_and_folder_instead_of_file(tmp_path):
+    path = tmp_path / "c.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(b'{"a": %d}\n' % i for i in range(5000)))[:-40])
+    with pytest.raises(DataError, match="truncated or corrupt gzip") as err:  # was EOFError
+        list(iter_jsonl(path))
+    _check(err, "c.jsonl.gz", expected="complete gzip")
+    with pytest.raises(DataError, match="truncated or corrupt gzip"):
+        read_json(path)
+    with pytest.raises(DataError, match="is a folder"):
+        read_json(tmp_path)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataError, match="nested too deeply"):  # was RecursionError
+        read_json(deep)
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    from xlir.data.datadir import data_dir
+
+    f = tmp_path / "data.txt"
+    f.write_text("x")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):  # was "does not exist"
+        data_dir(f)
+    with pytest.raises(XlirError, match="does not exist"):
+        data_dir(tmp_path / "nope")

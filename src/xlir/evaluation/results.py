@@ -25,8 +25,6 @@ trec.gz``) gzips them (``.trec.gz``, ``.qrels.txt.gz``; about 6x smaller), ``--n
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 import platform
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from xlir.errors import DataError, MissingDataError
+from xlir.evaluation.trec_io import read_qrels, read_run, write_qrels, write_run  # noqa: F401 (re-exported)
 from xlir.files import write_json_atomic
 
 RESULTS_FILE = "results.json"
@@ -239,13 +238,10 @@ class EvalResult:
         path = run_dir / RESULTS_FILE
         if not path.is_file():
             raise MissingDataError(f"{run_dir} is not an xlir run folder: {RESULTS_FILE} is missing")
-        try:
-            meta = json.loads(path.read_text())
-            pq = json.loads((run_dir / PER_QUERY_FILE).read_text())
-        except FileNotFoundError as exc:
-            raise MissingDataError(f"{run_dir}: {Path(exc.filename).name} is missing") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+        if not (run_dir / PER_QUERY_FILE).is_file():
+            raise MissingDataError(f"{run_dir}: {PER_QUERY_FILE} is missing")
+        meta = _read_object(path, ("model", "config", "collection", "setting_info"))
+        pq = _read_object(run_dir / PER_QUERY_FILE, ("per_query",))
         try:
             return cls(model=meta["model"], config=meta["config"], collection=meta["collection"],
                        settings=meta["setting_info"], per_query=pq["per_query"],
@@ -253,6 +249,18 @@ class EvalResult:
                        timings=meta.get("timings", {}), encoding=meta.get("encoding", {}))
         except DataError as exc:  # the invariant (check_figures): name the file the values came from
             raise DataError(run_dir / PER_QUERY_FILE, exc.problem, expected=exc.expected) from None
+
+
+def _read_object(path: Path, keys: tuple[str, ...]) -> dict:
+    """A run folder's JSON file as a dict holding ``keys``; a cut or foreign file is a DataError."""
+    from xlir.data.io import read_json
+
+    doc = read_json(path)
+    missing = [k for k in keys if not isinstance(doc, dict) or k not in doc]
+    if missing:
+        raise DataError(path, f"no {', '.join(repr(k) for k in missing)}",
+                        expected="a file written by xlir eval (rerun the evaluation)")
+    return doc
 
 
 RUN_FORMATS = ("trec", "trec.gz")
@@ -267,61 +275,3 @@ def run_file_paths(run_dir: str | Path, setting: str, run_format: str = "trec") 
     gz = ".gz" if run_format == "trec.gz" else ""
     base = Path(run_dir) / "runs" / setting
     return base.with_name(base.name + ".trec" + gz), base.with_name(base.name + ".qrels.txt" + gz)
-
-
-def _open_write(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gz":
-        return gzip.open(path, "wt", compresslevel=3, encoding="utf-8")
-    return open(path, "w", encoding="utf-8")
-
-
-def write_run(path: Path, run: RunData, tag: str = "xlir") -> None:
-    """TREC run format ``qid Q0 docid rank score tag``; scores as exact decimal of the float32 value.
-
-    Gzip-compressed when ``path`` ends in ``.gz``, plain text otherwise."""
-    with _open_write(Path(path)) as fh:
-        for qid, docs, scores in zip(run.query_ids, run.doc_ids, run.scores.tolist(), strict=True):
-            fh.write("".join(f"{qid} Q0 {d} {r} {s!r} {tag}\n"
-                             for r, (d, s) in enumerate(zip(docs, scores, strict=False), start=1)))
-
-
-def write_qrels(path: Path, qrels: dict[str, dict[str, int]]) -> None:
-    """TREC qrels ``qid 0 docid grade`` (gzip-compressed when ``path`` ends in ``.gz``)."""
-    with _open_write(Path(path)) as fh:
-        for qid, docs in qrels.items():
-            fh.write("".join(f"{qid} 0 {d} {g}\n" for d, g in docs.items()))
-
-
-def _open_text(path: Path):
-    path = Path(path)
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
-
-
-def _read_trec(path: str | Path, what: str, expected: str, value_col: int, cast) -> dict[str, dict]:
-    """Whitespace-separated TREC lines as ``{qid: {docid: cast(value)}}``; a bad line names its number."""
-    n_fields = len(expected.split())
-    out: dict[str, dict] = {}
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                if len(parts) != n_fields:
-                    raise ValueError
-                value = cast(parts[value_col])
-            except ValueError:
-                raise DataError(path, f"not a TREC {what} line", line=n, expected=expected) from None
-            out.setdefault(parts[0], {})[parts[2]] = value
-    return out
-
-
-def read_run(path: str | Path) -> dict[str, dict[str, float]]:
-    """A TREC run file (plain or .gz) as ``{qid: {docid: score}}``, pytrec_eval's run format."""
-    return _read_trec(path, "run", "qid Q0 docid rank score tag", 4, float)
-
-
-def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
-    """A TREC qrels file (plain or .gz) as ``{qid: {docid: grade}}``."""
-    return _read_trec(path, "qrels", "qid 0 docid grade", 3, int)
