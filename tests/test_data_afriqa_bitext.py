@@ -6,7 +6,7 @@ import pytest
 
 from xlir.data import load_bitext, load_collection
 from xlir.data.registry import bitext_languages
-from xlir.errors import ConfigError
+from xlir.errors import ConfigError, XlirError
 
 AFRIQA_DEV = {"bem": 235, "fon": 271, "ha": 222, "ig": 307, "rw": 230, "tw": 348, "zu": 242}
 
@@ -63,3 +63,26 @@ def test_tatoeba(data_dir):
         load_bitext("tatoeba", "de", "fr", data_dir=data_dir)
     col = load_collection("tatoeba", data_dir=data_dir, src="sw", tgt="en")
     assert len(col.queries) == counts["sw"] == 390
+
+
+def test_flores_test_to_english(data_dir):
+    """FLORES-200 test from SIB-200: each language's 204 sentences against one English pool."""
+    col = load_collection("flores-test", data_dir=data_dir, languages=["swh_Latn", "yor"])
+    assert col.query_counts() == {"sw": 204, "yo": 204} and col.document_counts() == {"en": 204}
+    ids = [int(q.group) for q in col.queries if q.language == "sw"]
+    assert ids == sorted(ids) and [int(d.group) for d in col.documents] == sorted(ids)  # index order
+    sw = col.queries[0]
+    assert col.qrels[sw.id] == {f"en/{sw.group}": 1} and col.qrels[f"yo/{sw.group}"] == col.qrels[sw.id]
+    english = dict(load_bitext("sib200", "sw", "en", data_dir=data_dir, split="test"))
+    assert english[sw.text] == next(d.text for d in col.documents if d.group == sw.group)
+    sliced = col.subset(limit=3, pool_per_language=0)  # the studies' slice: gold translations only
+    assert sliced.query_counts() == {"sw": 3, "yo": 3} and len(sliced.documents) == 3
+
+
+def test_tatoeba_to_english_skips_missing_languages(data_dir):
+    col = load_collection("tatoeba-en", data_dir=data_dir, languages=["sw", "yo", "de"])
+    assert col.query_counts() == {"de": 1000, "sw": 390} and col.meta["missing_languages"] == ["yo"]
+    assert len(col.documents) == 1390 and col.qrels["sw/sw-0"] == {"en/sw-0": 1}
+    assert col.queries[0].text == load_bitext("tatoeba", "sw", "en", data_dir=data_dir)[0][0]
+    with pytest.raises(XlirError, match="none of the languages"):
+        load_collection("tatoeba-en", data_dir=data_dir, languages=["yo"])

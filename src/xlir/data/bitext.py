@@ -51,3 +51,24 @@ def pairs_to_collection(name: str, src: str, tgt: str, pairs: list[tuple[str, st
     qrels = {q.id: {d.id: 1} for q, d in zip(queries, docs, strict=True)}
     return Collection(f"{name}:{src}-{tgt}", queries, docs, qrels, parallel=False, source=source,
                       meta={"src": src, "tgt": tgt, **(meta or {})})
+
+
+def to_pivot_collection(name: str, rows: dict[str, list[tuple[str, str, str]]], *, pivot: str, source: str,
+                        meta: dict | None = None) -> Collection:
+    """Queries in many languages, candidates their translations in one pivot language (English).
+
+    ``rows``: language -> ``(key, text, pivot_text)``. Query ``<lang>/<key>`` (group ``key``) finds
+    the candidate ``<pivot>/<key>``. In an n-way parallel set (FLORES) every language shares the key
+    of a sentence, so its pivot sentence is one candidate for all of them; a pivot-paired set
+    (Tatoeba) gives distinct keys per language. Candidates keep the order they first appear in.
+    """
+    queries, docs, qrels = [], {}, {}
+    for lang, lang_rows in rows.items():
+        for key, text, pivot_text in lang_rows:
+            qid = f"{lang}/{key}"
+            queries.append(Query(qid, text, lang, key))
+            docs.setdefault(key, Document(f"{pivot}/{key}", pivot_text, pivot, None, key))
+            qrels[qid] = {f"{pivot}/{key}": 1}
+    return Collection(name, queries, list(docs.values()), qrels, parallel=False, source=source,
+                      meta={"pivot": pivot, **(meta or {})})
+

@@ -90,29 +90,27 @@ class Collection:
         return dict(out)
 
     def subset(self, *, languages: Iterable[str] | None = None, limit: int | None = None,
-               query_languages: Iterable[str] | None = None) -> Collection:
-        """A smaller collection for quick looks.
+               query_languages: Iterable[str] | None = None,
+               pool_per_language: int | None = None) -> Collection:
+        """A slice of the collection: the one place where collections are cut.
 
         ``languages`` keeps queries and documents in those languages only; ``query_languages``
-        restricts queries only (documents keep every language). ``limit`` keeps the first
-        ``limit`` groups (or queries, when there are no groups) per query language, in file order,
-        so that a limited parallel collection stays parallel. The candidate pool is not cut:
-        retrieval against the full pool is what makes a slice's numbers comparable to the full set.
+        restricts queries only (documents keep every language). ``limit`` keeps the first ``limit``
+        groups (or queries, when there are no groups) of each query language, in file order; in a
+        parallel collection these are the first groups overall, so that a limited parallel
+        collection stays parallel. The candidate pool is not cut by ``limit``: retrieval against
+        the full pool is what makes a slice's numbers comparable to the full set.
+        ``pool_per_language`` does cut it, for CPU-sized studies: the relevant candidates of the
+        kept queries plus the first ``pool_per_language`` other candidates of each language (in
+        file order: the paragraphs around the kept questions, hard same-topic distractors).
+        Queries left without a relevant candidate are dropped.
         """
         langs = set(languages) if languages is not None else None
         qlangs = set(query_languages) if query_languages is not None else langs
         docs = [d for d in self.documents if langs is None or d.language in langs]
         queries = [q for q in self.queries if qlangs is None or q.language in qlangs]
         if limit is not None:
-            keep_groups: list[str] = []
-            seen: set[str] = set()
-            for q in queries:
-                key = q.group or q.id
-                if key not in seen:
-                    seen.add(key)
-                    keep_groups.append(key)
-            allowed = set(keep_groups[:limit])
-            queries = [q for q in queries if (q.group or q.id) in allowed]
+            queries = _first_groups(queries, limit, per_language=not self.parallel)
         doc_ids = {d.id for d in docs}
         qrels = {
             q.id: {d: g for d, g in self.qrels.get(q.id, {}).items() if d in doc_ids}
@@ -120,9 +118,14 @@ class Collection:
         }
         queries = [q for q in queries if qrels.get(q.id)]
         qrels = {q.id: qrels[q.id] for q in queries}
+        sliced = {"languages": sorted(qlangs) if qlangs else None, "limit": limit}
+        if pool_per_language is not None:
+            docs = _trim_pool(docs, qrels, pool_per_language)
+            kept = {d.id for d in docs}
+            qrels = {qid: {d: g for d, g in judged.items() if d in kept} for qid, judged in qrels.items()}
+            sliced["pool_per_language"] = pool_per_language
         return Collection(self.name, queries, docs, qrels, self.parallel, self.source,
-                          {**self.meta, "subset": {"languages": sorted(qlangs) if qlangs else None,
-                                                   "limit": limit}})
+                          {**self.meta, "subset": sliced})
 
     # ---- checks --------------------------------------------------------------------------
     def validate(self, path: str | None = None) -> Collection:
@@ -161,6 +164,27 @@ class Collection:
         return {"name": self.name, "queries": len(self.queries), "documents": len(self.documents),
                 "judgments": n_judg, "query_languages": self.query_counts(),
                 "document_languages": self.document_counts(), "parallel": self.parallel}
+
+
+def _first_groups(queries: list[Query], limit: int, *, per_language: bool) -> list[Query]:
+    """The queries of the first ``limit`` groups (of each language when ``per_language``)."""
+    keep: dict[str, dict[str, None]] = defaultdict(dict)  # language (or "") -> groups in file order
+    for q in queries:
+        keep[q.language if per_language else ""].setdefault(q.group or q.id)
+    allowed = {(lang, g) for lang, groups in keep.items() for g in list(groups)[:limit]}
+    return [q for q in queries if (q.language if per_language else "", q.group or q.id) in allowed]
+
+
+def _trim_pool(docs: list[Document], qrels: Qrels, per_language: int) -> list[Document]:
+    """Relevant documents plus the first ``per_language`` others of each language, in order."""
+    gold = {d for judged in qrels.values() for d, g in judged.items() if g > 0}
+    seen: Counter = Counter()
+    out = []
+    for d in docs:
+        if d.id in gold or seen[d.language] < per_language:
+            out.append(d)
+            seen[d.language] += d.id not in gold
+    return out
 
 
 @dataclass(frozen=True, slots=True)

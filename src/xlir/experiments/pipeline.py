@@ -21,11 +21,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from xlir.data.schema import Collection, Document, Query
+from xlir.data.schema import Collection
 
 
 class EvalSpec(BaseModel):
-    """One evaluation collection of a cell: a registered name (or ``flores-test``), sliced."""
+    """One evaluation collection of a cell: a registered name, sliced with :meth:`Collection.subset`
+    (``pool_per_language=0``: only the relevant candidates of the kept queries, as for bitext)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -36,126 +37,12 @@ class EvalSpec(BaseModel):
     optional: bool = False  # skip (and say so) when the loader or files are missing
 
 
-def trim_pool(collection: Collection, per_language: int) -> Collection:
-    """Keep gold candidates of the kept queries plus the first ``per_language`` of each language."""
-    gold = {d for judged in collection.qrels.values() for d, g in judged.items() if g > 0}
-    seen: dict[str, int] = {}
-    docs: list[Document] = []
-    for d in collection.documents:
-        n = seen.get(d.language, 0)
-        if d.id in gold or n < per_language:
-            docs.append(d)
-            seen[d.language] = n + (d.id not in gold)
-    meta = {**collection.meta, "pool_per_language": per_language}
-    return Collection(
-        collection.name,
-        collection.queries,
-        docs,
-        collection.qrels,
-        collection.parallel,
-        collection.source,
-        meta,
-    )
-
-
-def limit_per_language(collection: Collection, limit: int) -> Collection:
-    """The first ``limit`` questions (groups) of *each* query language, full candidate pool.
-
-    Parallel collections share groups across languages, so the first groups overall are the first
-    of every language; a non-parallel one (AfriQA) is cut language by language.
-    """
-    if collection.parallel:
-        return collection.subset(limit=limit)
-    keep: set[str] = set()
-    for lang in collection.query_languages:
-        keep.update(q.id for q in collection.subset(query_languages=[lang], limit=limit).queries)
-    queries = [q for q in collection.queries if q.id in keep]
-    qrels = {q.id: collection.qrels[q.id] for q in queries}
-    return Collection(
-        collection.name,
-        queries,
-        collection.documents,
-        qrels,
-        collection.parallel,
-        collection.source,
-        {**collection.meta, "subset": {"limit_per_language": limit}},
-    )
-
-
-def flores_test_collection(languages: tuple[str, ...], limit: int | None, data_dir=None) -> Collection:
-    """FLORES-200 ``test`` split as retrieval: each language's sentence finds its English translation.
-
-    Pre-training uses FLORES ``train``/``dev`` only, so these 204 sentences are unseen. Queries are
-    ``<lang>/<index>``, candidates the English sentences (shared by every language).
-    """
-    from xlir.data.datadir import data_dir as resolve
-    from xlir.training.pretrain.corpus import flores_pairs
-
-    root = resolve(data_dir)
-    queries, qrels, english = [], {}, {}
-    for lang in languages:
-        rows = flores_pairs(root, lang, ("test",))
-        for text, eng, idx in rows[:limit] if limit else rows:
-            qid = f"{lang}/{idx}"
-            queries.append(Query(qid, text, lang, idx))
-            english[idx] = eng
-            qrels[qid] = {f"en/{idx}": 1}
-    docs = [
-        Document(f"en/{i}", t, "en", None, i) for i, t in sorted(english.items(), key=lambda x: int(x[0]))
-    ]
-    return Collection(
-        "flores-test", queries, docs, qrels, False, "flores", {"split": "test", "limit": limit}
-    ).validate()
-
-
-def bitext_collection(source: str, languages: tuple[str, ...], limit: int | None, data_dir=None):
-    """A registered bitext (e.g. ``tatoeba``) as retrieval of English translations; None if absent."""
-    from xlir.data import load_bitext
-    from xlir.data.registry import BITEXTS, discover
-    from xlir.errors import XlirError
-
-    discover()
-    if source not in BITEXTS:
-        return None
-    queries, qrels, english = [], {}, {}
-    for lang in languages:
-        try:
-            rows = load_bitext(source, lang, "en", data_dir=data_dir)
-        except XlirError:
-            continue
-        for i, (text, eng) in enumerate(rows[:limit] if limit else rows):
-            key = f"{lang}-{i}"
-            queries.append(Query(f"{lang}/{key}", text, lang, key))
-            english[key] = eng
-            qrels[f"{lang}/{key}"] = {f"en/{key}": 1}
-    if not queries:
-        return None
-    docs = [Document(f"en/{k}", t, "en", None, k) for k, t in english.items()]
-    return Collection(source, queries, docs, qrels, False, source, {"limit": limit}).validate()
-
-
 def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
-    """The sliced collection of ``spec``; ``None`` when optional and unavailable."""
+    """The sliced collection of ``spec`` (:meth:`Collection.subset`); ``None`` when optional and
+    unavailable (no loader, or its files missing)."""
+    from xlir.data import load_collection
     from xlir.errors import XlirError
 
-    if spec.name == "flores-test":
-        return flores_test_collection(spec.languages or (), spec.limit, data_dir)
-    if spec.name.startswith("bitext:"):
-        coll = bitext_collection(spec.name.split(":", 1)[1], spec.languages or (), spec.limit, data_dir)
-        if coll is None and not spec.optional:
-            from xlir.errors import ConfigError
-
-            raise ConfigError(f"no bitext {spec.name!r} for languages {spec.languages}")
-        return coll
-    from xlir.data import load_collection
-    from xlir.data.registry import collection_names
-
-    if spec.name not in collection_names():
-        if spec.optional:
-            return None
-        from xlir.errors import ConfigError
-
-        raise ConfigError(f"no loader for evaluation collection {spec.name!r}")
     try:
         opts = {"languages": list(spec.languages)} if spec.languages else {}
         coll = load_collection(spec.name, data_dir=data_dir, **opts)
@@ -163,10 +50,8 @@ def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
         if spec.optional:
             return None
         raise
-    if spec.limit:
-        coll = limit_per_language(coll, spec.limit)
-    if spec.pool_per_language:
-        coll = trim_pool(coll, spec.pool_per_language)
+    if spec.limit or spec.pool_per_language is not None:
+        coll = coll.subset(limit=spec.limit, pool_per_language=spec.pool_per_language)
     return coll
 
 

@@ -47,19 +47,34 @@ def read_split(folder: Path, split: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _aligned(root: Path, a: str, b: str, split: str) -> list[tuple[str, str]]:
+def _aligned_rows(root: Path, a: str, b: str, split: str) -> list[tuple[str, str, str]]:
+    """``(index_id, text_a, text_b)`` in ``a``'s file order; every index of ``a`` must be in ``b``."""
     if split not in (*SPLITS, "all"):
         raise ConfigError(f"sib200: split must be one of train, dev, test, all; not {split!r}")
     folders = _folders(root / "sib-200" / "data" / "annotated")
-    pairs = []
+    rows = []
     for sp in SPLITS if split == "all" else (split,):
         rows_b = {idx: text for idx, _, text in read_split(folders[b], sp)}
         for idx, _, text in read_split(folders[a], sp):
             if idx not in rows_b:
                 raise DataError(folders[b] / f"{sp}.tsv", f"no sentence with index_id {idx}",
                                 expected=f"the same index_ids as {folders[a].name}")
-            pairs.append((text, rows_b[idx]))
-    return pairs
+            rows.append((idx, text, rows_b[idx]))
+    return rows
+
+
+def _aligned(root: Path, a: str, b: str, split: str) -> list[tuple[str, str]]:
+    return [(ta, tb) for _, ta, tb in _aligned_rows(root, a, b, split)]
+
+
+def aligned_rows(root: Path, lang: str, pivot: str, splits=SPLITS) -> list[tuple[str, str, str]]:
+    """``(index_id, text, pivot_text)`` of ``lang`` aligned with ``pivot``, each split in index order
+    (the files are in topic order; index order is what the FLORES slices of the studies take), texts
+    stripped (a few FLORES lines start with a space)."""
+    folders = _folders(root / "sib-200" / "data" / "annotated")
+    a, b = resolve(lang, folders, "sib200"), resolve(pivot, folders, "sib200")
+    return [(idx, text.strip(), ptext.strip()) for split in splits
+            for idx, text, ptext in sorted(_aligned_rows(root, a, b, split), key=lambda r: int(r[0]))]
 
 
 @register_bitext("sib200", folder="sib-200", languages=sib_languages,

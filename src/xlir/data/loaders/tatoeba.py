@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from xlir.data.bitext import pairs_to_collection, resolve
+from xlir.data.bitext import pairs_to_collection, resolve, to_pivot_collection
 from xlir.data.io import read_lines
 from xlir.data.languages import normalize
 from xlir.data.registry import register_bitext, register_collection
@@ -76,3 +76,24 @@ def load_tatoeba(root: Path, *, src: str = "de", tgt: str = "en") -> Collection:
     files = {**_pairs_files(root / "tatoeba-laser"), "en": None}
     a, b = resolve(src, files, "tatoeba"), resolve(tgt, files, "tatoeba")
     return pairs_to_collection("tatoeba", a, b, load_tatoeba_pairs(root, a, b), source="tatoeba")
+
+
+@register_collection("tatoeba-en", folder="tatoeba-laser", languages=tatoeba_languages,
+                     sizes="<=1,000 pairs x 112 langs -> en",
+                     description="Tatoeba (LASER) as retrieval: every language -> its English translations")
+def load_tatoeba_en(root: Path, *, languages: list[str] | None = None) -> Collection:
+    """Sentences of each language against one pool of all their English translations.
+
+    Languages Tatoeba does not have are skipped and listed in ``meta["missing_languages"]`` (a study
+    asks for one fixed target list across collections); none available is an error.
+    """
+    files = _pairs_files(root / "tatoeba-laser")
+    wanted = sorted(files) if languages is None else list(dict.fromkeys(languages))
+    have = [lang for lang in wanted if lang in files]
+    if not have:
+        raise MissingDataError(f"tatoeba has none of the languages {', '.join(wanted)}")
+    rows = {lang: [(f"{lang}-{i}", text, english)
+                   for i, (text, english) in enumerate(_read_pair(*files[lang]))] for lang in have}
+    return to_pivot_collection("tatoeba-en", rows, pivot="en", source="tatoeba",
+                               meta={"missing_languages": [x for x in wanted if x not in files]})
+

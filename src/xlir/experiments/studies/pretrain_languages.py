@@ -100,8 +100,9 @@ def _evals(p: dict) -> tuple[EvalSpec, ...]:
     return (
         EvalSpec(name="xquad-r", languages=p["xquad_langs"], limit=p["limit"], pool_per_language=p["pool"]),
         EvalSpec(name="afriqa", limit=p["afriqa_limit"], pool_per_language=p["pool"], optional=True),
-        EvalSpec(name="flores-test", languages=TARGETS, limit=p["flores_limit"]),
-        EvalSpec(name="bitext:tatoeba", languages=TARGETS, limit=p["flores_limit"], optional=True),
+        EvalSpec(name="flores-test", languages=TARGETS, limit=p["flores_limit"], pool_per_language=0),
+        EvalSpec(name="tatoeba-en", languages=TARGETS, limit=p["flores_limit"], pool_per_language=0,
+                 optional=True),
         EvalSpec(name="mldr", languages=("hi", "th"), limit=p["limit"], optional=True),
     )
 

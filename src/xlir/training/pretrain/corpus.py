@@ -5,22 +5,20 @@ Feng et al. 2022, section 3). Each pair carries a group: the pivot sentence's so
 the batcher keeps translations of one English sentence (FLORES and NTREX are multi-parallel) out of
 one batch, where they would be false negatives.
 
-Bitext comes from :func:`xlir.data.load_bitext` when the data layer registers the source; for
-FLORES a small built-in reader of the SIB-200 TSV files is kept as a fallback, so the pre-training
-stage does not depend on the order in which loaders land. FLORES has splits: the studies pre-train
+Bitext comes from the data layer: :func:`xlir.data.load_bitext` for NTREX and Tatoeba, the SIB-200
+loader's aligned rows (with their ``index_id``) for FLORES. FLORES has splits: the studies pre-train
 on ``train`` + ``dev`` and keep ``test`` for the FLORES retrieval evaluation, so that evaluation never
 sees a pre-training sentence. Tatoeba is, by default, reserved for evaluation for the same reason.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlir.errors import ConfigError, MissingDataError
+from xlir.errors import ConfigError
 
 SOURCES = ("flores", "ntrex", "tatoeba")
 PRETRAIN_FLORES_SPLITS = ("train", "dev")
@@ -41,56 +39,18 @@ def _registered(name: str) -> bool:
     return name in BITEXTS
 
 
-def _sib_dir(root: Path) -> Path:
-    path = root / "sib-200" / "data" / "annotated"
-    if not path.is_dir():
-        raise MissingDataError(f"SIB-200 (FLORES-200) not found at {path}")
-    return path
-
-
 def flores_languages(root: Path) -> list[str]:
     """xlir codes of every FLORES-200 language in SIB-200 (English excluded)."""
-    from xlir.data.languages import normalize
+    from xlir.data.loaders.flores import flores_languages as languages
 
-    out = set()
-    for d in _sib_dir(root).iterdir():
-        if d.is_dir():
-            code = normalize(d.name)
-            if code != "en":
-                out.add(code)
-    return sorted(out)
-
-
-def _sib_folder_for(root: Path, lang: str) -> Path:
-    from xlir.data.languages import normalize
-
-    for d in sorted(_sib_dir(root).iterdir()):
-        if d.is_dir() and normalize(d.name) == lang:
-            return d
-    raise MissingDataError(f"no FLORES-200 (SIB-200) folder for language {lang!r}")
-
-
-def _read_sib(path: Path) -> dict[str, str]:
-    out = {}
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        next(fh)
-        for line in fh:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 3 and parts[2].strip():
-                out[parts[0]] = parts[2].strip()
-    return out
+    return languages(root)
 
 
 def flores_pairs(root: Path, lang: str, splits=PRETRAIN_FLORES_SPLITS) -> list[tuple[str, str, str]]:
     """(text, english, index_id) from SIB-200's split files, aligned on ``index_id``."""
-    folder = _sib_folder_for(root, lang)
-    eng = _sib_folder_for(root, "en")
-    out = []
-    for split in splits:
-        a = _read_sib(folder / f"{split}.tsv.gz")
-        b = _read_sib(eng / f"{split}.tsv.gz")
-        out.extend((a[i], b[i], i) for i in sorted(a, key=int) if i in b)
-    return out
+    from xlir.data.loaders.sib200 import aligned_rows
+
+    return [(text, english, idx) for idx, text, english in aligned_rows(root, lang, "en", splits)]
 
 
 def load_language_bitext(
