@@ -19,19 +19,6 @@ def _default_output(model: str, dataset: str) -> Path:
     return Path("runs") / f"{dataset}-{short}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def print_result(result) -> None:
-    """The compact table ``xlir eval`` prints; absent figures read "n/a"."""
-    from xlir.reports.summary import aggregate_rows, bias_lines
-
-    header, rows = aggregate_rows(result, missing="n/a")
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for r in rows:
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    for line in bias_lines(result):
-        typer.echo(line)
-
-
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_cmd(
@@ -132,6 +119,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{collection.name}: {len(collection.queries)} queries, {len(collection.documents)} "
                    f"candidates, languages {', '.join(collection.query_languages)}", err=True)
         from xlir.data.provenance import training_sources
+        from xlir.reports.console import result_lines
         from xlir.reports.run_report import write_run_reports
 
         st_model = load_model(model)
@@ -139,7 +127,7 @@ def register(app: typer.Typer) -> None:
                           train_sources=training_sources(model), allow_seen_source=allow_seen_source)
         out = result.save(out_dir, runs=not no_runs)
         write_run_reports(result, out)
-        print_result(result)
+        typer.echo("\n".join(result_lines(result)))
         enc = result.encoding
         typer.echo(f"encoded {enc['encoded']} texts ({enc['cache_hits']} from cache) in "
                    f"{result.timings['encode_s']:.1f}s; total {result.timings['total_s']:.1f}s", err=True)

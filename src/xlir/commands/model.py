@@ -18,8 +18,7 @@ def list_models() -> None:
     from xlir.models.loading import DEFAULT_MODEL, SHORT_NAMES
 
     for name, description in SHORT_NAMES.items():
-        mark = " (default)" if name == DEFAULT_MODEL else ""
-        typer.echo(f"{name:<24}{description}{mark}")
+        typer.echo(f"{name:<24}{description}{' (default)' if name == DEFAULT_MODEL else ''}")
     try:
         from xlir.models.convert import converted_dir, is_current
 

@@ -13,20 +13,15 @@ DRY_RUN_HELP = "print the cell count and the time estimate, start nothing"
 def _run(name: str, preset: str, output: Path, jobs: int, objective: str | None, report: bool,
          answer: Path | None, dry_run: bool) -> None:
     from xlir.experiments.run_study import run_study
+    from xlir.reports.console import study_run_lines
     from xlir.reports.study_report import build_report
 
     out = run_study(name, preset, output, jobs=jobs, objective=objective, dry_run=dry_run,
                     log=lambda m: typer.echo(m))
-    if dry_run:
-        typer.echo(f"dry run: {out['pending']} of {out['cells']} cells to run; nothing started")
-        return
-    s = out["summary"]
-    typer.echo(f"{s.done_before + len(s.ran)}/{s.total} cells done; table: {s.table}")
-    if s.failed:
-        typer.secho(f"{len(s.failed)} cell(s) failed (see their error.json); rerun to retry", fg="red")
-    if report:
+    typer.echo("\n".join(study_run_lines(out)))
+    if report and not dry_run:
         typer.echo(f"report: {build_report(output, answer)}")
-    if s.failed:
+    if not dry_run and out["summary"].failed:
         raise typer.Exit(1)
 
 

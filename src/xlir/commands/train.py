@@ -64,21 +64,16 @@ def train_command(
         given = {k: v for k, v in overrides.items() if v is not None}
         cfg = TrainConfig.build(_where="command line", **given)
 
+    from xlir.training.distributed import is_main_process
     from xlir.training.trainer import train
 
     result = train(cfg)
     rec = result.record
-    if rec.get("world_size", 1) == 1 or _is_main():
+    if rec.get("world_size", 1) == 1 or is_main_process():
         typer.echo(f"trained {cfg.model} for {rec['steps']} steps on {', '.join(rec['sources'])} "
                    f"({rec['pairs']['count']} pairs): final loss {rec['final_loss']:.4f}, "
                    f"{rec['pairs_per_s']:.1f} pairs/s, {rec['wall_time_s']:.0f} s")
         typer.echo(f"model: {result.model_dir}")
-
-
-def _is_main() -> bool:
-    import os
-
-    return os.environ.get("RANK", "0") == "0"
 
 
 def register(app: typer.Typer) -> None:

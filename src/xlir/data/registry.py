@@ -38,11 +38,19 @@ class DatasetInfo:
     kind: str = "collection"  # or "bitext"
     sizes: str = ""
     """What it holds, as loaded (asserted by the loader tests), e.g. "1,190 q x 11 langs"."""
+    user_status: Callable[[Path], str] | None = None
+    """For data the user supplies (MIRACL passages, MLDR, BEIR folders): what is there, for
+    ``xlir data list``; ``None`` for data that ships complete (present or missing)."""
 
     def language_list(self, root: Path) -> list[str]:
         if callable(self.languages):
             return self.languages(root)
         return list(self.languages)
+
+
+def user_supplied(root: Path) -> str:
+    """The ``user_status`` of a set whose files the user supplies and that we do not inspect."""
+    return "user-supplied"
 
 
 COLLECTIONS: Registry[LoaderFn] = Registry("collection")
@@ -56,12 +64,14 @@ DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 def register_collection(name: str, *, folder: str, description: str,
                         languages: Callable[[Path], list[str]] | Iterable[str] = (),
-                        sizes: str = "") -> Callable[[LoaderFn], LoaderFn]:
+                        sizes: str = "",
+                        user_status: Callable[[Path], str] | None = None) -> Callable[[LoaderFn], LoaderFn]:
     def decorator(fn: LoaderFn) -> LoaderFn:
         COLLECTIONS.register(name)(fn)
         langs = languages if callable(languages) else tuple(languages)
         if name not in DATASETS:  # a bitext set registers its info with register_bitext
-            DATASETS.register(name)(DatasetInfo(name, folder, description, langs, "collection", sizes))
+            DATASETS.register(name)(DatasetInfo(name, folder, description, langs, "collection", sizes,
+                                                user_status))
         return fn
 
     return decorator
@@ -172,3 +182,31 @@ def collection_names() -> list[str]:
 def dataset_infos() -> list[DatasetInfo]:
     discover()
     return [DATASETS.get(n) for n in DATASETS.names()]
+
+
+def _folder_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def dataset_listing(data_dir: str | Path | None = None) -> list[dict]:
+    """What ``xlir data list`` shows per dataset, without parsing a file: kind, folder, status
+    (present / missing, or what a user-supplied set holds), languages, bytes on disk, sizes."""
+    root = _root(data_dir)
+    rows = []
+    for info in dataset_infos():
+        folder = root / info.folder
+        present = folder.is_dir()
+        try:
+            langs = info.language_list(root) if present or not callable(info.languages) else []
+        except Exception:  # a broken folder should not break the listing
+            langs = []
+        status = "present" if present else "missing"
+        if info.user_status is not None:
+            status = info.user_status(root) if present else "user-supplied"
+        rows.append({"name": info.name, "kind": info.kind, "folder": info.folder, "status": status,
+                     "languages": langs, "size": _folder_bytes(folder) if present else 0,
+                     "items": info.sizes, "description": info.description})
+    return rows
+

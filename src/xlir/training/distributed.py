@@ -46,6 +46,12 @@ def init_from_env(backend: str | None = None) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def is_main_process() -> bool:
+    """Rank 0 of a ``torchrun`` launch (``RANK`` unset: a single process, the main one); readable
+    before and after the process group exists, so a command can decide who prints."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

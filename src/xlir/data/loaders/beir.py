@@ -18,7 +18,7 @@ from pathlib import Path
 from xlir.data.io import find_file, iter_tsv
 from xlir.data.languages import normalize
 from xlir.data.records import read_documents, read_queries
-from xlir.data.registry import register_collection
+from xlir.data.registry import register_collection, user_supplied
 from xlir.data.schema import Collection
 from xlir.errors import ConfigError, DataError, MissingDataError
 
@@ -53,7 +53,8 @@ def _folder(root: Path, path: str | Path | None) -> Path:
     raise MissingDataError(f"BEIR folder {path} not found (looked in {root} and the working directory)")
 
 
-@register_collection("beir", folder="<path>", languages=(), sizes="user-supplied",
+@register_collection("beir", user_status=user_supplied,
+                     folder="<path>", languages=(), sizes="user-supplied",
                      description="any BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/*.tsv): "
                                  "pass path=")
 def load_beir(root: Path, *, path: str | Path | None = None, split: str = "test",

@@ -89,7 +89,14 @@ def read_corpus(files: list[Path], lang: str, keep: set[str] | None = None) -> l
     return docs
 
 
-@register_collection("miracl", folder="miracl", languages=SPLITS["dev"],
+def corpus_status(root: Path) -> str:
+    """Which languages' passages the user has put under ``miracl/corpus`` (for ``xlir data list``)."""
+    base = root / "miracl" / "corpus"
+    langs = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    return f"topics+qrels; corpus: {','.join(langs) if langs else 'none'}"
+
+
+@register_collection("miracl", folder="miracl", languages=SPLITS["dev"], user_status=corpus_status,
                      sizes="dev 13,495 q/130,408 judg.; train 40,203",
                      description="MIRACL topics+qrels (dev/train, 18 languages); passages supplied by "
                                  "the user (HF miracl-corpus)")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from xlir.data.io import find_file
 from xlir.data.records import read_documents, read_queries
-from xlir.data.registry import register_collection
+from xlir.data.registry import register_collection, user_supplied
 from xlir.data.schema import Collection, PairSet, TrainingPair
 from xlir.errors import ConfigError, DataError, MissingDataError
 
@@ -52,7 +52,8 @@ def _passage_ids(rec: dict, field: str, path: Path, line: int, qid: str) -> list
     return out
 
 
-@register_collection("mldr", folder="mldr", languages=MLDR_LANGUAGES, sizes="user-supplied",
+@register_collection("mldr", user_status=user_supplied,
+                     folder="mldr", languages=MLDR_LANGUAGES, sizes="user-supplied",
                      description="MLDR (BGE-M3) long-document retrieval; files supplied by the user")
 def load_mldr(root: Path, *, languages: list[str] | None = None, split: str = "test",
               mldr_dir: str | Path | None = None) -> Collection:
