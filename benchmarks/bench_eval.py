@@ -90,7 +90,7 @@ def run_mteb_style(model, coll, depth: int, batch_size: int) -> tuple[dict, floa
         t = time.perf_counter()
         q = model.encode([x.text for x in queries], prompt_name="query", batch_size=batch_size,
                          normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        d = model.encode([x.text for x in docs], prompt_name="passage", batch_size=batch_size,
+        d = model.encode([x.text for x in docs], prompt_name="document", batch_size=batch_size,
                          normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         timings["encode_s"] += time.perf_counter() - t
         counts["texts_encoded"] += len(queries) + len(docs)
@@ -157,8 +157,9 @@ def workload(model, coll, depth: int) -> dict:
     setting, its queries and its whole candidate pool again. Token counts use the model's
     tokenizer with its truncation, so they are what the encoder really processes.
     """
-    prompts = model.prompts or {}
-    qp, dp = prompts.get("query", ""), prompts.get("passage", "")
+    from xlir.models.prompts import prefix
+
+    qp, dp = prefix(model.prompts, "query"), prefix(model.prompts, "document")
     q_len = dict(zip([q.id for q in coll.queries], _lengths(model, [qp + q.text for q in coll.queries]),
                      strict=True))
     d_len = dict(zip([d.id for d in coll.documents],

@@ -67,7 +67,7 @@ def _st_run(args, pair_rows, batches) -> dict:
             learning_rate=args.lr, weight_decay=0.01, warmup_steps=args.steps // 10,
             lr_scheduler_type="linear", max_grad_norm=1.0, save_strategy="no", report_to="none",
             logging_steps=1, disable_tqdm=True, use_cpu=True, seed=0, dataloader_drop_last=True,
-            prompts={"anchor": model.prompts["query"], "positive": model.prompts["passage"]},
+            prompts={"anchor": model.prompts["query"], "positive": model.prompts["document"]},
             batch_sampler=InOrder,
         )
         trainer = SentenceTransformerTrainer(

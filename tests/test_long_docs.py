@@ -54,14 +54,14 @@ def encoded(model, corpus):
 def test_windows_fit_the_model_and_cover_every_token(model, corpus):
     _, _, texts = corpus
     budget = window_budget(model)
-    n_prompt = len(model.tokenizer(model.prompts["passage"], add_special_tokens=False)["input_ids"])
+    n_prompt = len(model.tokenizer(model.prompts["document"], add_special_tokens=False)["input_ids"])
     assert n_prompt >= 2
     assert budget == model.max_seq_length - 2 - n_prompt - 2  # <s> </s>, the prompt, a margin of 2
     w = split_windows(texts, model.tokenizer, budget, stride=budget // 2)
     assert w.n_docs == 4 and len(w) > 4 * 5
     assert list(w.starts) == [int(np.flatnonzero(w.doc == d)[0]) for d in range(4)] + [len(w)]
     for text, d in zip(w.texts, w.doc, strict=True):
-        n = len(model.tokenizer(model.prompts["passage"] + text)["input_ids"])
+        n = len(model.tokenizer(model.prompts["document"] + text)["input_ids"])
         assert n <= model.max_seq_length
         assert text in texts[d]
     for d, text in enumerate(texts):

@@ -220,15 +220,17 @@ def test_sentence_transformers_folder_matches_xlir_and_the_file_math(e5_small_pa
     from sentence_transformers import SentenceTransformer
 
     plain = SentenceTransformer(str(e5_small_path), device="cpu")
-    assert plain.prompts["query"] == "query: " and plain.prompts["passage"] == "passage: "
-    for prompt in ("query", "passage"):
+    assert plain.prompts["query"] == "query: " and plain.prompts["document"] == "passage: "
+    assert "passage" not in plain.prompts and plain.default_prompt_name == "query"
+    for prompt in ("query", "document"):
         ours = e5_model.encode(TEXTS, prompt_name=prompt, convert_to_numpy=True)
         theirs = plain.encode(TEXTS, prompt_name=prompt, convert_to_numpy=True)
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
         # the prompt is really applied: same as writing the prefix by hand, different from none
-        by_hand = plain.encode([e5_model.prompts[prompt] + s for s in TEXTS], convert_to_numpy=True)
+        by_hand = plain.encode([e5_model.prompts[prompt] + s for s in TEXTS], prompt="",
+                               convert_to_numpy=True)
         np.testing.assert_allclose(ours, by_hand, atol=1e-5)
-        assert np.abs(ours - plain.encode(TEXTS, convert_to_numpy=True)).max() > 1e-2
+        assert np.abs(ours - plain.encode(TEXTS, prompt="", convert_to_numpy=True)).max() > 1e-2
 
     tok = e5_model.tokenizer
     # float64 copies, decoded once (the word embedding stays float32: it is 96M weights)
@@ -247,7 +249,7 @@ def test_sentence_transformers_folder_matches_xlir_and_the_file_math(e5_small_pa
 def test_folder_carries_licence_and_provenance(e5_small_path):
     meta = json.loads((e5_small_path / "xlir_model.json").read_text(encoding="utf-8"))
     assert meta["source_sha256"] == conv.file_sha256(e5_weights_file())
-    assert e5_small_path.name == "e5-small-" + meta["source_sha256"][:12]
+    assert e5_small_path.name == f"e5-small-{meta['source_sha256'][:12]}-v{conv.CONVERSION_VERSION}"
     assert meta["conversion_version"] == conv.CONVERSION_VERSION
     assert meta["vocab_check"]["mismatched_pieces"] == 0
     notice = (e5_small_path / "NOTICE").read_text()

@@ -84,7 +84,8 @@ def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny
 
     # the output is a sentence-transformers folder with its prompts, plus the training record
     st = SentenceTransformer(str(tmp_path / "killed"), device="cpu")
-    assert st.prompts["query"] == "query: " and st.prompts["passage"] == "passage: "
+    assert st.prompts["query"] == "query: " and st.prompts["document"] == "passage: "
+    assert "passage" not in st.prompts and st.default_prompt_name == "query"
     record = json.loads((tmp_path / "killed" / "xlir_training.json").read_text())
     assert record["sources"] == ["mlqa"] and record["steps"] == 8
     assert record["config"]["sampler"] == "hybrid" and record["versions"]["torch"]

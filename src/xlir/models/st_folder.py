@@ -1,15 +1,16 @@
 """Write a BERT-style encoder as a sentence-transformers model folder.
 
 Both the embedded e5 conversion and the tiny test model go through here, so every model xlir
-makes loads with ``SentenceTransformer(path)`` and carries the same prefixes ("query: ",
-"passage: ") as prompts in ``config_sentence_transformers.json``.
+makes loads with ``SentenceTransformer(path)`` and carries the e5 prefixes in
+``config_sentence_transformers.json`` under the names sentence-transformers and MTEB use
+(``query`` / ``document``, see :mod:`xlir.models.prompts`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+from xlir.models.prompts import E5_PROMPTS, default_prompt_name
 
 
 def xlmr_tokenizer(tokenizer_json: Path, max_length: int = 512):
@@ -53,8 +54,9 @@ def save_st_folder(model, tokenizer, path: Path, *, max_seq_length: int = 512,
     _zero_params_not_in(word.auto_model, set(model.state_dict()))
     dim_of = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
     pooling = Pooling(dim_of(), pooling_mode="mean")
-    st = SentenceTransformer(modules=[word, pooling, Normalize()], device="cpu",
-                             prompts=dict(prompts if prompts is not None else E5_PROMPTS))
+    prompts = dict(prompts if prompts is not None else E5_PROMPTS)
+    st = SentenceTransformer(modules=[word, pooling, Normalize()], device="cpu", prompts=prompts,
+                             default_prompt_name=default_prompt_name(prompts))
     st.save(str(path))
     import shutil
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from xlir.data.schema import PairSet, TrainingPair
 from xlir.errors import ConfigError, XlirError
 from xlir.files import check_output_dir
+from xlir.models.prompts import prefix as prompt_prefix
 from xlir.training.config import TrainConfig
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
 
@@ -84,8 +85,8 @@ def _encode_fn(model, device):
 
 
 def _batch_texts(model, pairs: list[TrainingPair], hard_negatives: int) -> list[list[str]]:
-    qp = model.prompts.get("query", "")
-    pp = model.prompts.get("passage", "")
+    qp = prompt_prefix(model.prompts, "query")
+    pp = prompt_prefix(model.prompts, "document")
     queries = [qp + p.query for p in pairs]
     positives = [pp + p.positive for p in pairs]
     negatives: list[str] = []
