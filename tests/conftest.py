@@ -6,6 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests (tests/test_fuzz_inputs.py): few, reproducible examples in the default suite;
+# `pytest --hypothesis-profile=long` for a deeper random search.
+_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+settings.register_profile("default", max_examples=20, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_QUIET)
+settings.register_profile("long", max_examples=600, deadline=None, suppress_health_check=_QUIET)
+settings.load_profile("default")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("XLIR_DATA_DIR", REPO.parent / "shared" / "data"))

@@ -62,7 +62,7 @@ def train_command(
         cfg = TrainConfig.from_toml(config, **overrides)
     else:
         given = {k: v for k, v in overrides.items() if v is not None}
-        cfg = TrainConfig.build(_where="command line", **given)
+        cfg = TrainConfig.build("command line", **given)
 
     from xlir.training.distributed import is_main_process
     from xlir.training.trainer import train

@@ -260,20 +260,25 @@ def write_pairs(pairset: PairSet, path: str | Path) -> Path:
 
 
 def read_pairs(path: str | Path) -> PairSet:
-    """Read a file written by :func:`write_pairs` (plain or gzip JSONL)."""
-    from xlir.data.io import iter_jsonl
+    """Read a file written by :func:`write_pairs` (plain or gzip JSONL); a bad line is a DataError."""
+    from xlir.data.io import iter_jsonl, text_field
 
     rows = list(iter_jsonl(path))
+    head_expected = '{"name": ..., "sources": [...], "meta": {...}} first'
     if not rows or "sources" not in rows[0][1]:
-        raise DataError(path, "missing header line", line=rows[0][0] if rows else 1,
-                        expected='{"name": ..., "sources": [...], "meta": {...}} first')
-    head, pairs = rows[0][1], []
+        raise DataError(path, "missing header line", line=rows[0][0] if rows else 1, expected=head_expected)
+    line, head = rows[0]
+    sources, name, meta = head["sources"], head.get("name"), head.get("meta") or {}
+    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources) \
+            or not isinstance(name, (str, type(None))) or not isinstance(meta, dict):
+        raise DataError(path, "malformed header line", line=line, expected=head_expected)
+    pairs = []
     for line, r in rows[1:]:
-        try:
-            pairs.append(TrainingPair(r["query"], r["positive"], r["query_language"],
-                                      r["positive_language"], str(r["group"]),
-                                      tuple(r.get("negatives") or ())))
-        except (KeyError, TypeError) as exc:
-            raise DataError(path, f"bad pair record ({exc})", line=line,
-                            expected="query, positive, query_language, positive_language, group") from None
-    return PairSet(head.get("name") or Path(path).stem, pairs, list(head["sources"]), head.get("meta") or {})
+        fields = [text_field(r, k, path, line=line) for k in
+                  ("query", "positive", "query_language", "positive_language", "group")]
+        negatives = r.get("negatives") or []
+        if not isinstance(negatives, list) or not all(isinstance(n, str) and n.strip() for n in negatives):
+            raise DataError(path, "'negatives' is not a list of texts", line=line,
+                            expected="negatives: [\"text\", ...]")
+        pairs.append(TrainingPair(*fields, tuple(negatives)))
+    return PairSet(name or Path(path).stem, pairs, list(sources), meta)

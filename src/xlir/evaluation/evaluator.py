@@ -115,10 +115,13 @@ class EvalConfig(BaseModel):
         data: dict = {}
         if path is not None:
             try:
-                loaded = tomllib.loads(Path(path).read_text())
-            except (OSError, tomllib.TOMLDecodeError) as exc:
+                loaded = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read evaluation config {path}: {exc}") from None
-            data = dict(loaded.get("eval", loaded))
+            loaded = loaded.get("eval", loaded)
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path}: 'eval' must be a table of settings, not {type(loaded).__name__}")
+            data = dict(loaded)
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**data)

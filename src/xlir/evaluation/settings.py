@@ -70,6 +70,8 @@ class SettingPlan:
 def parse_kinds(kinds) -> tuple[str, ...]:
     if isinstance(kinds, str):
         kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    if not isinstance(kinds, (list, tuple)) or not all(isinstance(k, str) for k in kinds):
+        raise ConfigError(f"settings must be names among {', '.join(KINDS)}, not {kinds!r}")
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
         raise ConfigError(f"unknown setting {', '.join(bad) or '(none)'}; known: {', '.join(KINDS)}")

@@ -7,7 +7,8 @@ Formats (whitespace-separated, one judgment or ranked document per line; plain o
 
 Identifiers. TREC columns are split at whitespace, so an id holding a space or tab cannot be
 written as is (a BEIR folder may well have ``"_id": "doc 7"``). The writers percent-encode every
-whitespace character and ``%`` itself as ``%XX`` (its UTF-8 bytes): ``"doc 7"`` -> ``"doc%207"``,
+whitespace character, U+FEFF (read as a byte-order mark at the start of a file) and ``%`` itself
+as ``%XX`` (its UTF-8 bytes): ``"doc 7"`` -> ``"doc%207"``,
 ``"50%"`` -> ``"50%25"``; every other id is written unchanged. Run and qrels files get the same
 encoding, so trec_eval, ranx and ir_measures pair them as they are; :func:`decode_id` (or
 ``decode_ids=True`` on the readers) gives the original ids back. Encoding ``%`` as well keeps the
@@ -36,7 +37,7 @@ from xlir.data.io import decode_utf8
 from xlir.errors import DataError
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_ENCODE = re.compile(r"[\s%]")
+_ENCODE = re.compile("[\\s%\ufeff]")  # whitespace splits columns; a leading U+FEFF reads as a BOM
 RUN_LINE = "qid Q0 docid rank score tag"
 QRELS_LINE = "qid 0 docid grade"
 

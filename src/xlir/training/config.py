@@ -107,14 +107,18 @@ class TrainConfig(BaseModel):
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
         data = data.get("train", data)
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.build(**data, _where=str(path))
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: 'train' must be a table of settings, not {type(data).__name__}")
+        data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+        return cls.build(str(path), **data)
 
     @classmethod
-    def build(cls, _where: str = "training config", **values) -> TrainConfig:
+    def build(cls, _where: str = "training config", /, **values) -> TrainConfig:
         """Validate ``values``, turning pydantic's error into a :class:`ConfigError` naming the field."""
         try:
             return cls(**values)

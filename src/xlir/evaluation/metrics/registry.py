@@ -101,6 +101,8 @@ def parse_metrics(names) -> list[Metric]:
     """Metrics from a list or a comma-separated string, duplicates removed, order kept."""
     if isinstance(names, str):
         names = [n for n in names.split(",") if n.strip()]
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"metrics must be names (a list or a comma-separated string), not {names!r}")
     out: dict[str, Metric] = {}
     for n in names:
         metric = get_metric(n)
