@@ -1,9 +1,20 @@
 """On-disk embedding cache: a second evaluation of the same model encodes nothing.
 
 Key = the model's content fingerprint (:func:`xlir.models.fingerprint`: every weight, the prompts,
-the max length; plus ``+int8pc`` when encoding with a per-channel int8 copy) and, per text, the sha256 of
-``prefix + text``. A model that changed by one training step has another fingerprint, so it never
-reads stale vectors; the same weights loaded from another path share the cache.
+the max length, every module's settings, among them the pooling mode of ``1_Pooling/config.json``,
+and the tokenizer's vocabulary and rules), plus the encoding scheme (``+int8pc`` for a per-channel
+int8 copy, ``+bf16`` for bf16 matrix products, ``+<backend>`` for another runtime), and, per text,
+the sha256 of ``prefix + text``. A model that changed by one training step, or whose pooling
+switched from mean to CLS, has another fingerprint, so it never reads stale vectors; the same model
+loaded from another path shares the cache.
+
+What the key leaves out, and why that is safe to the stated tolerance: the *batch* a text was
+encoded in, and the versions of torch/transformers. Both change float32 rounding only: a text
+encoded in a batch of 1, 7 or 32 instead of 64 gave vectors differing by at most 1.3e-7 per
+component (cosine to the batch-64 vector within 2.4e-7; e5-small, 200 XQuAD-R texts, CPU, measured
+for issue 11, which reported up to 7.5e-7). A cached vector is therefore the vector of a fresh
+encode to within ~1e-6, not bit for bit; metrics can differ only where two candidates' scores tie
+to within that, which reorders them.
 
 Layout (``$XLIR_CACHE_DIR/embeddings`` or ``~/.cache/xlir/embeddings``)::
 
@@ -13,7 +24,7 @@ Layout (``$XLIR_CACHE_DIR/embeddings`` or ``~/.cache/xlir/embeddings``)::
 Shards are append-only: each :meth:`EmbeddingCache.put` writes one new shard, vectors first, then
 keys, each to a temporary file renamed into place (``os.replace`` is atomic), so a reader sees a
 shard completely or not at all and two processes writing at once never corrupt each other. Vectors
-are stored as float32, not float16: a cache hit must give bit-identical metrics to a fresh encode.
+are stored as float32, not float16 (whose 1e-3 rounding would reorder real near-ties).
 When a model's folder holds many shards they are merged into one (26k vectors of e5-small load in
 well under a second either way: the keys are read into a dict, the vectors memory-mapped).
 """

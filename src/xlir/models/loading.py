@@ -124,12 +124,20 @@ def check_model_folder(folder: Path) -> None:
 
 
 def fingerprint(model) -> str:
-    """A content hash of a model: every parameter and buffer, its prompts and max length.
+    """A content hash of everything in a model that can change a vector it computes.
 
-    Used to key embedding caches, so a changed model (one more training step) never reuses
-    stale vectors, while the same weights loaded from another path do. The prompts enter as the two
-    retrieval prefixes (:func:`xlir.models.prompts.role_prompts`), so a folder naming its document
-    prompt ``passage`` and one naming it ``document`` share a fingerprint, and so does one loaded with
+    * every parameter and buffer (name, dtype, bytes);
+    * the prompts and the max sequence length;
+    * every module's type and settings in order (:func:`module_settings`): the pooling mode of
+      ``1_Pooling/config.json``, normalisation, the transformer's architecture config;
+    * the tokenizer (:func:`tokenizer_state`): vocabulary, normaliser, pre-tokenizer, special
+      tokens, truncation side.
+
+    Used to key embedding caches, so a changed model (one more training step, mean pooling switched
+    to CLS, another tokenizer) never reuses stale vectors, while the same model loaded from another
+    path does (paths and library versions are left out). The prompts enter as the two retrieval
+    prefixes (:func:`xlir.models.prompts.role_prompts`), so a folder naming its document prompt
+    ``passage`` and one naming it ``document`` share a fingerprint, and so does one loaded with
     plain ``SentenceTransformer(path)``.
     """
     h = hashlib.sha256()
@@ -140,4 +148,44 @@ def fingerprint(model) -> str:
         h.update(t.view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
     h.update(repr(sorted(role_prompts(model.prompts).items())).encode())
     h.update(str(model.max_seq_length).encode())
+    h.update(module_settings(model).encode())
+    h.update(tokenizer_state(getattr(model, "tokenizer", None)))
     return h.hexdigest()[:16]
+
+
+_PATH_LIKE_KEYS = {"_name_or_path", "name_or_path", "transformers_version", "_commit_hash"}
+
+
+def module_settings(model) -> str:
+    """Canonical JSON of the model's modules in order: type, ``get_config_dict()`` and, for a
+    transformer module, its Hugging Face config (path and version keys dropped)."""
+    parts = []
+    children = model.named_children() if hasattr(model, "named_children") else []
+    for name, module in children:
+        entry: dict = {"name": name, "type": f"{type(module).__module__}.{type(module).__qualname__}"}
+        get = getattr(module, "get_config_dict", None)
+        if callable(get):
+            entry["config"] = get()
+        auto = getattr(module, "auto_model", None)
+        config = getattr(auto, "config", None)
+        if config is not None and hasattr(config, "to_dict"):
+            entry["model_config"] = {k: v for k, v in config.to_dict().items() if k not in _PATH_LIKE_KEYS}
+        parts.append(entry)
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def tokenizer_state(tokenizer) -> bytes:
+    """What of a tokenizer decides the token ids: the fast tokenizer's full JSON (vocabulary,
+    normaliser, pre-tokenizer, post-processor), else the sorted vocabulary; plus the special
+    tokens and the truncation side."""
+    if tokenizer is None:
+        return b""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        body = backend.to_str()
+    else:
+        body = json.dumps(sorted(tokenizer.get_vocab().items()), ensure_ascii=False)
+    extra = {"type": type(tokenizer).__name__,
+             "special": getattr(tokenizer, "special_tokens_map", None),
+             "truncation_side": getattr(tokenizer, "truncation_side", None)}
+    return (body + json.dumps(extra, sort_keys=True, default=str)).encode("utf-8")
