@@ -77,3 +77,14 @@ def test_train_output_that_is_a_file_is_a_one_line_error(tmp_path, tiny_model_pa
                                    "--steps", "1", "--output", str(f)])
     assert isinstance(res.exception, ConfigError), res.output
     assert f"training output folder {f} is a file" in str(res.exception)
+
+
+def test_study_and_quickstart_outputs_that_are_files_are_one_line_errors(tmp_path):
+    f = tmp_path / "out"
+    f.write_text("x")
+    res = CliRunner().invoke(app, ["study", "batching", "--preset", "smoke", "--output", str(f)])
+    assert isinstance(res.exception, ConfigError), res.output
+    assert f"study folder {f} is a file" in str(res.exception)
+    res = CliRunner().invoke(app, ["quickstart", "--output", str(f)])
+    assert isinstance(res.exception, ConfigError), res.output
+    assert f"quickstart folder {f} is a file" in str(res.exception)

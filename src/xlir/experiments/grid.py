@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from xlir.errors import ConfigError, DataError
-from xlir.files import atomic_write
+from xlir.files import atomic_write, check_output_dir
 from xlir.files import write_json_atomic as _write_json
 
 RunCell = Callable[[Any, Path], dict]
@@ -242,7 +242,7 @@ def run_grid(
         raise ConfigError("the study has duplicate cells (identical configs)")
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
-    study_dir = Path(study_dir)
+    study_dir = check_output_dir(study_dir, "study folder")
     (study_dir / "cells").mkdir(parents=True, exist_ok=True)
     write_json_atomic(study_dir / "study.json", {**(meta or {}), "cells": ids})
     pending = [c for c in cells if not is_done(study_dir, c)]

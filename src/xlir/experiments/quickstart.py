@@ -21,6 +21,7 @@ from xlir.data.provenance import training_sources
 from xlir.data.registry import load_collection
 from xlir.evaluation import EvalConfig, EvalResult, evaluate
 from xlir.evaluation.significance import compare_runs
+from xlir.files import check_output_dir
 from xlir.models import load_model
 from xlir.training import TrainConfig, train
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log
@@ -97,7 +98,7 @@ def train_config(cfg: QuickstartConfig) -> TrainConfig:
 
 def run_quickstart(cfg: QuickstartConfig) -> dict:
     """Run (or resume) the quickstart; returns the figures and the paths the report needs."""
-    out = cfg.output
+    out = check_output_dir(cfg.output, "quickstart folder")
     out.mkdir(parents=True, exist_ok=True)
     (out / "quickstart_config.json").write_text(cfg.model_dump_json(indent=2))
 
