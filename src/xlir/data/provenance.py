@@ -12,11 +12,10 @@ This module lives in the data layer so that evaluation can import it without imp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from xlir.errors import ConfigError
+from xlir.errors import ConfigError, DataError
 
 RECORD_FILE = "xlir_training.json"
 """The training record a model trained by xlir carries (written by :mod:`xlir.training.record`)."""
@@ -75,4 +74,10 @@ def training_sources(model: str | Path) -> list[str]:
     path = Path(model) / RECORD_FILE
     if not path.is_file():
         return []
-    return list(json.loads(path.read_text(encoding="utf-8")).get("sources", []))
+    from xlir.data.io import read_json
+
+    record = read_json(path)  # a cut or garbled record is a DataError naming it, not a traceback
+    sources = record.get("sources", []) if isinstance(record, dict) else None
+    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+        raise DataError(path, "no list of training 'sources'", expected="the record xlir train writes")
+    return sources

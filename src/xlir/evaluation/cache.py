@@ -87,10 +87,12 @@ class EmbeddingCache:
             try:
                 keys = np.load(self.dir / f"{name}.keys.npy")
                 vecs = np.load(self.dir / f"{name}.vecs.npy", mmap_mode="r")
-            except (OSError, ValueError):
-                continue  # merged away by another process meanwhile, or unreadable: a miss
-            if vecs.shape[0] != keys.shape[0] or (shards and vecs.shape[1] != shards[0].shape[1]):
-                continue
+            except (OSError, ValueError, EOFError):
+                continue  # merged away by another process meanwhile, or cut/unreadable: a miss
+            if keys.ndim != 2 or keys.shape[1] != 32 or keys.dtype != np.uint8 or vecs.ndim != 2 \
+                    or vecs.dtype != np.float32 or vecs.shape[0] != keys.shape[0] \
+                    or (shards and vecs.shape[1] != shards[0].shape[1]):
+                continue  # not a shard this cache wrote: never trust its rows
             s = len(shards)
             shards.append(vecs)
             paths.append(self.dir / f"{name}.vecs.npy")

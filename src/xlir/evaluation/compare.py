@@ -12,10 +12,10 @@ Runs of any system compare too: two TREC run files (Pyserini, ColBERT, an xlir f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlir.data.io import read_json
 from xlir.errors import ConfigError, DataError, MissingDataError, XlirError
 from xlir.evaluation.results import EvalResult
 from xlir.evaluation.significance import (
@@ -50,10 +50,7 @@ def load_per_query(run_dir: Path) -> dict:
         except (XlirError, KeyError, TypeError):
             per_query = None  # an older or partial folder: fall back to the per-query file
     if per_query is None:
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataError(path, f"not valid JSON ({exc.msg})", line=exc.lineno) from exc
+        data = read_json(path)  # cut or not UTF-8: a DataError naming the file and line
         if isinstance(data, dict) and isinstance(data.get("per_query"), dict):
             per_query, bias = data["per_query"], data.get("bias_per_query") or {}
         else:

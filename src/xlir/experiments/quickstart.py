@@ -13,18 +13,20 @@ Rendering (tables, plots) is the reports layer's job; this module returns the nu
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlir.data.provenance import training_sources
 from xlir.data.registry import load_collection
+from xlir.errors import DataError
 from xlir.evaluation import EvalConfig, EvalResult, evaluate
 from xlir.evaluation.significance import compare_runs
 from xlir.files import check_output_dir
 from xlir.models import load_model
 from xlir.training import TrainConfig, train
-from xlir.training.record import LOG_FILE, RECORD_FILE, read_log
+from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, read_training_record
 
 # The documented default slice: the first 200 questions of every XQuAD-R language (2,200 queries)
 # against the FULL candidate pool (13,014 sentences, all 11 languages), like the reference prototype.
@@ -58,7 +60,10 @@ def _eval(
     model, name: str, collection, cfg: QuickstartConfig, out: Path, train_sources: list[str] | None = None
 ) -> EvalResult:
     if (out / "results.json").is_file() and (out / "per_query.json").is_file():
-        return EvalResult.load(out)
+        try:
+            return EvalResult.load(out)
+        except DataError as exc:  # a file cut by a kill or a full disk: evaluate again, say so
+            warnings.warn(f"{exc}; evaluating {name} again", stacklevel=2)
     result = evaluate(
         model,
         collection,
@@ -125,7 +130,7 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
 
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"])
     (report_dir / "significance.json").write_text(json.dumps([t.as_dict() for t in tests], indent=1))
-    record = json.loads((model_dir / RECORD_FILE).read_text())
+    record = read_training_record(model_dir)
     return {
         "config": cfg.model_dump(mode="json"),
         "collection": collection.summary(),

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from xlir.data.provenance import RECORD_FILE, training_sources  # noqa: F401  (re-exported)
+from xlir.errors import DataError
 from xlir.files import write_json_atomic as _write_json
 
 LOG_FILE = "training_log.jsonl"
@@ -40,7 +41,12 @@ def read_training_record(model_dir: str | Path) -> dict | None:
     path = Path(model_dir) / RECORD_FILE
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    from xlir.data.io import read_json
+
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise DataError(path, "not a JSON object", expected="the record xlir train writes")
+    return record
 
 
 def read_log(path: Path) -> list[dict]:
