@@ -75,8 +75,10 @@ def test_runs_skips_and_tabulates(tmp_path):
     s = run_grid(cells, sleep_cell, tmp_path, log=logs.append)
     assert s.complete and len(s.ran) == 5 and s.done_before == 0
     progress = [m for m in logs if m.startswith("[")]
-    assert len(progress) == 5 and progress[0].startswith("[1/5] ") and "min left at this pace" in progress[0]
-    assert "min elapsed)" in progress[-1] and "left at this pace" not in progress[-1]
+    # sleep cells take well under a second: seconds, not "0 min"
+    assert len(progress) == 5 and progress[0].startswith("[1/5] ") and " s left at this pace" in progress[0]
+    assert " s elapsed)" in progress[-1] and "left at this pace" not in progress[-1]
+    assert not any("0 min" in m for m in progress)
     for c in cells:
         d = tmp_path / "cells" / c.cell_id
         assert json.loads((d / "config.json").read_text())["config"]["seed"] == c.seed
@@ -145,3 +147,11 @@ def test_resume_after_sigkill_runs_each_cell_exactly_once(tmp_path):
     assert all(v.count("finish") == 1 for v in attempts.values()), attempts
     assert any(v.count("start") == 2 for v in attempts.values()), "some cell was interrupted"
     assert len(read_table(study / "results.csv")) == 16
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.4, "0 s"), (20, "20 s"), (89, "89 s"), (90, "1.5 min"),
+                                               (450, "7.5 min"), (1800, "30 min"), (7300, "2.0 h")])
+def test_durations_read_in_a_sensible_unit(seconds, text):
+    from xlir.experiments.grid import format_duration
+
+    assert format_duration(seconds) == text

@@ -282,28 +282,36 @@ def test_conversion_is_atomic_and_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("XLIR_CACHE_DIR", str(tmp_path))
     calls = []
 
-    def crashing(source, dest, tokenizer_dir=None):
+    def crashing(source, dest, tokenizer_dir=None, log=None):
         (dest / "model.safetensors").write_bytes(b"half")
         raise RuntimeError("killed mid-conversion")
 
-    def working(source, dest, tokenizer_dir=None):
+    def working(source, dest, tokenizer_dir=None, log=None):
         calls.append(dest)
+        log("  [1/4] step")
         (dest / "modules.json").write_text("[]")
         (dest / conv.MARKER).write_text(json.dumps({"conversion_version": conv.CONVERSION_VERSION}))
         return dest
 
     monkeypatch.setattr(conv, "convert", crashing)
     with pytest.raises(RuntimeError):
-        conv.ensure_converted()
+        conv.ensure_converted(log=lambda msg: None)
     models = tmp_path / "models"
     assert [p.name for p in models.iterdir() if not p.name.endswith(".lock")] == []
 
     monkeypatch.setattr(conv, "convert", working)
-    first = conv.ensure_converted()
+    said: list[str] = []
+    first = conv.ensure_converted(log=said.append)
     assert first == conv.converted_dir() and (first / "modules.json").is_file()
+    # a first use says what it is doing, shows its steps and how long it took; a cache hit says nothing
+    assert said[0].startswith("first use of e5-small: converting") and "once" in said[0]
+    assert said[1] == "  [1/4] step" and said[-1].startswith("converted ") and said[-1].endswith(" s")
+    said.clear()
+    conv.ensure_converted(log=said.append)
+    assert said == []
     assert conv.ensure_converted() == first and len(calls) == 1  # cache hit
 
     # a folder from an older conversion version is rebuilt in place
     (first / conv.MARKER).write_text(json.dumps({"conversion_version": conv.CONVERSION_VERSION - 1}))
-    assert conv.ensure_converted() == first and len(calls) == 2
+    assert conv.ensure_converted(log=said.append) == first and len(calls) == 2
     assert sorted(p.name for p in models.iterdir() if not p.name.endswith(".lock")) == [first.name]

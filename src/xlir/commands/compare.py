@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Paired randomization test + bootstrap CI per metric and setting, Holm-corrected."""
         from xlir.evaluation.compare import run_compare
+        from xlir.evaluation.significance import format_p
 
         result = run_compare(run_a, run_b, metrics=metric or None, alpha=alpha,
                              n_permutations=permutations, n_bootstrap=bootstrap, seed=seed, out_dir=out,
@@ -51,7 +52,8 @@ def register(app: typer.Typer) -> None:
                    f"(B = {run_b}, A = {run_a}):")
         for r in held:
             typer.echo(f"  {r.metric:8s} {r.setting:14s} {r.mean_a:.4f} -> {r.mean_b:.4f} "
-                       f"({r.diff:+.4f}, 95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}], p_holm={r.p_holm:.3g})")
+                       f"({r.diff:+.4f}, 95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}], "
+                       f"p_holm={format_p(r.p_holm)})")
         if not held:
             typer.echo("  none")
         where = out if out is not None else (run_b if run_b.is_dir() else run_b.parent)

@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(120, "--steps", min=1, help="Training steps (batch 32)."),
         full: bool = typer.Option(False, "--full", help="Evaluate on all of XQuAD-R, not the slice."),
         limit: int = typer.Option(200, "--limit", min=1,
-                                  help="Questions per language in the default slice."),
+                                  help="Questions per language in the default slice; the candidate "
+                                       "pool stays whole (all 13,014 sentences are encoded, ~11 min "
+                                       "per model on 2 CPU cores, once)."),
         alpha: float = typer.Option(0.5, "--alpha", min=0.0, max=1.0, help="Share of monolingual batches."),
         symmetric: bool = typer.Option(False, "--symmetric", help="Add the passage->query loss term."),
     ) -> None:

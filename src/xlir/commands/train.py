@@ -35,7 +35,7 @@ def train_command(
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every"),
     seed: int | None = typer.Option(None, "--seed"),
     freeze_embeddings: bool | None = typer.Option(None, "--freeze-embeddings/--train-embeddings",
-                                                  help="freeze the word embeddings (default: frozen)"),
+                                                  help="freeze the word embeddings"),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads per process"),
     output: Path | None = typer.Option(None, "--output", "-o", help="model folder to write"),
     config: Path | None = typer.Option(None, "--config", "-c", help="TOML file with TrainConfig fields"),
@@ -76,5 +76,31 @@ def train_command(
         typer.echo(f"model: {result.model_dir}")
 
 
+_FIELD = {"freeze_embeddings": "freeze_word_embeddings", "threads": "num_threads"}
+
+
+def _show_config_defaults() -> None:
+    """Put TrainConfig's defaults into ``--help``: the options default to None (so that only the
+    ones given override a --config file), which typer would otherwise show as no default at all."""
+    import inspect
+
+    from xlir.training.config import TrainConfig
+
+    fields = TrainConfig.model_fields
+    for name, param in inspect.signature(train_command).parameters.items():
+        field = fields.get(_FIELD.get(name, name))
+        info = param.default
+        if field is None or not isinstance(info, typer.models.OptionInfo) or info.default is not None:
+            continue
+        default = field.get_default(call_default_factory=True) if not field.is_required() else None
+        if isinstance(default, list | tuple):
+            default = ",".join(map(str, default)) or "all"
+        if isinstance(default, bool):  # --symmetric/--one-way: name the flag that is on
+            flags = next((d for d in info.param_decls if "/" in d), "").split("/")
+            default = flags[0 if default else 1].lstrip("-") if len(flags) == 2 else default
+        info.show_default = "none" if default is None else str(default)
+
+
 def register(app: typer.Typer) -> None:
+    _show_config_defaults()
     app.command("train")(train_command)

@@ -337,11 +337,23 @@ def _apply_holm(rows: list[PairedTest], alpha: float) -> list[PairedTest]:
     return sorted(out, key=lambda r: (r.metric, r.setting.endswith("/*") is False, r.setting))
 
 
-def to_markdown(rows: list[PairedTest], *, name_a: str = "A", name_b: str = "B", alpha: float = 0.05) -> str:
-    """A Markdown table, one row per test; significant rows are marked with ``*``."""
-    lines = [
-        f"# {name_b} vs {name_a}",
-        "",
+def format_p(p: float) -> str:
+    """One spelling of a p-value in every report: three decimals, ``<0.001`` below that.
+
+    A randomization test with 10,000 flips cannot resolve p below 1e-4 anyway, and mixed
+    spellings (``0.0003``, ``3e-04``, ``0.07459``) make a column hard to scan."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def to_markdown(rows: list[PairedTest], *, name_a: str = "A", name_b: str = "B", alpha: float = 0.05,
+                heading_level: int = 1) -> str:
+    """A Markdown table, one row per test; significant rows are marked with ``*``.
+
+    ``heading_level`` sets the title's level (``2`` under a report's ``#`` title, ``0`` for none)."""
+    lines = [f"{'#' * heading_level} {name_b} vs {name_a}", ""] if heading_level else []
+    lines += [
         f"Difference = {name_b} - {name_a}, paired over queries. p: two-sided randomization test; "
         f"p (Holm): corrected across the language pairs of each metric; 95% CI: paired bootstrap. "
         f"`*` = holds at p < {alpha} after Holm.",
@@ -352,6 +364,6 @@ def to_markdown(rows: list[PairedTest], *, name_a: str = "A", name_b: str = "B",
     for r in rows:
         lines.append(
             f"| {r.metric} | {r.setting} | {r.n} | {r.mean_a:.4f} | {r.mean_b:.4f} | {r.diff:+.4f} | "
-            f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] | {r.p_value:.4g} | {r.p_holm:.4g} | "
+            f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] | {format_p(r.p_value)} | {format_p(r.p_holm)} | "
             f"{'*' if r.significant else ''} |")
     return "\n".join(lines) + "\n"

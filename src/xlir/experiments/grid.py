@@ -221,6 +221,15 @@ class GridSummary:
         return not self.failed and not self.busy and self.done_before + len(self.ran) == self.total
 
 
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``7.5 min``, ``3.2 h``: a progress line never claims "0 min" left for 20 seconds."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min" if seconds < 600 else f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def run_grid(
     cells: Iterable[CellConfig],
     run_cell: RunCell,
@@ -257,8 +266,8 @@ def run_grid(
         extra = f" (see {cell_dir(study_dir, cell) / 'error.json'})" if status == "failed" else ""
         elapsed = time.monotonic() - started
         left = len(pending) - i
-        eta = f", about {elapsed / i * left / 60:.0f} min left at this pace" if left else ""
-        log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra} ({elapsed / 60:.1f} min elapsed{eta})")
+        eta = f", about {format_duration(elapsed / i * left)} left at this pace" if left else ""
+        log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra} ({format_duration(elapsed)} elapsed{eta})")
 
     if jobs == 1 or len(pending) <= 1:
         for i, cell in enumerate(pending, 1):

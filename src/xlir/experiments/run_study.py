@@ -94,7 +94,10 @@ def run_study(
         "argv": sys.argv,
         "presets": {preset: _jsonable(mod.PRESETS[preset])},
     }
-    summary = run_grid(cells, mod.run_cell, output, jobs=jobs, meta=meta, log=log)
+    from xlir.models.quiet import no_hf_progress_bars
+
+    with no_hf_progress_bars():  # one progress line per cell, not transformers' load/save bars
+        summary = run_grid(cells, mod.run_cell, output, jobs=jobs, meta=meta, log=log)
     write_per_question(output, cells)
     return {"summary": summary, "estimate_s": est, "cells": len(cells)}
 

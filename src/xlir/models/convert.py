@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -201,24 +202,34 @@ def build_bert(e5: E5Q4File):
     return model
 
 
-def convert(source: Path, dest: Path, tokenizer_dir: Path | None = None) -> Path:
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def convert(source: Path, dest: Path, tokenizer_dir: Path | None = None, log=None) -> Path:
     """Convert ``source`` into a new sentence-transformers folder ``dest`` (not atomic; see
-    :func:`ensure_converted`)."""
-    from transformers.utils import logging as hf_logging
+    :func:`ensure_converted`). ``log`` (e.g. ``print``) gets one line per step with its time."""
+    start = time.perf_counter()
+
+    def step(i: int, what: str) -> None:
+        if log is not None:
+            log(f"  [{i}/4] {what} ({time.perf_counter() - start:.0f} s so far)")
 
     from xlir.models.prompts import E5_PROMPTS
+    from xlir.models.quiet import no_hf_progress_bars
     from xlir.models.st_folder import save_st_folder, xlmr_tokenizer
 
     tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir else e5_tokenizer_dir()
+    step(1, "reading the 4-bit weight file")
     e5 = read_e5_q4(source)
+    step(2, "checking the tokenizer's vocabulary against the embedding table")
     vocab = check_vocab_alignment(e5, tokenizer_dir / "tokenizer.json")
+    step(3, "dequantising the weights into a BERT model and checking every tensor")
     model = build_bert(e5)
     tokenizer = xlmr_tokenizer(tokenizer_dir / "tokenizer.json", max_length=e5.header.max_positions)
-    hf_logging.disable_progress_bar()  # one-off conversion: no shard/weight progress bars
-    try:
+    step(4, f"writing the sentence-transformers folder {dest}")
+    with no_hf_progress_bars():  # one-off conversion: no shard/weight progress bars
         save_st_folder(model, tokenizer, dest, max_seq_length=e5.header.max_positions, prompts=E5_PROMPTS)
-    finally:
-        hf_logging.enable_progress_bar()
     notice = tokenizer_dir / "NOTICE"
     if notice.is_file():
         shutil.copyfile(notice, dest / "NOTICE")
@@ -251,11 +262,14 @@ def is_current(folder: Path) -> bool:
     return meta.get("conversion_version") == CONVERSION_VERSION and (folder / "modules.json").is_file()
 
 
-def ensure_converted(source: Path | None = None, *, force: bool = False, verbose: bool = False) -> Path:
+def ensure_converted(source: Path | None = None, *, force: bool = False,
+                     log=None) -> Path:
     """The cached sentence-transformers folder of the embedded e5-small, converting on first use.
 
     Safe against crashes and concurrent callers: a file lock serialises converters, the work happens
     in a temporary folder beside the target, and only a finished folder is renamed into place.
+    A conversion says what it is doing and how far it is (``log``, default: stderr), since it runs
+    unasked, the first time any command needs e5-small.
     """
     source = Path(source) if source else e5_weights_file()
     final = converted_dir(source)
@@ -269,8 +283,12 @@ def ensure_converted(source: Path | None = None, *, force: bool = False, verbose
                 return final
             start = time.perf_counter()
             tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+            log = log or _stderr
+            log(f"first use of e5-small: converting the embedded multilingual-e5-small ({source.name}) into "
+                f"a sentence-transformers folder at {final}. This happens once and takes one to two minutes "
+                "on 2 CPU cores; later runs load the cached folder.")
             try:
-                convert(source, tmp)
+                convert(source, tmp, log=log)
                 old = None
                 if final.exists():  # stale (older conversion version) or forced: swap it out
                     old = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -281,8 +299,7 @@ def ensure_converted(source: Path | None = None, *, force: bool = False, verbose
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            if verbose:
-                print(f"converted {source} -> {final} in {time.perf_counter() - start:.1f}s")
+            log(f"converted {source.name} -> {final} in {time.perf_counter() - start:.1f} s")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return final

@@ -33,8 +33,9 @@ def save_heatmap(result, path: str | Path, metric: str = "AP") -> Path:
     fig, ax = plt.subplots(figsize=(size, max(3.5, 0.5 * len(qlangs) + 1.5)))
     masked = np.ma.masked_invalid(grid)
     im = ax.imshow(masked, cmap="viridis", vmin=0.0, vmax=1.0, aspect="equal")
-    labels = [*dlangs, *(["", "all"] if has_multi else [])]
-    ax.set_xticks(range(cols), labels)
+    # no tick at the blank column between the pairs and the pooled column
+    ticks = [*range(len(dlangs)), *([cols - 1] if has_multi else [])]
+    ax.set_xticks(ticks, [*dlangs, *(["all"] if has_multi else [])])
     ax.set_yticks(range(len(qlangs)), qlangs)
     ax.set_xlabel("candidate language" + (" (all = multilingual pool)" if has_multi else ""))
     ax.set_ylabel("query language")

@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from xlir.errors import DataError
-from xlir.evaluation.significance import holm, paired_difference
+from xlir.evaluation.significance import format_p, holm, paired_difference
 from xlir.evaluation.stats import mean_ci, trend
 from xlir.experiments.grid import read_table
 from xlir.reports.html import markdown_to_html
@@ -151,8 +151,8 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> str:
                     base, kind, n, d, lo, hi, p = t
                     findings.append((direction, coll, base, kind, d, ph))
                     lines.append(
-                        f"| {base} | {kind} | {n} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {p:.3g} | "
-                        f"{ph:.3g}{' *' if ph < 0.05 else ''} |"
+                        f"| {base} | {kind} | {n} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {format_p(p)} | "
+                        f"{format_p(ph)}{' *' if ph < 0.05 else ''} |"
                     )
                 lines.append("")
     lines[summary_at:summary_at] = _batching_summary(vals, findings)
@@ -345,11 +345,21 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
     keys = sorted(scores, key=lambda x: (x[0] != "all", x[0], x[1] != "all", x[1]))
     current = None
     pending_png = None
+    per_target: list[tuple[str, Path]] = []
+
+    def flush_figures() -> None:
+        """The collection's figure under its table, then a link to every per-target figure."""
+        if pending_png is not None:
+            lines.extend(["", f"![mAP against k]({pending_png.relative_to(study_dir)})"])
+        if per_target:
+            links = " · ".join(f"[{t}]({png.relative_to(study_dir)})" for t, png in per_target)
+            lines.extend(["", f"Per-target figures: {links}"])
+        per_target.clear()
+
     for key in keys:
         if key[0] != current:
-            if pending_png is not None:
-                lines += ["", f"![mAP against k]({pending_png.relative_to(study_dir)})"]
-                pending_png = None
+            flush_figures()
+            pending_png = None
             current = key[0]
             title = "all collections (primary endpoint)" if current == "all" else current
             lines += ["", f"## {title}", ""] + header
@@ -366,7 +376,7 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             tr = trend(arm_pts)
             trends[(key, arm)] = {**tr, "ref": ref, "series": series[arm]}
             lo_k, hi_k = series[arm][0], series[arm][-1]
-            rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({tr['rho_p']:.2g})"
+            rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({format_p(tr['rho_p'])})"
             slope = (
                 "–"
                 if math.isnan(tr["slope"])
@@ -387,10 +397,9 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             )
             if key[1] == "all":
                 pending_png = png
-    if pending_png is not None:
-        lines += ["", f"![mAP against k]({pending_png.relative_to(study_dir)})"]
-    lines.append("")
-    lines.append("Per-target plots are in `figures/`.")
+            else:
+                per_target.append((key[1], png))
+    flush_figures()
     effect = pretraining_effect(read_per_question(study_dir), rows)
     if effect:
         lines += [
@@ -409,7 +418,7 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         for e in effect:
             lines.append(
                 f"| {e['arm']} | {e['collection']} | {e['n']} | {e['k0']:.3f} | {e['pt']:.3f} | "
-                f"{e['diff']:+.4f} | [{e['low']:+.4f}, {e['high']:+.4f}] | {e['p_holm']:.3g}"
+                f"{e['diff']:+.4f} | [{e['low']:+.4f}, {e['high']:+.4f}] | {format_p(e['p_holm'])}"
                 f"{' *' if e['p_holm'] < 0.05 else ''} |"
             )
     answer = _answer(meta, trends, rows, effect)
@@ -507,7 +516,7 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
             f"- **Targets {where} the pre-training set** (primary endpoint, mean mAP over all target "
             f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
             f"Slope {tr['slope']:+.4f} mAP per doubling of k, 95% CI [{tr['slope_low']:+.4f}, "
-            f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} (p = {tr['rho_p']:.2g}). "
+            f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} (p = {format_p(tr['rho_p'])}). "
             f"Verdict: {_verdict(tr)}."
         )
         if ref:
@@ -565,7 +574,7 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         out.append(
             f"- Pre-training at all (targets {e['arm']}, any k, paired per question against k = 0 of the "
             f"same seed): {verdict} (mean AP {e['pt']:.3f} vs {e['k0']:.3f}, difference {e['diff']:+.4f}, "
-            f"95% CI [{e['low']:+.4f}, {e['high']:+.4f}], Holm p = {e['p_holm']:.2g}, {e['n']} units)."
+            f"95% CI [{e['low']:+.4f}, {e['high']:+.4f}], Holm p = {format_p(e['p_holm'])}, {e['n']} units)."
         )
     out += [
         "",
