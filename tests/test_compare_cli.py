@@ -188,6 +188,7 @@ def test_compare_plain_trec_run_files_of_any_system(tmp_path):
     assert rows["AP"]["n"] == 60 and rows["AP"]["significant"] and rows["AP"]["diff"] > 0
     assert report["qrels"] == str(qrels)
     assert "| AP | run | 60 |" in (tmp_path / "compare.md").read_text()
+    assert "<table>" in (tmp_path / "compare.html").read_text()  # the page to open in a browser
 
 
 @pytest.mark.parametrize(("args", "message"), [

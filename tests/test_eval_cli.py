@@ -24,7 +24,7 @@ def test_eval_command_writes_run_folder_and_hits_cache(data_dir, tmp_path):
     assert header.split() == ["setting", "AP", "nDCG@10", "RR@10", "pairs", "queries"]
     assert any(x.split()[:1] == ["multi"] and x.split()[-2:] == ["2", "20"] for x in lines)
     assert any(x.startswith("rank distance") for x in lines)
-    for name in ("results.json", "per_query.json", "summary.md", "heatmap.png",
+    for name in ("results.json", "per_query.json", "summary.md", "report.html", "heatmap.png",
                  "runs/mono/de-de.trec", "runs/cross/de-en.qrels.txt", "runs/multi/en.trec"):
         assert (out / name).is_file(), name
     meta = json.loads((out / "results.json").read_text())

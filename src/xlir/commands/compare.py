@@ -56,5 +56,9 @@ def register(app: typer.Typer) -> None:
                        f"p_holm={format_p(r.p_holm)})")
         if not held:
             typer.echo("  none")
-        where = out if out is not None else (run_b if run_b.is_dir() else run_b.parent)
-        typer.echo(f"wrote {Path(where) / 'compare.md'} and {Path(where) / 'compare.json'}")
+        from xlir.reports.html import markdown_to_html
+
+        where = Path(out if out is not None else (run_b if run_b.is_dir() else run_b.parent))
+        page = markdown_to_html(where / "compare.md")
+        typer.echo(f"wrote {where / 'compare.md'} ({page.name} to open in a browser) and "
+                   f"{where / 'compare.json'}")

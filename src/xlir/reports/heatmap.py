@@ -47,9 +47,14 @@ def save_heatmap(result, path: str | Path, metric: str = "AP") -> Path:
                     ax.text(j, i, f"{v:.2f}"[1:] if 0 <= v < 1 else f"{v:.1f}", ha="center",
                             va="center", fontsize=7, color="white" if v < 0.6 else "black")
     name = result.collection.get("name", "")
-    ax.set_title(f"{metric} — {name} — {result.model.get('name', '')}", fontsize=9)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    model = str(result.model.get("name", ""))
+    model = Path(model).name if "/" in model else model  # a folder path: its last part
+    ax.set_title(f"{metric} — {name}\n{model}", fontsize=9)
+    # a colorbar exactly as tall as the grid, beside it (never under the title)
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    cax = make_axes_locatable(ax).append_axes("right", size=0.2, pad=0.15)
+    fig.colorbar(im, cax=cax)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path

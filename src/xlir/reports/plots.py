@@ -23,12 +23,13 @@ def _plt():
     return plt
 
 
-def _finish(fig, ax, title: str, ylabel: str, path: str | Path) -> Path:
+def _finish(fig, ax, title: str, ylabel: str, path: str | Path, ncol: int = 2) -> Path:
     """The styling both study plots share, then save (creating the folder) and free the figure."""
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     # below the axes, never over the points and their error bars
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol,
+              frameon=False)
     ax.grid(alpha=0.3)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,7 @@ def plot_vs_alpha(
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_xticklabels(["0\n(xy)", "0.25", "0.5", "0.75", "1\n(xx-mono)"])
     ax.set_xlabel("alpha (share of monolingual batches); dashed: random batches")
-    return _finish(fig, ax, title, "mAP", path)
+    return _finish(fig, ax, title, "mAP", path, ncol=3)
 
 
 def plot_vs_k(

@@ -98,6 +98,9 @@ def write_quickstart_report(res: dict) -> Path:
         "",
         "![base](heatmap-base.png) ![trained](heatmap-trained.png)",
         "",
+        "Every table of each evaluation: [base model](eval-base/summary.md) · "
+        "[trained model](eval-trained/summary.md).",
+        "",
     ]
     if curve:
         lines += ["![training curve](training_curve.png)", ""]

@@ -74,7 +74,7 @@ def bias_rows(result) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def markdown(result, metric: str = "AP") -> str:
+def markdown(result, metric: str = "AP", figure: str | None = None) -> str:
     """The whole summary as Markdown text."""
     m = result.model
     c = result.collection
@@ -105,10 +105,14 @@ def markdown(result, metric: str = "AP") -> str:
             lines += ["", f"## {metric} by query language (rows) x candidate language (columns)", ""]
             lines += _table(["q \\ c", *dlangs],
                             [[q, *(_fmt(float(v)) for v in mat[i])] for i, q in enumerate(qlangs)])
+            if figure:
+                lines += ["", f"![{metric} by query and candidate language]({figure})"]
     return "\n".join(lines) + "\n"
 
 
-def write_summary(result, path: str | Path, metric: str = "AP") -> Path:
+def write_summary(result, path: str | Path, metric: str = "AP", figure: str | None = None) -> Path:
+    """Write :func:`markdown` to ``path``; ``figure`` is the heatmap's name beside it, shown under
+    its table."""
     path = Path(path)
-    path.write_text(markdown(result, metric), encoding="utf-8")
+    path.write_text(markdown(result, metric, figure=figure), encoding="utf-8")
     return path
