@@ -11,33 +11,52 @@ from pathlib import Path
 
 import typer
 
+from xlir.training.config import help_defaults
+
+D = help_defaults()  # TrainConfig's defaults, shown in --help
+
 
 def train_command(
-    model: str | None = typer.Option(None, "--model", "-m", help="e5-small, tiny, a folder or a Hub id"),
-    sources: str | None = typer.Option(None, "--sources", help="comma-separated: mlqa, xquad, tydiqa, "
-                                       "afriqa, ntrex, flores, tatoeba, or a pairs .jsonl"),
-    sampler: str | None = typer.Option(None, "--sampler", help="hybrid, xx-mono, xy or random"),
-    alpha: float | None = typer.Option(None, "--alpha", help="hybrid: share of monolingual batches"),
-    weighting: str | None = typer.Option(None, "--weighting",
+    model: str | None = typer.Option(None, "--model", "-m", show_default=D["model"],
+                                     help="e5-small, tiny, a folder or a Hub id"),
+    sources: str | None = typer.Option(None, "--sources", show_default=D["sources"],
+                                       help="comma-separated: mlqa, xquad, tydiqa, afriqa, ntrex, flores, "
+                                            "tatoeba, or a pairs .jsonl"),
+    sampler: str | None = typer.Option(None, "--sampler", show_default=D["sampler"],
+                                       help="hybrid, xx-mono, xy or random"),
+    alpha: float | None = typer.Option(None, "--alpha", show_default=D["alpha"],
+                                       help="hybrid: share of monolingual batches"),
+    weighting: str | None = typer.Option(None, "--weighting", show_default=D["weighting"],
                                          help="uniform or proportional: how batch languages are drawn"),
-    steps: int | None = typer.Option(None, "--steps"),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="global batch (all processes)"),
-    lr: float | None = typer.Option(None, "--lr"),
-    temperature: float | None = typer.Option(None, "--temperature"),
-    max_length: int | None = typer.Option(None, "--max-length"),
-    chunk_size: int | None = typer.Option(None, "--chunk-size", help="gradient cache chunk size"),
-    hard_negatives: int | None = typer.Option(None, "--hard-negatives",
+    steps: int | None = typer.Option(None, "--steps", show_default=D["steps"]),
+    batch_size: int | None = typer.Option(None, "--batch-size", show_default=D["batch_size"],
+                                          help="global batch (all processes)"),
+    lr: float | None = typer.Option(None, "--lr", show_default=D["lr"]),
+    temperature: float | None = typer.Option(None, "--temperature", show_default=D["temperature"]),
+    max_length: int | None = typer.Option(None, "--max-length", show_default=D["max_length"]),
+    chunk_size: int | None = typer.Option(None, "--chunk-size", show_default=D["chunk_size"],
+                                          help="gradient cache chunk size"),
+    hard_negatives: int | None = typer.Option(None, "--hard-negatives", show_default=D["hard_negatives"],
                                               help="per pair: other sentences of the gold paragraph"),
-    symmetric: bool | None = typer.Option(None, "--symmetric/--one-way", help="add passage->query loss"),
-    unit: str | None = typer.Option(None, "--unit", help="sentence or paragraph positives"),
-    languages: str | None = typer.Option(None, "--languages", help="comma-separated language filter"),
-    max_groups: int | None = typer.Option(None, "--max-groups", help="first N questions per source"),
-    checkpoint_every: int | None = typer.Option(None, "--checkpoint-every"),
-    seed: int | None = typer.Option(None, "--seed"),
-    freeze_embeddings: bool | None = typer.Option(None, "--freeze-embeddings/--train-embeddings",
-                                                  help="freeze the word embeddings"),
-    threads: int | None = typer.Option(None, "--threads", help="torch CPU threads per process"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="model folder to write"),
+    symmetric: bool | None = typer.Option(
+        None, "--symmetric/--one-way", help="add passage->query loss",
+        show_default="symmetric" if D["symmetric"] == "True" else "one-way"),
+    unit: str | None = typer.Option(None, "--unit", show_default=D["unit"],
+                                    help="sentence or paragraph positives"),
+    languages: str | None = typer.Option(None, "--languages", show_default=D["languages"],
+                                         help="comma-separated language filter"),
+    max_groups: int | None = typer.Option(None, "--max-groups", show_default=D["max_groups"],
+                                          help="first N questions per source"),
+    checkpoint_every: int | None = typer.Option(None, "--checkpoint-every",
+                                                show_default=D["checkpoint_every"]),
+    seed: int | None = typer.Option(None, "--seed", show_default=D["seed"]),
+    freeze_embeddings: bool | None = typer.Option(
+        None, "--freeze-embeddings/--train-embeddings", help="freeze the word embeddings",
+        show_default="freeze-embeddings" if D["freeze_word_embeddings"] == "True" else "train-embeddings"),
+    threads: int | None = typer.Option(None, "--threads", show_default=D["num_threads"],
+                                       help="torch CPU threads per process"),
+    output: Path | None = typer.Option(None, "--output", "-o", show_default=D["output"],
+                                       help="model folder to write"),
     config: Path | None = typer.Option(None, "--config", "-c", help="TOML file with TrainConfig fields"),
     resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in --output"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -76,31 +95,5 @@ def train_command(
         typer.echo(f"model: {result.model_dir}")
 
 
-_FIELD = {"freeze_embeddings": "freeze_word_embeddings", "threads": "num_threads"}
-
-
-def _show_config_defaults() -> None:
-    """Put TrainConfig's defaults into ``--help``: the options default to None (so that only the
-    ones given override a --config file), which typer would otherwise show as no default at all."""
-    import inspect
-
-    from xlir.training.config import TrainConfig
-
-    fields = TrainConfig.model_fields
-    for name, param in inspect.signature(train_command).parameters.items():
-        field = fields.get(_FIELD.get(name, name))
-        info = param.default
-        if field is None or not isinstance(info, typer.models.OptionInfo) or info.default is not None:
-            continue
-        default = field.get_default(call_default_factory=True) if not field.is_required() else None
-        if isinstance(default, list | tuple):
-            default = ",".join(map(str, default)) or "all"
-        if isinstance(default, bool):  # --symmetric/--one-way: name the flag that is on
-            flags = next((d for d in info.param_decls if "/" in d), "").split("/")
-            default = flags[0 if default else 1].lstrip("-") if len(flags) == 2 else default
-        info.show_default = "none" if default is None else str(default)
-
-
 def register(app: typer.Typer) -> None:
-    _show_config_defaults()
     app.command("train")(train_command)

@@ -131,6 +131,18 @@ class TrainConfig(BaseModel):
 RECIPES_DIR = Path(__file__).parent / "recipes"
 
 
+def help_defaults() -> dict[str, str]:
+    """Each field's default as ``xlir train --help`` shows it. The command's options default to None
+    (only the options given override a --config file), so typer cannot show these by itself."""
+    out = {}
+    for name, field in TrainConfig.model_fields.items():
+        value = None if field.is_required() else field.get_default(call_default_factory=True)
+        if isinstance(value, list | tuple):
+            value = ",".join(map(str, value)) or "all"
+        out[name] = "none" if value is None else str(value)
+    return out
+
+
 def recipe(name: str, **overrides) -> TrainConfig:
     """A packaged config by name (``quick-hybrid``), with ``overrides`` applied."""
     path = RECIPES_DIR / f"{name}.toml"
