@@ -218,3 +218,21 @@ def test_resume_after_truncated_newest_checkpoint_falls_back_and_matches_bit_for
     assert all(bool((expect[k] == got[k]).all()) for k in expect)
     # the re-made step 5 replaced the broken one
     assert ckpt.load(root / "step-00000005")[0]["step"] == 5
+    # a state that passes its checksums but does not fit the run (hand-edited optimizer) is named
+    tree = json.loads((root / "step-00000005" / "state.json").read_text())
+    tree["optimizer"]["param_groups"] = []
+    _rewrite_with_manifest(root / "step-00000005", "state.json", json.dumps(tree).encode())
+    with pytest.raises(ckpt.CheckpointError, match=r"step-00000005: does not fit this run \(ValueError"):
+        train(cfg.model_copy(update={"resume": True}))
+
+
+@pytest.mark.parametrize(("field", "value"), [("step", "3"), ("step", -1), ("config", None), ("model", []),
+                                              ("sampler", 5), ("pairs_fingerprint", 7), ("history", "x")])
+def test_state_with_a_field_of_the_wrong_type_is_named(tmp_path, field, value):
+    """A state.json whose checksums were updated by hand still has to look like the trainer's."""
+    path = _write(tmp_path, 3)
+    tree = json.loads((path / "state.json").read_text())
+    tree[field] = value
+    _rewrite_with_manifest(path, "state.json", json.dumps(tree).encode())
+    with pytest.raises(ckpt.CheckpointError, match=rf"state\.json: (field '{field}'|bad step)"):
+        ckpt.load(path)

@@ -201,6 +201,22 @@ def verify(path: Path) -> dict[str, bytes]:
     return out
 
 
+_STATE_FIELDS = {"step": int, "model": dict, "optimizer": dict, "scheduler": dict, "sampler": dict,
+                 "config": dict, "pairs_fingerprint": str, "history": dict}
+
+
+def _check_state(state, file: Path) -> None:
+    """The fields the trainer reads, with their types (a hand-made state.json fails here, named)."""
+    if not isinstance(state, dict):
+        raise CheckpointError(file, "is not an object", expected="the state xlir's trainer writes")
+    for name, kind in _STATE_FIELDS.items():
+        if not isinstance(state.get(name), kind) or isinstance(state.get(name), bool):
+            raise CheckpointError(file, f"field {name!r} is {type(state.get(name)).__name__}",
+                                  expected=f"a {kind.__name__} {name!r}, as xlir's trainer writes")
+    if state["step"] < 0 or not all(isinstance(t, torch.Tensor) for t in state["model"].values()):
+        raise CheckpointError(file, "bad step or weights", expected="step >= 0 and a tensor per weight")
+
+
 def load(path: Path, rank: int = 0) -> tuple[dict, dict | None]:
     """``(state, rng_state_of_this_rank or None)`` of a checkpoint folder; :class:`CheckpointError`
     naming the file when anything is missing, truncated or malformed."""
@@ -216,8 +232,7 @@ def load(path: Path, rank: int = 0) -> tuple[dict, dict | None]:
         state = decode(_read_json(path / STATE, files[STATE]), tensors)
     except CodecError as e:
         raise CheckpointError(path / STATE, str(e)) from None
-    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
-        raise CheckpointError(path / STATE, "has no step", expected="the state xlir's trainer writes")
+    _check_state(state, path / STATE)
     rng = None
     if rng_file(rank) in files:
         try:

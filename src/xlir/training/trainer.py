@@ -294,14 +294,18 @@ def _load_checkpoint(run: _Run, path: Path, state: dict, rng: dict | None) -> No
     missing = sorted(set(current) - set(state["model"]))
     if missing:
         raise ConfigError(f"cannot resume from {path}: no weights for {', '.join(missing[:3])}")
-    with torch.no_grad():
-        for name, tensor in state["model"].items():
-            current[name].copy_(tensor)
-    run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
-    run.sampler.load_state_dict(state["sampler"])
-    if rng is not None:
-        ckpt.set_rng_state(rng)
+    try:  # the files passed their checksums; a state that still does not fit is named, not a traceback
+        with torch.no_grad():
+            for name, tensor in state["model"].items():
+                current[name].copy_(tensor)
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scheduler.load_state_dict(state["scheduler"])
+        run.sampler.load_state_dict(state["sampler"])
+        if rng is not None:
+            ckpt.set_rng_state(rng)
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:
+        raise ckpt.CheckpointError(path, f"does not fit this run ({type(exc).__name__}: {exc})",
+                                   expected="a checkpoint written by this training configuration") from None
     run.start = int(state["step"])
     run.history = state.get("history", run.history)
 
