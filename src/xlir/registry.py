@@ -20,12 +20,14 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[str, T] = {}
 
-    def register(self, name: str) -> Callable[[T], T]:
+    def register(self, name: str, *aliases: str) -> Callable[[T], T]:
+        """Decorator: register the object under ``name`` (and ``aliases``), case-insensitively."""
         def decorator(obj: T) -> T:
-            key = name.lower()
-            if key in self._items:
-                raise ValueError(f"{self.kind} {name!r} registered twice")
-            self._items[key] = obj
+            for n in (name, *aliases):
+                key = n.lower()
+                if key in self._items:
+                    raise ValueError(f"{self.kind} {n!r} registered twice")
+                self._items[key] = obj
             return obj
 
         return decorator

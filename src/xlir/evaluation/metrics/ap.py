@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xlir.evaluation.metrics.base import Metric, RelevantRanks
+from xlir.evaluation.metrics.base import METRICS, Metric, RelevantRanks, cut
 
 
 @dataclass(frozen=True)
@@ -24,3 +24,8 @@ class AveragePrecision(Metric):
             prec = np.where(hit, found / rr.ranks, 0.0)
         return np.divide(prec.sum(axis=1), rr.n_relevant, out=np.zeros(len(rr)),
                          where=rr.n_relevant > 0)
+
+
+@METRICS.register("ap", "map")
+def average_precision(k: int | None) -> AveragePrecision:
+    return AveragePrecision(cut("AP", k), k, "average precision over all relevant candidates")

@@ -18,10 +18,13 @@ Conventions follow ``trec_eval`` (and so pytrec_eval), which the tests check val
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
+from xlir.registry import Registry
 
 
 @dataclass
@@ -98,3 +101,15 @@ class Metric:
     def _within(self, rr: RelevantRanks) -> np.ndarray:
         """Boolean mask of relevant positions retrieved within the cutoff."""
         return rr.ranks <= (self.k if self.k is not None else np.inf)
+
+
+MetricFactory = Callable[[int | None], Metric]
+METRICS: Registry[MetricFactory] = Registry("metric")
+"""family name -> ``factory(k) -> Metric``; the family's canonical spelling is the factory's output.
+Each metric module registers its factory with ``@METRICS.register(family, *aliases)``."""
+
+
+def cut(base: str, k: int | None) -> str:
+    """``"nDCG"``, 10 -> ``"nDCG@10"`` (the canonical name of a cut measure)."""
+    return base if k is None else f"{base}@{k}"
+

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xlir.evaluation.metrics.base import Metric, RelevantRanks
+from xlir.evaluation.metrics.base import METRICS, Metric, RelevantRanks, cut
 
 
 @dataclass(frozen=True)
@@ -24,3 +24,8 @@ class NDCG(Metric):
         cut = positions <= (self.k if self.k is not None else np.inf)
         idcg = (rr.ideal * cut / np.log2(positions + 1.0)).sum(axis=1)
         return np.divide(dcg, idcg, out=np.zeros(len(rr)), where=idcg > 0)
+
+
+@METRICS.register("ndcg")
+def ndcg(k: int | None) -> NDCG:
+    return NDCG(cut("nDCG", k), k, "normalised discounted cumulative gain")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xlir.errors import ConfigError
-from xlir.evaluation.metrics.base import Metric, RelevantRanks
+from xlir.evaluation.metrics.base import METRICS, Metric, RelevantRanks, cut
 
 
 @dataclass(frozen=True)
@@ -18,3 +18,8 @@ class Precision(Metric):
 
     def __call__(self, rr: RelevantRanks) -> np.ndarray:
         return self._within(rr).sum(axis=1) / float(self.k)
+
+
+@METRICS.register("p", "precision")
+def precision(k: int | None) -> Precision:
+    return Precision(cut("P", k), k, "share of the top k that is relevant")

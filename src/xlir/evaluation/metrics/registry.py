@@ -13,52 +13,12 @@ ir_measures on the run files. Lower-case spellings (``ndcg@10``, ``map``, ``mrr@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from xlir.errors import ConfigError
-from xlir.evaluation.metrics.ap import AveragePrecision
-from xlir.evaluation.metrics.base import Metric
-from xlir.evaluation.metrics.ndcg import NDCG
-from xlir.evaluation.metrics.precision import Precision
-from xlir.evaluation.metrics.recall import Recall
-from xlir.evaluation.metrics.rr import ReciprocalRank
-from xlir.registry import Registry
-
-MetricFactory = Callable[[int | None], Metric]
-METRICS: Registry[MetricFactory] = Registry("metric")
-"""family name -> ``factory(k) -> Metric``; the family's canonical spelling is the factory's output."""
+from xlir.evaluation.metrics import ap, ndcg, precision, recall, rr  # noqa: F401  (each registers itself)
+from xlir.evaluation.metrics.base import METRICS, Metric
 
 DEFAULT_METRICS = ("AP", "nDCG@10", "R@100", "RR@10", "P@1")
-
-
-def _cut(base: str, k: int | None) -> str:
-    return base if k is None else f"{base}@{k}"
-
-
-def _ap(k):
-    return AveragePrecision(_cut("AP", k), k, "average precision over all relevant candidates")
-
-
-def _ndcg(k):
-    return NDCG(_cut("nDCG", k), k, "normalised discounted cumulative gain")
-
-
-def _recall(k):
-    return Recall(_cut("R", k), k, "share of relevant candidates retrieved")
-
-
-def _rr(k):
-    return ReciprocalRank(_cut("RR", k), k, "reciprocal rank of the first relevant candidate")
-
-
-def _precision(k):
-    return Precision(_cut("P", k), k, "share of the top k that is relevant")
-
-
-for _names, _factory in ((("ap", "map"), _ap), (("ndcg",), _ndcg), (("r", "recall"), _recall),
-                         (("rr", "mrr"), _rr), (("p", "precision"), _precision)):
-    for _n in _names:
-        METRICS.register(_n)(_factory)
 
 _NAME = re.compile(r"^\s*([A-Za-z]+)\s*(?:@\s*(\d+))?\s*$")
 # ir_measures family name -> ours (ir_measures resolves its own aliases MAP, MRR, NDCG, Recall first)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xlir.evaluation.metrics.base import Metric, RelevantRanks
+from xlir.evaluation.metrics.base import METRICS, Metric, RelevantRanks, cut
 
 
 @dataclass(frozen=True)
@@ -19,3 +19,8 @@ class ReciprocalRank(Metric):
         first = rr.ranks[:, 0]
         ok = first <= (self.k if self.k is not None else np.inf)
         return np.where(ok, 1.0 / np.where(ok, first, 1.0), 0.0)
+
+
+@METRICS.register("rr", "mrr")
+def reciprocal_rank(k: int | None) -> ReciprocalRank:
+    return ReciprocalRank(cut("RR", k), k, "reciprocal rank of the first relevant candidate")
