@@ -58,7 +58,7 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
 def test_one_seed_per_k_is_not_a_trend():
     """With one seed at each k the bootstrap CI collapses to the slope itself; the report must not
     call that a finding, and the k = 0 comparison must not claim CIs it does not have."""
-    from xlir.reports.study_report import _against_no_pretraining, _verdict
+    from xlir.reports.studies.pretrain_languages import _against_no_pretraining, _verdict
 
     one = trend([(k, 0, 0.5 + 0.01 * math.log2(k)) for k in (1, 4, 16)])
     assert one["min_per_level"] == 1 and one["slope_low"] == pytest.approx(one["slope_high"])

@@ -13,26 +13,26 @@ import gzip
 import os
 import shlex
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from xlir.experiments.grid import cell_dir, is_done, read_json, run_grid
-from xlir.experiments.studies import study_module
+from xlir.experiments.studies import get_study
 from xlir.files import atomic_write
 
 
 def build_study_cells(name: str, preset: str, objective: str | None = None):
-    mod = study_module(name)
-    if preset not in mod.PRESETS:
-        from xlir.errors import ConfigError
+    """The study ``name`` and the cells of its ``preset``."""
+    from xlir.errors import ConfigError
 
-        raise ConfigError(f"unknown preset {preset!r} for study {name}; known: {', '.join(mod.PRESETS)}")
-    if objective is not None:
-        if name != "pretrain-languages":
-            from xlir.errors import ConfigError
-
-            raise ConfigError("--objective applies to the pretrain-languages study only")
-        return mod, mod.build_cells(preset, objective=objective)
-    return mod, mod.build_cells(preset)
+    study = get_study(name)
+    if preset not in study.presets:
+        raise ConfigError(f"unknown preset {preset!r} for study {name}; known: {', '.join(study.presets)}")
+    options = {"objective": objective} if objective is not None else {}
+    unknown = sorted(set(options) - set(study.options))
+    if unknown:
+        raise ConfigError(f"--{unknown[0]} does not apply to the {name} study")
+    return study, study.build_cells(preset, **options)
 
 
 def write_per_question(study_dir: Path, cells) -> Path:
@@ -67,7 +67,7 @@ def run_study(
     from xlir.experiments.estimate import calibrate, estimate_cells
 
     output = Path(output)
-    mod, cells = build_study_cells(name, preset, objective)
+    study, cells = build_study_cells(name, preset, objective)
     pending = [c for c in cells if not is_done(output, c)]
     est = None
     if estimate and pending:
@@ -92,12 +92,12 @@ def run_study(
         "command": command,
         "estimate_s": est,
         "argv": sys.argv,
-        "presets": {preset: _jsonable(mod.PRESETS[preset])},
+        "presets": {preset: _jsonable(study.presets[preset])},
     }
     from xlir.models.quiet import no_hf_progress_bars
 
     with no_hf_progress_bars():  # one progress line per cell, not transformers' load/save bars
-        summary = run_grid(cells, mod.run_cell, output, jobs=jobs, meta=meta, log=log)
+        summary = run_grid(cells, study.run_cell, output, jobs=jobs, meta=meta, log=log)
     write_per_question(output, cells)
     return {"summary": summary, "estimate_s": est, "cells": len(cells)}
 
@@ -108,3 +108,30 @@ def _jsonable(obj):
     if isinstance(obj, list | tuple):
         return [_jsonable(v) for v in obj]
     return obj
+
+
+PAIRED = {"n_permutations": 5000, "n_bootstrap": 2000, "seed": 0}
+"""Resamples of the studies' paired tests (per question, pooled over seeds)."""
+
+
+def read_per_question(study_dir: Path) -> dict:
+    """cell_id -> collection -> kind -> group -> AP."""
+    out: dict = defaultdict(lambda: defaultdict(dict))
+    path = study_dir / "per_question.csv.gz"
+    if not path.is_file():
+        return {}
+    with gzip.open(path, "rt", newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            out[r["cell_id"]][r["collection"]].setdefault(r["kind"], {})[r["group"]] = float(r["AP"])
+    return out
+
+def paired_questions(pq: dict, cells_a: dict[int, str], cells_b: dict[int, str], coll: str, kind: str):
+    """Pool per-question differences over seeds, pairing (seed, question); returns (a, b) lists."""
+    a, b = [], []
+    for seed in sorted(set(cells_a) & set(cells_b)):
+        qa = pq.get(cells_a[seed], {}).get(coll, {}).get(kind, {})
+        qb = pq.get(cells_b[seed], {}).get(coll, {}).get(kind, {})
+        for g in sorted(set(qa) & set(qb)):
+            a.append(qa[g])
+            b.append(qb[g])
+    return a, b

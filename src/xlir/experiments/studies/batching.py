@@ -13,8 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from xlir.evaluation.significance import holm, paired_difference
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
+from xlir.experiments.run_study import PAIRED, paired_questions
+from xlir.experiments.studies import STUDIES, Study
 
 STRATEGIES: tuple[tuple[str, float | None], ...] = (
     ("xx-mono", None),
@@ -162,3 +165,31 @@ def run_cell(cell: BatchingCell, work: Path) -> dict:
         "skipped": skipped,
         "train": {k: record.get(k) for k in ("steps", "wall_s", "sources", "final_loss") if k in record},
     }
+
+
+
+def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
+    """Hybrid (alpha 0.5) against each baseline on ``coll``: per question, paired by (seed, question).
+
+    ``cells``: (direction, strategy) -> seed -> cell id; ``pq``: :func:`read_per_question`. Rows
+    ``(baseline, setting, n, diff, low, high, p, p_holm)``, difference = hybrid - baseline, Holm over
+    the rows.
+    """
+    hyb = cells.get((direction, "hybrid-0.5"), {})
+    tests = []
+    for base in ("xx-mono", "xy", "random", "hybrid-0.25", "hybrid-0.75"):
+        other = cells.get((direction, base))
+        if not hyb or not other:
+            continue
+        for kind in ("mono", "cross", "multi"):
+            a, b = paired_questions(pq, other, hyb, coll, kind)
+            if a:
+                tests.append((base, kind, len(a), *paired_difference(a, b, **PAIRED)))
+    adjusted = holm([t[6] for t in tests]) if tests else []
+    return [(*t, float(ph)) for t, ph in zip(tests, adjusted, strict=True)]
+
+
+STUDY = STUDIES.register("batching")(
+    Study("batching", PRESETS, build_cells, run_cell,
+          required_columns=("cell_id", "seed", "direction", "strategy", "collection", "metric", "setting")))
+

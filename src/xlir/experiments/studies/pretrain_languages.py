@@ -12,11 +12,16 @@ arms and is the reference every k is compared with.
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from pathlib import Path
 from typing import ClassVar
 
+from xlir.evaluation.significance import holm, paired_difference
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
+from xlir.experiments.run_study import PAIRED
+from xlir.experiments.studies import STUDIES, Study
 from xlir.training.pretrain import PretrainConfig
 from xlir.training.pretrain.languages import AFRIQA_TARGETS, TARGETS, XQUAD_TARGETS, nested_language_sets
 
@@ -204,3 +209,78 @@ def run_cell(cell: PretrainCell, work: Path) -> dict:
 
 
 __all__ = ["AFRIQA_TARGETS", "PRESETS", "PretrainCell", "XQUAD_TARGETS", "build_cells", "run_cell"]
+
+
+def target_scores(rows: list[dict]) -> dict:
+    """(collection, target) -> list of (cell_id, k, arm, seed, value): mean AP of the pairs with the target.
+
+    For XQuAD-R: every mono and cross pair whose query or candidate language is the target;
+    AfriQA, FLORES and Tatoeba: the target's query language against English (French for Fon).
+    ``all`` averages every target row of a cell: the study's primary, pre-declared endpoint.
+    """
+    per: dict = defaultdict(lambda: defaultdict(list))  # cell -> (coll, target) -> values
+    info: dict = {}
+    for r in rows:
+        if r["metric"] != "AP" or "/" not in str(r["setting"]) or not r.get("targets"):
+            continue
+        if str(r["setting"]).startswith("multi/"):
+            continue
+        info[r["cell_id"]] = (int(r["k"]), r["arm"], int(r["seed"]))
+        for t in str(r["targets"]).split():
+            per[r["cell_id"]][(r["collection"], t)].append(r["value"])
+            per[r["cell_id"]][(r["collection"], "all")].append(r["value"])
+            per[r["cell_id"]][("all", "all")].append(r["value"])
+    out: dict = defaultdict(list)
+    for cid, by in per.items():
+        k, arm, seed = info[cid]
+        for key, v in by.items():
+            v = [x for x in v if x is not None and not math.isnan(x)]
+            if v:
+                out[key].append((cid, k, arm, seed, sum(v) / len(v)))
+    return out
+
+
+def pretraining_effect(pq: dict, rows: list[dict]) -> list[dict]:
+    """Does the pre-training stage help at all? Per arm (and per collection, plus ``all``): paired
+    per-question differences between pre-trained cells and the k = 0 cell of the same seed.
+
+    Averaging an arm's k levels per (seed, question) first keeps one unit per question and seed, so
+    the k = 0 reference is not counted once per k."""
+
+    info = {}
+    for r in rows:
+        info[r["cell_id"]] = (int(r["k"]), r["arm"], int(r["seed"]))
+    ref = {seed: cid for cid, (k, _, seed) in info.items() if k == 0}
+    out = []
+    for arm in ("inside", "heldout"):
+        per_unit: dict = defaultdict(list)  # (seed, coll, kind, group) -> APs over k
+        for cid, (k, a, seed) in info.items():
+            if a != arm or k < 1 or seed not in ref:
+                continue
+            for coll, kinds in pq.get(cid, {}).items():
+                for kind, groups in kinds.items():
+                    for g, ap in groups.items():
+                        per_unit[(seed, coll, kind, g)].append(ap)
+        units = []
+        for (seed, coll, kind, g), aps in per_unit.items():
+            base = pq.get(ref[seed], {}).get(coll, {}).get(kind, {}).get(g)
+            if base is not None:
+                units.append((coll, base, sum(aps) / len(aps)))
+        for coll in ["all", *sorted({u[0] for u in units})]:
+            sel = [u for u in units if coll in ("all", u[0])]
+            if not sel:
+                continue
+            a, b = [u[1] for u in sel], [u[2] for u in sel]
+            d, lo, hi, p = paired_difference(a, b, **PAIRED)
+            out.append({"arm": arm, "collection": coll, "n": len(sel), "k0": sum(a) / len(a),
+                        "pt": sum(b) / len(b), "diff": d, "low": lo, "high": hi, "p": p})
+    for e, ph in zip(out, holm([e["p"] for e in out]), strict=True):
+        e["p_holm"] = ph
+    return out
+
+
+STUDY = STUDIES.register("pretrain-languages")(
+    Study("pretrain-languages", PRESETS, build_cells, run_cell,
+          required_columns=("cell_id", "seed", "k", "arm", "collection", "metric", "setting"),
+          options=("objective",)))
+

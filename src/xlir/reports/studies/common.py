@@ -1,0 +1,51 @@
+"""Pieces every study report shares: the mean [CI] format and the preset note."""
+
+from __future__ import annotations
+
+import math
+
+
+def fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:
+    if m is None or math.isnan(m):
+        return "–"
+    if lo == hi:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+def preset_note(meta: dict) -> str:
+    preset = meta.get("preset")
+    p = (meta.get("presets") or {}).get(preset, {})
+    parts = [f"Preset `{preset}`: model `{p.get('model')}`"]
+    for key, label in (
+        ("steps", "fine-tuning steps"),
+        ("ft_steps", "fine-tuning steps"),
+        ("batch_size", "batch"),
+        ("ft_batch", "batch"),
+        ("max_length", "max length"),
+        ("objective", "pre-training objective"),
+        ("ks", "k levels"),
+        ("budget", "pre-training pairs per cell (split evenly over the k languages)"),
+        ("pt_batch", "pre-training batch"),
+        ("limit", "questions per language"),
+        ("pool", "candidate pool: gold + first N per language"),
+        ("seeds", "seeds"),
+    ):
+        if key in p:
+            parts.append(f"{label} {p[key]}")
+    note = ", ".join(parts) + "; word embeddings frozen during training."
+    if p.get("pool"):
+        note += (
+            " Evaluation uses slices (first questions per language, trimmed candidate pools), identical "
+            "for every cell: differences between cells are exact, absolute values are higher than on the "
+            "full pool."
+        )
+    if preset == "smoke":
+        note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
+    if meta.get("cells_wall_s"):
+        note += (
+            f" Measured compute: {meta['cells_wall_s'] / 60:.1f} min summed over {meta['cells_timed']} "
+            "cells (each cell's own wall time, on this machine's 2 cores)."
+        )
+    elif meta.get("estimate_s"):
+        note += f" Estimated run time before start: {meta['estimate_s'] / 60:.1f} min (one job)."
+    return note

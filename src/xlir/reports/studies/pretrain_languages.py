@@ -1,0 +1,299 @@
+"""Study 2's report and generated answer: mAP against the number of pre-training languages k.
+
+Built only from the study's tables (``results.csv``, ``per_question.csv.gz``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from xlir.evaluation.significance import format_p
+from xlir.evaluation.stats import mean_ci, trend
+from xlir.experiments.run_study import read_per_question
+from xlir.experiments.studies.pretrain_languages import pretraining_effect, target_scores
+from xlir.reports.studies import REPORTS
+from xlir.reports.studies.common import fmt_ci, preset_note
+
+EPS = 1e-6  # slopes closer to 0 than this are float noise (a metric that did not move at all)
+
+def _direction(tr: dict) -> int | str | None:
+    """+1 rising, -1 falling, 0 no detectable trend, None or "one-seed" not testable."""
+    if tr["levels"] < 3 or math.isnan(tr["slope"]):
+        return None
+    if tr.get("min_per_level", 2) < 2:  # one seed at some k: the bootstrap CI is degenerate
+        return "one-seed"
+    if tr["slope_low"] > EPS:
+        return 1
+    if tr["slope_high"] < -EPS:
+        return -1
+    return 0
+
+def _verdict(tr: dict) -> str:
+    return {
+        None: "not testable (fewer than 3 k levels)",
+        "one-seed": "not testable (a single seed at some k, so no CI)",
+        1: "rises with k (95% CI of the slope above 0)",
+        -1: "falls with k (95% CI of the slope below 0)",
+        0: "no detectable trend (95% CI of the slope includes 0)",
+    }[_direction(tr)]
+
+@REPORTS.register("pretrain-languages")
+def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, str]:
+    from xlir.reports.plots import plot_vs_k
+
+    scores = target_scores(rows)
+    figures = study_dir / "figures"
+    lines = [
+        f"# Study 2: pre-training languages and low-resource pairs ({meta.get('preset')} preset)",
+        "",
+        f"Command: `{meta.get('command')}`",
+        "",
+        preset_note(meta),
+        "",
+        "Metric: mAP over the settings involving each target language (XQuAD-R: mono and cross pairs "
+        "with the target on either side; AfriQA, FLORES-200 test, Tatoeba: target -> English). "
+        "`all/all` averages every target row of a cell (the primary endpoint). Trend: OLS slope of the "
+        "metric on log2 k over k >= 1 (mAP per doubling of k) with a 95% bootstrap CI (seeds resampled "
+        "within k), and Spearman's rho. k = 0 is no pre-training (shared by both arms).",
+        "",
+        _coverage(scores),
+        "",
+    ]
+    header = [
+        "| target | arm | k=0 | smallest k | largest k | slope / doubling [95% CI] | "
+        "Spearman rho (p) | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    trends = {}
+    keys = sorted(scores, key=lambda x: (x[0] != "all", x[0], x[1] != "all", x[1]))
+    current = None
+    pending_png = None
+    per_target: list[tuple[str, Path]] = []
+
+    def flush_figures() -> None:
+        """The collection's figure under its table, then a link to every per-target figure."""
+        if pending_png is not None:
+            lines.extend(["", f"![mAP against k]({pending_png.relative_to(study_dir)})"])
+        if per_target:
+            links = " · ".join(f"[{t}]({png.relative_to(study_dir)})" for t, png in per_target)
+            lines.extend(["", f"Per-target figures: {links}"])
+        per_target.clear()
+
+    for key in keys:
+        if key[0] != current:
+            flush_figures()
+            pending_png = None
+            current = key[0]
+            title = "all collections (primary endpoint)" if current == "all" else current
+            lines += ["", f"## {title}", ""] + header
+        pts = scores[key]
+        ref_vals = [v for _, k, _, _, v in pts if k == 0]
+        ref = mean_ci(ref_vals) if ref_vals else None
+        series = {}
+        for arm in ("inside", "heldout"):
+            arm_pts = [(k, s, v) for _, k, a, s, v in pts if a == arm and k >= 1]
+            if not arm_pts:
+                continue
+            ks = sorted({k for k, _, _ in arm_pts})
+            series[arm] = [(k, *mean_ci([v for kk, _, v in arm_pts if kk == k])) for k in ks]
+            tr = trend(arm_pts)
+            trends[(key, arm)] = {**tr, "ref": ref, "series": series[arm]}
+            lo_k, hi_k = series[arm][0], series[arm][-1]
+            rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({format_p(tr['rho_p'])})"
+            slope = (
+                "–"
+                if math.isnan(tr["slope"])
+                else f"{tr['slope']:+.4f} [{tr['slope_low']:+.4f}, {tr['slope_high']:+.4f}]"
+            )
+            lines.append(
+                f"| {key[1]} | {arm} | {fmt_ci(*ref) if ref else '–'} | "
+                f"k={lo_k[0]}: {fmt_ci(*lo_k[1:])} | k={hi_k[0]}: {fmt_ci(*hi_k[1:])} | {slope} | {rho} | "
+                f"{_verdict(tr)} |"
+            )
+        if series:
+            png = plot_vs_k(
+                series,
+                ref,
+                _plot_title(key),
+                "mAP",
+                figures / f"k-{key[0].replace(':', '_')}-{key[1]}.png",
+            )
+            if key[1] == "all":
+                pending_png = png
+            else:
+                per_target.append((key[1], png))
+    flush_figures()
+    effect = pretraining_effect(read_per_question(study_dir), rows)
+    if effect:
+        lines += [
+            "",
+            "## Pre-training at all, against none (paired)",
+            "",
+            "Per question: AP after pre-training (mean over the arm's k >= 1 cells of one seed) minus AP "
+            "of the k = 0 cell with the same seed (same fine-tuning seed); units are (seed, collection, "
+            "setting, question) over all evaluation slices; 95% paired bootstrap CI and two-sided "
+            "randomization test, Holm-corrected over the rows. `all` pools every unit, so the collection "
+            "with most questions weighs most; the other rows show each collection.",
+            "",
+            "| arm | collection | units | mean AP, k = 0 | mean AP, pre-trained | diff | 95% CI | p (Holm) |",
+            "|---|---|---:|---:|---:|---:|---|---:|",
+        ]
+        for e in effect:
+            lines.append(
+                f"| {e['arm']} | {e['collection']} | {e['n']} | {e['k0']:.3f} | {e['pt']:.3f} | "
+                f"{e['diff']:+.4f} | [{e['low']:+.4f}, {e['high']:+.4f}] | {format_p(e['p_holm'])}"
+                f"{' *' if e['p_holm'] < 0.05 else ''} |"
+            )
+    answer = _answer(meta, trends, rows, effect)
+    return "\n".join(lines), answer
+
+def _coverage(scores: dict) -> str:
+    """Which targets each collection could evaluate: a target without rows there (AfriQA's snapshot has
+    no gold passages for some languages, Tatoeba lacks others) is covered only by the other collections."""
+    targets = sorted({t for c, t in scores if t != "all" and c != "all"})
+    parts = []
+    for coll in sorted({c for c, _ in scores if c != "all"}):
+        have = {t for c, t in scores if c == coll and t != "all"}
+        missing = [t for t in targets if t not in have]
+        parts.append(f"{coll} {len(have)} of {len(targets)}" + (f" (no rows for {', '.join(missing)})"
+                                                                 if missing else ""))
+    return f"Targets evaluated per collection: {'; '.join(parts)}."
+
+def _plot_title(key: tuple[str, str]) -> str:
+    coll, target = key
+    coll = "all collections" if coll == "all" else coll
+    return f"{coll}: {'mean over all targets' if target == 'all' else 'target ' + target}"
+
+
+def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | None = None) -> str:
+    """The written answer: what the data support and what they do not, generated from the trends."""
+    seeds = sorted({int(r["seed"]) for r in rows})
+    ks = sorted({int(r["k"]) for r in rows})
+    skipped = meta.get("skipped_collections") or []
+    out = [
+        "# Does pre-training on more languages help low-resource pairs? (generated answer)",
+        "",
+        f"Generated by `xlir study report` from the result table of `{meta.get('command')}` "
+        f"({meta.get('preset')} preset; k in {ks}; seeds {seeds}). Every figure below is computed from "
+        "that table; rerun the report command to regenerate this file.",
+        "",
+        "## Question",
+        "",
+        "Does increasing the number of languages k in a multilingual pre-training stage (translation "
+        "ranking on language-English bitext, a fixed pair budget for every k) improve the zero-shot "
+        "cross-lingual retrieval of hybrid-batch fine-tuning for low-resource language pairs?",
+        "",
+        "## What the data say",
+        "",
+    ]
+    primary = [(arm, trends.get((("all", "all"), arm))) for arm in ("inside", "heldout")]
+    for arm, tr in primary:
+        if tr is None:
+            continue
+        first, last = tr["series"][0], tr["series"][-1]
+        ref = tr["ref"]
+        ref_txt = f"; without pre-training (k = 0) {ref[0]:.3f}" if ref else ""
+        where = "inside" if arm == "inside" else "held out of"
+        out.append(
+            f"- **Targets {where} the pre-training set** (primary endpoint, mean mAP over all target "
+            f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
+            f"Slope {tr['slope']:+.4f} mAP per doubling of k, 95% CI [{tr['slope_low']:+.4f}, "
+            f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} (p = {format_p(tr['rho_p'])}). "
+            f"Verdict: {_verdict(tr)}."
+        )
+        if ref:
+            out.append("  " + _against_no_pretraining(tr["series"], ref))
+    out.append("")
+    rising = sorted(
+        f"{k[0]}/{k[1]} ({arm})"
+        for (k, arm), tr in trends.items()
+        if k[0] != "all" and k[1] != "all" and _direction(tr) == 1
+    )
+    falling = sorted(
+        f"{k[0]}/{k[1]} ({arm})"
+        for (k, arm), tr in trends.items()
+        if k[0] != "all" and k[1] != "all" and _direction(tr) == -1
+    )
+    n_tests = sum(1 for (k, _), tr in trends.items() if k[0] != "all" and k[1] != "all"
+                  and _direction(tr) in (1, -1, 0))
+    out += [
+        f"Per target and collection ({n_tests} trend tests, uncorrected 95% CIs, so about "
+        f"{0.05 * n_tests:.0f} could exclude 0 by chance alone): "
+        f"rising with k: {', '.join(rising) or 'none'}; falling with k: {', '.join(falling) or 'none'}.",
+        "",
+        "## What the data support",
+        "",
+    ]
+    tr_in = dict(primary).get("inside")
+    tr_out = dict(primary).get("heldout")
+
+    def says(tr):
+        d = _direction(tr) if tr else None
+        if tr is None:
+            return "was not run"
+        return {
+            None: "cannot be tested for a trend (fewer than 3 k levels)",
+            "one-seed": "cannot be tested for a trend (a single seed at some k)",
+            1: "rises with k: the data support a benefit of more pre-training languages here",
+            -1: "falls with k: the data contradict a benefit of more pre-training languages here",
+            0: "shows no trend we can detect: the data do not support a benefit of more "
+            "pre-training languages here (nor rule out one smaller than the CI)",
+        }[d]
+
+    out += [
+        f"- With the target languages inside the pre-training set, the low-resource score {says(tr_in)}.",
+        f"- With the targets held out (breadth alone), the low-resource score {says(tr_out)}.",
+    ]
+    for e in effect or []:
+        if e["collection"] != "all":
+            continue
+        if e["p_holm"] >= 0.05:
+            verdict = "no difference detectable from no pre-training"
+        elif e["diff"] < 0:
+            verdict = "lower than without pre-training: at this budget the stage itself costs accuracy"
+        else:
+            verdict = "higher than without pre-training: the stage itself helps"
+        out.append(
+            f"- Pre-training at all (targets {e['arm']}, any k, paired per question against k = 0 of the "
+            f"same seed): {verdict} (mean AP {e['pt']:.3f} vs {e['k0']:.3f}, difference {e['diff']:+.4f}, "
+            f"95% CI [{e['low']:+.4f}, {e['high']:+.4f}], Holm p = {format_p(e['p_holm'])}, {e['n']} units)."
+        )
+    out += [
+        "",
+        "## What they do not support",
+        "",
+        "- Any claim beyond this scale: one base model, the preset's pre-training budget and fine-tuning "
+        "steps, sliced evaluation pools (see the report's preset note). A larger budget per language can "
+        "change the picture: with a fixed budget, more languages also means fewer pairs per language.",
+        "- MLDR (the original question's collection): "
+        + (
+            "not evaluated, its files are not in the data directory."
+            if "mldr" in skipped
+            else "see the report's MLDR rows."
+        ),
+        "- Causal attribution to specific languages: sets are drawn by a seeded rule, and seeds vary "
+        "which languages enter, so the trend averages over language choices.",
+        "- For the smoke preset (a tiny random model): nothing; it only checks that the pipeline runs.",
+        "",
+    ]
+    return "\n".join(out)
+
+def _vs_reference(series: list[tuple], ref: tuple[float, float, float]):
+    """(k levels whose seed CI lies entirely above the k = 0 CI, ... entirely below); None, None when
+    some CI is a single seed (a point, which would make any difference look certain)."""
+    if ref[1] == ref[2] or any(lo == hi for _, _, lo, hi in series):
+        return None, None
+    return [k for k, _, lo, _ in series if lo > ref[2]], [k for k, _, _, hi in series if hi < ref[1]]
+
+def _against_no_pretraining(series: list[tuple], ref: tuple[float, float, float]) -> str:
+    """Does any pre-training help at all? Each k's seed CI against the k = 0 seed CI."""
+    above, below = _vs_reference(series, ref)
+    means = ", ".join(f"k={k}: {m:.3f}" for k, m, _, _ in series)
+    if above is None:
+        return f"Against no pre-training (k = 0: {ref[0]:.3f}): {means} (CIs need at least 2 seeds per k)."
+    return (
+        f"Against no pre-training (k = 0: {ref[0]:.3f} [{ref[1]:.3f}, {ref[2]:.3f}]): {means}; "
+        f"95% seed CIs entirely above k = 0 at k in {above or 'none'}, entirely below at k in "
+        f"{below or 'none'}."
+    )
