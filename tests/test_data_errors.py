@@ -287,3 +287,26 @@ def test_data_dir_that_is_a_file(tmp_path):
         data_dir(f)
     with pytest.raises(XlirError, match="does not exist"):
         data_dir(tmp_path / "nope")
+
+
+def test_afriqa_and_mldr_refuse_lists_where_text_or_ids_belong(tmp_path):
+    """``str(["a", "b"])`` used to become the question "['a', 'b']" (AfriQA) or a docid (MLDR)."""
+    base = tmp_path / "afriqa" / "data"
+    q = base / "queries" / "hau" / "queries.afriqa.hau.en.dev.json"
+    g = base / "gold_passages" / "hau" / "gold_span_passages.afriqa.hau.en.dev.json"
+    for p in (q, g):
+        p.parent.mkdir(parents=True)
+    q.write_text(json.dumps({"id": 1, "question": ["a", "b"], "translated_question": "x"}) + "\n")
+    g.write_text(json.dumps({"id": 1, "context": "A passage."}) + "\n")
+    with pytest.raises(DataError, match="field 'question' is a list") as err:
+        load_collection("afriqa", data_dir=tmp_path, languages=["ha"])
+    _check(err, "queries.afriqa.hau.en.dev.json", line=1)
+    q.write_text(json.dumps({"id": 1, "question": "Q?", "translated_question": "x"}) + "\n")
+    assert len(load_collection("afriqa", data_dir=tmp_path, languages=["ha"]).queries) == 1
+    mldr = tmp_path / "mldr" / "de"
+    mldr.mkdir(parents=True)
+    (mldr / "corpus.jsonl").write_text(json.dumps({"docid": "d1", "text": "t"}) + "\n")
+    (mldr / "test.jsonl").write_text(json.dumps({"query_id": "q", "query": "Q?",
+                                                 "positive_passages": [{"docid": ["d1"]}]}) + "\n")
+    with pytest.raises(DataError, match="without a string 'docid'"):
+        load_collection("mldr", data_dir=tmp_path, languages=["de"])

@@ -36,11 +36,22 @@ _CODE = {lang: normalize(lang) for lang in AFRIQA_LANGUAGES}  # hau -> ha, swa -
 _FROM_CODE = {v: k for k, v in _CODE.items()}
 
 
-def _text(value) -> str:
-    """AfriQA's JSON has nulls and NaNs where a text is missing; treat them as empty."""
+def _text(value, path: Path | None = None, line: int | None = None, field: str = "text") -> str:
+    """AfriQA's JSON has nulls and NaNs where a text is missing; treat them as empty. Anything else
+    that is not a string (a list, a number) is an error, not text: ``str(["a", "b"])`` would be
+    evaluated as the question "['a', 'b']"."""
     if value is None or isinstance(value, float) and math.isnan(value):
         return ""
-    return str(value).strip()
+    if not isinstance(value, str):
+        raise DataError(path, f"field {field!r} is a {type(value).__name__}", line=line,
+                        expected=f"{field!r} as a string (or null when missing)")
+    return value.strip()
+
+
+def _id(value, path: Path, line: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise DataError(path, f"bad 'id' {value!r}", line=line, expected="a string or integer id")
+    return str(value)
 
 
 def _read(path: Path, fields: tuple[str, ...]) -> list[tuple[int, dict]]:
@@ -81,17 +92,18 @@ def load_afriqa(root: Path, *, languages: list[str] | None = None, split: str = 
         try:
             gpath = find_file(base / "gold_passages" / lang /
                               f"gold_span_passages.afriqa.{lang}.{pivot}.{split}.json")
-            gold = {str(r["id"]): r for _, r in _read(gpath, ("id", "context"))}
+            gold = {_id(r["id"], gpath, n): (n, r) for n, r in _read(gpath, ("id", "context"))}
         except MissingDataError:
-            gold = {}
-        for _, rec in rows:
-            qid = str(rec["id"])
-            passage = gold.get(qid)
-            text = _text(rec["translated_question"] if translated else rec["question"])
+            gpath, gold = None, {}
+        for n, rec in rows:
+            qid = _id(rec["id"], qpath, n)
+            field = "translated_question" if translated else "question"
+            text = _text(rec[field], qpath, n, field)
+            pline, passage = gold.get(qid, (None, None))
             if passage is None:
                 skipped["questions_without_passage"] += 1
                 continue
-            context = _text(passage.get("context"))
+            context = _text(passage.get("context"), gpath, pline, "context")
             if not context:
                 skipped["empty_passages"] += 1
                 continue
@@ -102,7 +114,8 @@ def load_afriqa(root: Path, *, languages: list[str] | None = None, split: str = 
             if key not in by_text:
                 did = f"{pivot}/{code}/{qid}"
                 by_text[key] = did
-                docs[did] = Document(did, context, pivot, _text(passage.get("title")) or None)
+                title = _text(passage.get("title"), gpath, pline, "title") or None
+                docs[did] = Document(did, context, pivot, title)
             query_id = f"{code}/{qid}"
             queries.append(Query(query_id, text, pivot if translated else code, query_id))
             qrels[query_id] = {by_text[key]: 1}

@@ -45,10 +45,11 @@ def _passage_ids(rec: dict, field: str, path: Path, line: int, qid: str) -> list
                         expected=f'{field}: [{{"docid": ..., "text": ...}}]')
     out = []
     for item in items:
-        if not isinstance(item, dict) or item.get("docid") is None:
-            raise DataError(path, f"{field} entry without 'docid'", line=line, record=qid,
+        docid = item.get("docid") if isinstance(item, dict) else None
+        if isinstance(docid, bool) or not isinstance(docid, (str, int)) or not str(docid).strip():
+            raise DataError(path, f"{field} entry without a string 'docid'", line=line, record=qid,
                             expected='{"docid": ..., "text": ...}')
-        out.append(str(item["docid"]))
+        out.append(str(docid))
     return out
 
 
