@@ -133,3 +133,21 @@ def test_cut_training_record_is_named(tmp_path, tiny_model_path):
             training_sources(folder)
         with pytest.raises(DataError, match=r"xlir_training\.json"):
             read_training_record(folder)
+
+
+def test_a_pickled_cache_shard_is_never_unpickled(tmp_path):
+    """np.load with allow_pickle=False: an object array (pickle inside .npy) is a miss, not code run."""
+    import numpy as np
+
+    from xlir.evaluation.cache import EmbeddingCache
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "PWNED"), "w"))
+
+    cache = EmbeddingCache("m", tmp_path)
+    cache.put([b"k" * 32], np.ones((1, 4), np.float32))
+    keys = next(cache.dir.glob("*.keys.npy"))
+    np.save(keys, np.array([Evil()], dtype=object), allow_pickle=True)
+    fresh = EmbeddingCache("m", tmp_path)
+    assert len(fresh) == 0 and not (tmp_path / "PWNED").exists()

@@ -85,8 +85,9 @@ class EmbeddingCache:
         paths: list[Path] = []
         for name in self._shard_names():
             try:
-                keys = np.load(self.dir / f"{name}.keys.npy")
-                vecs = np.load(self.dir / f"{name}.vecs.npy", mmap_mode="r")
+                # allow_pickle=False (numpy's default, stated): a crafted shard must not run code
+                keys = np.load(self.dir / f"{name}.keys.npy", allow_pickle=False)
+                vecs = np.load(self.dir / f"{name}.vecs.npy", mmap_mode="r", allow_pickle=False)
             except (OSError, ValueError, EOFError):
                 continue  # merged away by another process meanwhile, or cut/unreadable: a miss
             if keys.ndim != 2 or keys.shape[1] != 32 or keys.dtype != np.uint8 or vecs.ndim != 2 \
