@@ -26,7 +26,8 @@ def test_compare_reports_only_the_real_difference(tmp_path):
     better["cross/de-en"]["AP"] = {q: v + 0.2 for q, v in base["cross/de-en"]["AP"].items()}
     # a tiny noisy change on another pair must not survive Holm
     noisy = base["cross/es-de"]["AP"]
-    better["cross/es-de"]["AP"] = {q: v + float(rng.normal(0, 0.01)) for q, v in noisy.items()}
+    better["cross/es-de"]["AP"] = {q: max(0.0, v + float(rng.normal(0, 0.01)))  # AP stays in [0, 1]
+                                   for q, v in noisy.items()}
     _write_run(tmp_path / "a", base)
     _write_run(tmp_path / "b", better)
 
@@ -211,3 +212,14 @@ def test_compare_run_file_errors_are_user_errors(tmp_path, args, message):
     assert result.exit_code != 0
     assert isinstance(result.exception, XlirError), result.exception
     assert message in str(result.exception)
+
+
+def test_compare_refuses_out_of_range_scores_naming_the_file(tmp_path):
+    runs = _two_runs(tmp_path)
+    path = tmp_path / "a" / "per_query.json"
+    data = json.loads(path.read_text())
+    data["cross/de-en"]["AP"]["de/4"] = 6.0  # what NaN embeddings once produced for multilingual AP
+    path.write_text(json.dumps(data))
+    res = CliRunner().invoke(app, ["compare", *runs])
+    assert isinstance(res.exception, DataError), res.output
+    assert str(path) in str(res.exception) and "AP of query 'de/4'" in str(res.exception)

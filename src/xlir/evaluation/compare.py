@@ -17,11 +17,10 @@ from pathlib import Path
 
 from xlir.data.io import read_json
 from xlir.errors import ConfigError, DataError, MissingDataError, XlirError
-from xlir.evaluation.results import EvalResult
+from xlir.evaluation.results import EvalResult, check_figures
 from xlir.evaluation.significance import (
     PairedTest,
     Pairing,
-    check_finite,
     check_options,
     compare_runs,
     pair_queries,
@@ -64,7 +63,7 @@ def load_per_query(run_dir: Path) -> dict:
         for name in ("rank_distance", "own_language_top"):
             if measures.get(name):
                 merged.setdefault(setting, {})[name] = measures[name]
-    check_finite(merged, where=str(path))
+    check_figures(merged, where=path)  # finite, and within range for the measures xlir knows
     return merged
 
 
