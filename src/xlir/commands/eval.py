@@ -28,6 +28,15 @@ def register(app: typer.Typer) -> None:
         dataset: str = typer.Option("xquad-r", "--dataset", "-d", help="Collection name (xlir data list)."),
         languages: str | None = typer.Option(None, "--languages", "-l",
                                              help="Comma-separated language codes to keep."),
+        path: Path | None = typer.Option(
+            None, "--path", help="Your own collection's folder: BEIR layout for --dataset beir (JSON "
+                                 "lines, Parquet or datasets.save_to_disk tables), MLDR layout for mldr."),
+        corpus: Path | None = typer.Option(None, "--corpus",
+                                           help="Passages of a collection whose topics ship with xlir "
+                                                "(--dataset miracl: the miracl-corpus files)."),
+        split: str | None = typer.Option(None, "--split", help="Split to evaluate (default: the "
+                                                               "loader's, e.g. test for beir, dev for "
+                                                               "miracl)."),
         limit: int | None = typer.Option(
             None, "--limit", "-n", min=1,
             help="Keep the first N questions (groups) per language. Only the query side shrinks: the "
@@ -82,6 +91,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate MODEL on DATASET: mono-, cross- and multilingual retrieval plus language bias."""
         from xlir.data import load_collection
+        from xlir.data.registry import user_data_options
         from xlir.errors import ConfigError
         from xlir.evaluation import EvalConfig, evaluate
         from xlir.evaluation.evaluator import collection_info
@@ -97,7 +107,8 @@ def register(app: typer.Typer) -> None:
         from xlir.data.languages import parse_language_list
 
         langs = parse_language_list(languages)
-        collection = load_collection(dataset, languages=langs)
+        data_options = user_data_options(dataset, path=path, corpus=corpus, split=split)
+        collection = load_collection(dataset, languages=langs, **data_options)
         if langs or limit:
             collection = collection.subset(query_languages=collection.query_languages if langs else None,
                                            limit=limit)

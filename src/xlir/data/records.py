@@ -29,11 +29,13 @@ def record_language(rec: dict, default: str | None, path: Path, line: int, rid: 
 
 
 def read_documents(path: Path, *, language: str | None, id_field: str = "_id",
-                   prefix: str = "", seen: dict[str, tuple[Path, int]] | None = None) -> list[Document]:
-    """Documents from ``{id_field, text, title?, language?}`` lines; ids must be unique."""
+                   prefix: str = "", seen: dict[str, tuple[Path, int]] | None = None,
+                   rows=None) -> list[Document]:
+    """Documents from ``{id_field, text, title?, language?}`` lines (or ``rows``, ``(number,
+    record)`` pairs from :func:`xlir.data.tables.iter_table`); ids must be unique."""
     seen = {} if seen is None else seen
     docs = []
-    for line, rec in iter_jsonl(path):
+    for line, rec in iter_jsonl(path) if rows is None else rows:
         rid = text_field(rec, id_field, path, line=line)
         text = text_field(rec, "text", path, line=line, record_id=rid)
         did = prefix + rid
@@ -49,11 +51,11 @@ def read_documents(path: Path, *, language: str | None, id_field: str = "_id",
 
 
 def read_queries(path: Path, *, language: str | None, id_field: str = "_id",
-                 text_name: str = "text", prefix: str = "") -> list[tuple[int, dict, Query]]:
-    """``(line, record, Query)`` for each line; ids must be unique."""
+                 text_name: str = "text", prefix: str = "", rows=None) -> list[tuple[int, dict, Query]]:
+    """``(line, record, Query)`` for each line (or each of ``rows``); ids must be unique."""
     out = []
     seen: dict[str, int] = {}
-    for line, rec in iter_jsonl(path):
+    for line, rec in iter_jsonl(path) if rows is None else rows:
         rid = text_field(rec, id_field, path, line=line)
         text = text_field(rec, text_name, path, line=line, record_id=rid)
         if rid in seen:

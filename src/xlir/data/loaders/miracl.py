@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlir.data.discover import languages_in_files
 from xlir.data.io import find_file, iter_jsonl, iter_tsv, text_field
 from xlir.data.registry import register_collection
 from xlir.data.schema import Collection, Document, Query
@@ -50,6 +51,12 @@ def read_qrels(path: Path, lang: str) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def has_corpus(root: Path, lang: str, corpus_dir: str | Path | None) -> bool:
+    """Whether a folder of this language's passages is there (``<lang>/`` or the Hub's name)."""
+    base = Path(corpus_dir) if corpus_dir is not None else root / "miracl" / "corpus"
+    return any((base / name).is_dir() for name in (lang, f"miracl-corpus-v1.0-{lang}"))
+
+
 def corpus_files(root: Path, lang: str, corpus_dir: str | Path | None) -> list[Path]:
     """The jsonl files holding a language's passages, or MissingDataError naming where to put them."""
     base = Path(corpus_dir) if corpus_dir is not None else root / "miracl" / "corpus"
@@ -66,7 +73,7 @@ def corpus_files(root: Path, lang: str, corpus_dir: str | Path | None) -> list[P
         f"MIRACL passages for {lang!r} are not in the data directory: topics and qrels ship with "
         f"xlir's data, the corpus does not. Download the {lang} files of the Hugging Face dataset "
         f"miracl/miracl-corpus (miracl-corpus-v1.0-{lang}/docs-*.jsonl.gz; JSON lines with docid, "
-        f"title, text) into {base / lang}/, or pass corpus_dir=<folder>."
+        f"title, text) into {base / lang}/, or pass corpus_dir=<folder> (xlir eval --corpus <folder>)."
     )
 
 
@@ -105,11 +112,20 @@ def load_miracl(root: Path, *, languages: list[str] | None = None, split: str = 
     """``judged_only`` keeps just the judged passages (a quick re-ranking-style pool)."""
     if split not in SPLITS:
         raise ConfigError(f"miracl: split must be one of {', '.join(SPLITS)}, not {split!r}")
-    langs = list(SPLITS[split]) if languages is None else list(dict.fromkeys(languages))
-    missing = [x for x in langs if x not in SPLITS[split]]
+    topics_dir = root / "miracl" / "topics"
+    # languages come from the topic files present (a user may add languages MIRACL publishes later)
+    present = languages_in_files(topics_dir, rf"topics\.miracl-v1\.0-(?P<lang>[a-z]{{2,3}})-{split}\.tsv")
+    if languages is None:
+        # every language whose passages are there; the others would only fail for want of a corpus
+        langs = [x for x in present if has_corpus(root, x, corpus_dir)]
+        if not langs:
+            corpus_files(root, present[0] if present else "en", corpus_dir)  # raises, saying where
+    else:
+        langs = list(dict.fromkeys(languages))
+    missing = [x for x in langs if x not in present]
     if missing:
-        raise ConfigError(f"miracl {split} has no language {', '.join(missing)}; "
-                          f"it has {', '.join(SPLITS[split])}")
+        raise ConfigError(f"miracl {split} has no language {', '.join(missing)}; the topic files in "
+                          f"{topics_dir} are for {', '.join(present) or 'no language'}")
     queries: list[Query] = []
     documents: list[Document] = []
     qrels: dict[str, dict[str, int]] = {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlir.data.discover import languages_in_folders
 from xlir.data.io import find_file
 from xlir.data.records import read_documents, read_queries
 from xlir.data.registry import register_collection, user_supplied
@@ -34,7 +35,8 @@ def mldr_folder(root: Path, lang: str, mldr_dir: str | Path | None = None) -> Pa
             return cand
     raise MissingDataError(
         f"MLDR {lang!r} not found: put the Hugging Face Shitao/MLDR files of {lang} "
-        f"(corpus.jsonl and dev.jsonl/test.jsonl/train.jsonl) in {base / lang}/, or pass mldr_dir="
+        f"(corpus.jsonl and dev.jsonl/test.jsonl/train.jsonl) in {base / lang}/, or pass mldr_dir= "
+        "(xlir eval --dataset mldr --path <folder>)"
     )
 
 
@@ -60,7 +62,17 @@ def load_mldr(root: Path, *, languages: list[str] | None = None, split: str = "t
               mldr_dir: str | Path | None = None) -> Collection:
     if split not in ("train", "dev", "test"):
         raise ConfigError(f"mldr: split must be train, dev or test, not {split!r}")
-    langs = list(MLDR_LANGUAGES) if languages is None else list(dict.fromkeys(languages))
+    if languages is None:  # the languages whose folders are there
+        base = Path(mldr_dir) if mldr_dir is not None else root / "mldr"
+        langs = sorted(set(languages_in_folders(base)) | set(languages_in_folders(
+            base, r"mldr-v1\.0-(?P<lang>[a-z]{2,3})")))
+        if not langs:
+            raise MissingDataError(
+                f"no MLDR language folder in {base}: put the Hugging Face Shitao/MLDR files of a language "
+                f"(corpus.jsonl and dev/test/train.jsonl) in {base}/<lang>/ (e.g. {base}/de/), or pass "
+                "mldr_dir=<folder> (xlir eval --dataset mldr --path <folder>)")
+    else:
+        langs = list(dict.fromkeys(languages))
     queries, docs, qrels, negatives = [], [], {}, {}
     for lang in langs:
         folder = mldr_folder(root, lang, mldr_dir)

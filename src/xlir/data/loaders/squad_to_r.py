@@ -24,12 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from xlir.data.discover import languages_in_files
 from xlir.data.io import find_file
 from xlir.data.registry import register_collection
 from xlir.data.rform import RParagraph, build_r_collection, read_squad
 from xlir.data.schema import Collection
 from xlir.data.sentences import split_spans
-from xlir.errors import ConfigError, DataError
+from xlir.errors import ConfigError, DataError, MissingDataError
 
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
 MLQA_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
@@ -115,13 +116,17 @@ def _has_answers(path: Path) -> bool:
                      description="TyDi QA GoldP (monolingual): dev ar en fi id ko ru sw, train en ko sw")
 def load_tydiqa(root: Path, *, languages: list[str] | None = None, split: str = "dev",
                 unit: str | None = None) -> Collection:
-    if split not in TYDIQA_LANGUAGES:
-        raise ConfigError(f"tydiqa: split must be one of {', '.join(TYDIQA_LANGUAGES)}, not {split!r}")
+    if split not in ("dev", "train"):
+        raise ConfigError(f"tydiqa: split must be one of dev, train, not {split!r}")
     hint = ("TyDi QA GoldP ships as tydiqa-goldp/tydiqa-goldp-v1.1-<split>/"
             "tydiqa.goldp.<lang>.<split>.json (XTREME's copy)")
     folder = root / "tydiqa-goldp" / f"tydiqa-goldp-v1.1-{split}"
+    # the languages whose files are there (TyDi GoldP also has bn and te: add their files and they load)
+    present = tuple(languages_in_files(folder, rf"tydiqa\.goldp\.(?P<lang>[a-z]{{2,3}})\.{split}\.json"))
+    if not present:
+        raise MissingDataError(f"no TyDi QA GoldP {split} file in {folder}: {hint}")
     files = {lang: find_file(folder / f"tydiqa.goldp.{lang}.{split}.json", hint=hint)
-             for lang in _pick(f"tydiqa {split}", TYDIQA_LANGUAGES[split], languages)}
+             for lang in _pick(f"tydiqa {split} (files in {folder})", present, languages)}
     if unit is None:
         unit = "sentence" if all(_has_answers(p) for p in files.values()) else "passage"
     return squad_to_r(files, name=f"tydiqa-{split}", source="tydiqa", parallel=False, unit=unit,
