@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import warnings
 
 import numpy as np
@@ -211,9 +212,16 @@ def test_resume_after_truncated_newest_checkpoint_falls_back_and_matches_bit_for
     newest = root / "step-00000005" / "tensors.safetensors"
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 3])
     (tmp_path / "run" / "model.safetensors").unlink()
-    with pytest.warns(UserWarning, match=r"step-00000005.*tensors\.safetensors: truncated.*step-00000004"):
+    log = tmp_path / "run" / "training_log.jsonl"  # cut too: the losses must come back whole
+    log.write_bytes(log.read_bytes()[: log.stat().st_size // 3])
+    with pytest.warns(UserWarning) as caught:
         again = train(cfg.model_copy(update={"resume": True}))
+    said = " | ".join(str(w.message) for w in caught)
+    assert re.search(r"step-00000005.*tensors\.safetensors: truncated.*step-00000004", said), said
+    assert re.search(r"training_log\.jsonl did not match checkpoint step 4", said), said
     assert again.record["resumed_from"] == [4] and again.losses == first.losses
+    assert again.record["final_loss"] == first.record["final_loss"]
+    assert again.record["loss_curve"] == first.record["loss_curve"]
     got = load_file(str(tmp_path / "run" / "model.safetensors"))
     assert all(bool((expect[k] == got[k]).all()) for k in expect)
     # the re-made step 5 replaced the broken one

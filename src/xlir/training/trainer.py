@@ -137,6 +137,7 @@ class _Run:
     start: int = 0
     loop_t0: float = 0.0
     history: dict = field(default_factory=lambda: {"wall_time_s": 0.0, "resumed_from": []})
+    log_rows: list = field(default_factory=list)  # the log so far (rank 0); checkpoints carry a copy
 
     @property
     def output(self) -> Path:
@@ -273,8 +274,17 @@ def _resume(run: _Run) -> None:
     if run.dist.is_main:
         run.output.mkdir(parents=True, exist_ok=True)
         ckpt.clean_temporaries(run.ckpt_dir)
-        # the log keeps only the steps the weights actually went through
-        kept = [r for r in read_log(run.log_path) if r.get("step", 0) <= run.start] if run.start else []
+        # the log keeps only the steps the weights actually went through; the checkpoint's copy of
+        # it wins over the file, which a kill or a full disk may have cut (losses, final_loss)
+        on_disk = [r for r in read_log(run.log_path) if r.get("step", 0) <= run.start] if run.start else []
+        saved = run.history.pop("log", None)
+        kept = saved if isinstance(saved, list) else on_disk
+        if run.start and on_disk != kept:
+            import warnings
+
+            warnings.warn(f"{run.log_path} did not match checkpoint step {run.start} (cut or edited): "
+                          f"rewritten from the checkpoint's copy of the log", stacklevel=2)
+        run.log_rows = list(kept)
         run.log_path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
     barrier()
 
@@ -427,13 +437,15 @@ def _loop(run: _Run, on_step) -> float:
                        "pairs_per_s": round(rate, 3), "elapsed_s": round(now - run_t0, 3)}
                 log_file.write(json.dumps(row) + "\n")
                 log_file.flush()
+                run.log_rows.append(row)
                 window_t0, window_pairs = now, 0
                 if progress is not None:
                     progress.set_postfix(loss=f"{out.loss:.4f}", pairs_s=f"{rate:.1f}", kind=out.batch.kind)
             if progress is not None:
                 progress.update(1)
             if step % config.checkpoint_every == 0 or step == config.steps:
-                hist = {**run.history, "wall_time_s": run.history.get("wall_time_s", 0.0) + now - run_t0}
+                hist = {**run.history, "wall_time_s": run.history.get("wall_time_s", 0.0) + now - run_t0,
+                        "log": run.log_rows}
                 _save_checkpoint(run, step, hist)
             if on_step is not None:
                 on_step(StepInfo(step, out.loss, out.batch.kind, run.model))
