@@ -33,3 +33,12 @@ def tiny_model_path(tmp_path_factory) -> Path:
     from xlir.models.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_path):
+    """The tiny model, loaded once for the tests that only encode with it (a test that trains it or
+    changes its weights or mode loads its own copy)."""
+    from xlir.models import load_model
+
+    return load_model(str(tiny_model_path))

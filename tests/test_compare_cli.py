@@ -53,16 +53,13 @@ def test_compare_missing_run_is_a_user_error(tmp_path):
     assert "nope not found: pass a run folder" in str(result.exception) + result.output
 
 
-def test_compare_reads_real_run_folders_including_bias(tmp_path, tiny_model_path, data_dir):
-    from sentence_transformers import SentenceTransformer
-
+def test_compare_reads_real_run_folders_including_bias(tmp_path, tiny_model, data_dir):
     from xlir.data.registry import load_collection
     from xlir.evaluation import EvalConfig, evaluate
     from xlir.evaluation.compare import load_per_query
 
     coll = load_collection("xquad-r", data_dir=data_dir, languages=["de", "en"]).subset(limit=15)
-    model = SentenceTransformer(str(tiny_model_path), device="cpu")
-    result = evaluate(model, coll, EvalConfig(cache=False, show_progress=False))
+    result = evaluate(tiny_model, coll, EvalConfig(cache=False, show_progress=False))
     result.save(tmp_path / "a", runs=False)
     result.save(tmp_path / "b", runs=False)
 

@@ -55,9 +55,7 @@ def test_ties_are_broken_by_doc_id_descending_even_across_the_cutoff():
     np.testing.assert_allclose(s[0], 1.0, atol=1e-6)
 
 
-def test_flat_faiss_matches_exact_search_on_tiny_model_encodings(tiny_model_path, data_dir):
-    from sentence_transformers import SentenceTransformer
-
+def test_flat_faiss_matches_exact_search_on_tiny_model_encodings(tiny_model, data_dir):
     texts, questions = [], []
     for lang in ("de", "en", "zh"):
         with gzip.open(data_dir / "xquad-r" / f"{lang}.json.gz", "rt", encoding="utf-8") as fh:
@@ -65,7 +63,7 @@ def test_flat_faiss_matches_exact_search_on_tiny_model_encodings(tiny_model_path
         for p in para[:3]:
             texts += p["sentences"]
             questions += [qa["question"] for qa in p["qas"][:3]]
-    model = SentenceTransformer(str(tiny_model_path), device="cpu")
+    model = tiny_model
     docs = model.encode(texts, normalize_embeddings=True, batch_size=64)
     queries = model.encode(questions, normalize_embeddings=True, batch_size=64)
     doc_ids = [f"s{i}" for i in range(len(texts))]

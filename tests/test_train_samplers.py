@@ -9,6 +9,7 @@ import pytest
 from xlir.data.pairs import load_pairs
 from xlir.errors import ConfigError
 from xlir.training.samplers import SAMPLERS, build_sampler
+from xlir.training.samplers.base import BatchBuilder, Pool
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +109,39 @@ def test_same_seed_same_batches_and_resume_from_state(pairs):
         build_sampler("hybrid", pairs, 16, seed=99).load_state_dict(state)
 
 
+def _collides(builder: BatchBuilder, idx: int) -> bool:
+    """Would adding pair ``idx`` break the batch's constraints (tried on a copy of its state)?"""
+    probe = BatchBuilder(builder.pairs)
+    probe.groups, probe.texts = set(builder.groups), set(builder.texts)
+    return not probe.try_add(idx)
+
+
 def test_pools_cycle_through_every_pair(pairs):
+    """One pool epoch hands out every pair exactly once: in order, each lands in the batch being filled
+    or is skipped because it would break that batch's constraints (its question or a text already
+    there); no pair comes back before the epoch ends."""
     s = build_sampler("random", pairs, 32, seed=1)
-    seen = set()
-    for _ in range(len(pairs) // 32):
-        seen.update(s.next_batch().indices)
-    # one pass over the pool; only pairs skipped for collisions are missing
-    assert len(seen) > 0.9 * len(pairs)
+    pool = s.pools()["all"]
+    replay = Pool("all", list(range(len(pairs))), 1)  # the same seeded permutation, read in order
+    order = [replay.next() for _ in range(len(pairs))]
+    assert sorted(order) == list(range(len(pairs)))
+    pos, placed, skipped = 0, [], []
+    while True:
+        batch = s.next_batch()
+        if pool.epoch > 0:  # this batch reached into the next epoch: the replay stops before it
+            break
+        builder = BatchBuilder(pairs)
+        for idx in batch.indices:
+            while order[pos] != idx:  # handed out before idx, so it must have collided
+                assert _collides(builder, order[pos]), order[pos]
+                skipped.append(order[pos])
+                pos += 1
+            assert builder.try_add(idx)
+            placed.append(idx)
+            pos += 1
+    assert pos == len(placed) + len(skipped) > len(pairs) - 2 * 32
+    assert len(set(placed)) == len(placed) and not set(placed) & set(skipped)
+    assert set(placed) | set(skipped) == set(order[:pos])
 
 
 def test_ranks_share_batch_type_and_take_disjoint_slices(pairs):
