@@ -53,5 +53,7 @@ def test_tokenizer_and_module_settings_are_in_the_fingerprint(tiny_model_path, t
     assert fingerprint(load_model(str(moved))) != base
 
     m = load_model(str(tiny_model_path))
+    m.tokenizer(["a call with other settings"], truncation=True, max_length=9, padding="max_length")
+    assert fingerprint(m) == base  # per-call truncation/padding are not the tokenizer
     m.tokenizer.truncation_side = "left"
     assert fingerprint(m) != base

@@ -175,17 +175,27 @@ def module_settings(model) -> str:
 
 
 def tokenizer_state(tokenizer) -> bytes:
-    """What of a tokenizer decides the token ids: the fast tokenizer's full JSON (vocabulary,
-    normaliser, pre-tokenizer, post-processor), else the sorted vocabulary; plus the special
-    tokens and the truncation side."""
+    """What of a tokenizer decides the token ids: the fast tokenizer's components (normaliser,
+    pre-tokenizer, model with its vocabulary, post-processor, decoder, added tokens), else the
+    sorted vocabulary; plus the special tokens and the truncation side."""
     if tokenizer is None:
         return b""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
-        body = backend.to_str()
+        # Each component's own serialisation (the model part holds the vocabulary). Not
+        # backend.to_str(): it also holds the current truncation/padding settings, which every call
+        # with another max_length changes; those are call arguments, not the tokenizer.
+        parts = []
+        for name in ("normalizer", "pre_tokenizer", "model", "post_processor", "decoder"):
+            component = getattr(backend, name, None)
+            state = component.__getstate__() if component is not None else b""
+            parts.append(state if isinstance(state, bytes) else str(state).encode("utf-8"))
+        added = sorted((i, str(t)) for i, t in backend.get_added_tokens_decoder().items())
+        parts.append(json.dumps(added, ensure_ascii=False).encode("utf-8"))
+        body = b"\x1e".join(parts)
     else:
-        body = json.dumps(sorted(tokenizer.get_vocab().items()), ensure_ascii=False)
+        body = json.dumps(sorted(tokenizer.get_vocab().items()), ensure_ascii=False).encode("utf-8")
     extra = {"type": type(tokenizer).__name__,
              "special": getattr(tokenizer, "special_tokens_map", None),
              "truncation_side": getattr(tokenizer, "truncation_side", None)}
-    return (body + json.dumps(extra, sort_keys=True, default=str)).encode("utf-8")
+    return body + json.dumps(extra, sort_keys=True, default=str).encode("utf-8")
