@@ -151,3 +151,29 @@ def test_a_pickled_cache_shard_is_never_unpickled(tmp_path):
     np.save(keys, np.array([Evil()], dtype=object), allow_pickle=True)
     fresh = EmbeddingCache("m", tmp_path)
     assert len(fresh) == 0 and not (tmp_path / "PWNED").exists()
+
+
+def _square_cell(cell, work):
+    return {"rows": [{"metric": "square", "value": cell.seed ** 2}]}
+
+
+def test_cut_grid_result_runs_the_cell_again_and_the_table_is_unchanged(tmp_path):
+    from xlir.experiments.grid import CellConfig, collect_rows, read_table, run_grid
+
+    class Cell(CellConfig):
+        name: str
+        seed: int
+
+    cells = [Cell(name="c", seed=i) for i in range(3)]
+    assert run_grid(cells, _square_cell, tmp_path, log=lambda m: None).complete
+    table = read_table(tmp_path / "results.csv")
+    result = tmp_path / "cells" / cells[1].cell_id / "result.json"
+    data = result.read_bytes()
+    for cut in sorted({1, len(data) // 2, len(data) - 2}):
+        result.write_bytes(data[:cut])
+        with pytest.raises(DataError, match=r"result\.json: cut or malformed"):
+            collect_rows(tmp_path)  # never a table with a cell silently missing
+        with pytest.warns(UserWarning, match=r"result\.json is cut or malformed"):
+            again = run_grid(cells, _square_cell, tmp_path, log=lambda m: None)
+        assert again.ran == [cells[1].cell_id] and again.done_before == 2
+        assert read_table(tmp_path / "results.csv") == table

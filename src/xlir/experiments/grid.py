@@ -34,6 +34,7 @@ import shutil
 import socket
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,8 +89,32 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    """A file of the grid, parsed; a cut or garbled one is a DataError naming it."""
+    from xlir.data.io import read_json as read
+
+    return read(path)
+
+
+def read_result(cdir: Path, *, warn: bool = False) -> dict | None:
+    """The cell's ``result.json`` when it is complete, else None.
+
+    The file is written atomically, but a disk that filled up or a copy cut short can still leave a
+    partial one; such a cell is run again (``warn``: say so) rather than trusted or crashing the table.
+    """
+    path = cdir / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        result = read_json(path)
+    except DataError as exc:
+        result = exc
+    if not isinstance(result, dict) or not isinstance(result.get("rows"), list):
+        if warn:
+            why = result if isinstance(result, DataError) else "no rows"
+            warnings.warn(f"{path} is cut or malformed ({why}): the cell is not counted as done and "
+                          f"runs again", stacklevel=2)
+        return None
+    return result
 
 
 # ---- per-cell state ----------------------------------------------------------------------------
@@ -97,8 +122,8 @@ def cell_dir(study_dir: Path, cell: CellConfig) -> Path:
     return Path(study_dir) / "cells" / cell.cell_id
 
 
-def is_done(study_dir: Path, cell: CellConfig) -> bool:
-    return (cell_dir(study_dir, cell) / "result.json").is_file()
+def is_done(study_dir: Path, cell: CellConfig, *, warn: bool = False) -> bool:
+    return read_result(cell_dir(study_dir, cell), warn=warn) is not None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -164,12 +189,12 @@ def execute_cell(run_cell: RunCell, cell: CellConfig, study_dir: Path, keep_work
     """Run one cell under its lock; return "done", "skipped", "busy" or "failed"."""
     cdir = cell_dir(study_dir, cell)
     cdir.mkdir(parents=True, exist_ok=True)
-    if (cdir / "result.json").is_file():
+    if read_result(cdir) is not None:
         return "skipped"
     if not _try_lock(cdir):
         return "busy"
     try:
-        if (cdir / "result.json").is_file():  # finished by another runner between check and lock
+        if read_result(cdir) is not None:  # finished by another runner between check and lock
             return "skipped"
         write_json_atomic(
             cdir / "config.json",
@@ -254,7 +279,7 @@ def run_grid(
     study_dir = check_output_dir(study_dir, "study folder")
     (study_dir / "cells").mkdir(parents=True, exist_ok=True)
     write_json_atomic(study_dir / "study.json", {**(meta or {}), "cells": ids})
-    pending = [c for c in cells if not is_done(study_dir, c)]
+    pending = [c for c in cells if not is_done(study_dir, c, warn=True)]
     summary = GridSummary(total=len(cells), done_before=len(cells) - len(pending))
     log(f"grid: {len(cells)} cells, {summary.done_before} already done, {len(pending)} to run, {jobs} job(s)")
     started = time.monotonic()
@@ -312,8 +337,11 @@ def collect_rows(study_dir: str | Path, cells: Iterable[CellConfig] | None = Non
     for cdir in dirs:
         if not (cdir / "result.json").is_file():
             continue
+        result = read_result(cdir)
+        if result is None:  # never a table with a cell silently missing
+            raise DataError(cdir / "result.json", "cut or malformed", expected="a complete result; "
+                            "run the study again to recompute this cell")
         stored = read_json(cdir / "config.json")
-        result = read_json(cdir / "result.json")
         head: dict = {"cell_id": cdir.name}
         if "table" in stored:
             head.update(stored["table"])

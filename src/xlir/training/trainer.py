@@ -500,7 +500,15 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
             if (base_dir / name).is_file():
                 shutil.copyfile(base_dir / name, output / name)
         if (base_dir / "xlir_model.json").is_file():
-            record["base_model_record"] = json.loads((base_dir / "xlir_model.json").read_text("utf-8"))
+            from xlir.data.io import read_json
+
+            try:  # provenance of the base model: a damaged file must not cost the trained model
+                record["base_model_record"] = read_json(base_dir / "xlir_model.json")
+            except XlirError as exc:
+                import warnings
+
+                warnings.warn(f"base model record not copied: {exc}", stacklevel=2)
+                record["base_model_record"] = {"unreadable": str(exc)}
         write_json_atomic(output / RECORD_FILE, record)
     barrier()
     return TrainResult(run.output, record, losses)
