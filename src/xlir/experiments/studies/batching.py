@@ -10,10 +10,13 @@ the sampler, alpha and seed change.
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from pathlib import Path
 from typing import ClassVar
 
 from xlir.evaluation.significance import holm, paired_difference
+from xlir.evaluation.stats import mean_ci
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
 from xlir.experiments.run_study import PAIRED, paired_questions
@@ -187,6 +190,13 @@ def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -
                 tests.append((base, kind, len(a), *paired_difference(a, b, **PAIRED)))
     adjusted = holm([t[6] for t in tests]) if tests else []
     return [(*t, float(ph)) for t, ph in zip(tests, adjusted, strict=True)]
+
+
+
+def seed_cis(vals: dict) -> dict:
+    """Mean [95% CI over seeds] (:func:`~xlir.evaluation.stats.mean_ci`) of each key's values over
+    seeds; a key without values reads (nan, nan, nan)."""
+    return defaultdict(lambda: (math.nan, math.nan, math.nan), {k: mean_ci(v) for k, v in vals.items()})
 
 
 STUDY = STUDIES.register("batching")(

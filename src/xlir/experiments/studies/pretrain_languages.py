@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from xlir.evaluation.significance import holm, paired_difference
+from xlir.evaluation.stats import mean_ci, trend
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
 from xlir.experiments.run_study import PAIRED
@@ -276,6 +277,30 @@ def pretraining_effect(pq: dict, rows: list[dict]) -> list[dict]:
                         "pt": sum(b) / len(b), "diff": d, "low": lo, "high": hi, "p": p})
     for e, ph in zip(out, holm([e["p"] for e in out]), strict=True):
         e["p_holm"] = ph
+    return out
+
+
+
+def reference_ci(points: list[tuple]) -> tuple[float, float, float] | None:
+    """Mean [95% CI over seeds] of the k = 0 cells (no pre-training) among ``target_scores`` points."""
+    values = [v for _, k, _, _, v in points if k == 0]
+    return mean_ci(values) if values else None
+
+
+def target_trends(scores: dict) -> dict:
+    """For each (collection, target) of :func:`target_scores` and each arm with k >= 1 cells:
+    :func:`~xlir.evaluation.stats.trend` over k, plus ``series`` (k, mean, low, high over seeds)
+    and ``ref`` (:func:`reference_ci`)."""
+    out = {}
+    for key, pts in scores.items():
+        ref = reference_ci(pts)
+        for arm in ("inside", "heldout"):
+            arm_pts = [(k, s, v) for _, k, a, s, v in pts if a == arm and k >= 1]
+            if not arm_pts:
+                continue
+            ks = sorted({k for k, _, _ in arm_pts})
+            series = [(k, *mean_ci([v for kk, _, v in arm_pts if kk == k])) for k in ks]
+            out[(key, arm)] = {**trend(arm_pts), "ref": ref, "series": series}
     return out
 
 

@@ -11,9 +11,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from xlir.evaluation.significance import format_p
-from xlir.evaluation.stats import mean_ci
 from xlir.experiments.run_study import read_per_question
-from xlir.experiments.studies.batching import hybrid_against_baselines
+from xlir.experiments.studies.batching import hybrid_against_baselines, seed_cis
 from xlir.reports.studies import REPORTS
 from xlir.reports.studies.common import fmt_ci, preset_note
 
@@ -45,6 +44,7 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
     for r in agg:
         vals[(r["direction"], r["collection"], r["strategy"], r["setting"], r["metric"])].append(r["value"])
         cells[(r["direction"], r["strategy"])][int(r["seed"])] = r["cell_id"]
+    ci = seed_cis(vals)
     lines = [
         f"# Study 1: batching strategies ({meta.get('preset')} preset)",
         "",
@@ -68,7 +68,7 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         for coll in colls:
             lines += [f"## {direction}: {coll}", ""]
             if any((direction, coll, s, "mono", "AP") in vals for s in STRATEGY_ORDER):
-                lines += _settings_table(vals, direction, coll)
+                lines += _settings_table(vals, ci, direction, coll)
             else:  # cross-lingual-only collection (AfriQA): one column per language pair
                 lines += _cross_only_table(rows, direction, coll)
             lines.append("")
@@ -77,11 +77,11 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             ref = {}
             for kind in ("mono", "cross", "multi"):
                 series[kind] = [
-                    (ALPHA_OF[s], *mean_ci(vals.get((direction, coll, s, kind, "AP"), [])))
+                    (ALPHA_OF[s], *ci[(direction, coll, s, kind, "AP")])
                     for s in ALPHA_OF
                     if (direction, coll, s, kind, "AP") in vals
                 ]
-                ref[kind] = mean_ci(vals.get((direction, coll, "random", kind, "AP"), []))
+                ref[kind] = ci[(direction, coll, "random", kind, "AP")]
             png = plot_vs_alpha(
                 series,
                 ref,
@@ -159,7 +159,7 @@ def _batching_summary(vals: dict, findings: list[tuple]) -> list[str]:
     ]
     return out
 
-def _settings_table(vals: dict, direction: str, coll: str) -> list[str]:
+def _settings_table(vals: dict, ci: dict, direction: str, coll: str) -> list[str]:
     """Mono / cross / multilingual mAP and rank distance per strategy, mean [95% CI over seeds]."""
     out = [
         "mAP (mean [95% CI over seeds]) and rank distance (lower is better). n = seeds.",
@@ -171,7 +171,7 @@ def _settings_table(vals: dict, direction: str, coll: str) -> list[str]:
         if (direction, coll, s, "mono", "AP") not in vals:
             continue
         cols = [
-            fmt_ci(*mean_ci(vals.get((direction, coll, s, setting, metric), [])), digits=digits)
+            fmt_ci(*ci[(direction, coll, s, setting, metric)], digits=digits)
             for setting, metric, digits in (
                 ("mono", "AP", 3), ("cross", "AP", 3), ("multi", "AP", 3), ("multi", "rank_distance", 1)
             )
@@ -200,7 +200,7 @@ def _cross_only_table(rows: list[dict], direction: str, coll: str) -> list[str]:
         "|---|---:|---|" + "---:|" * len(pairs),
     ]
     for s in strategies:
-        overall = fmt_ci(*mean_ci(vals[(s, "cross")]))
+        overall = fmt_ci(*seed_cis(vals)[(s, "cross")])
         per = []
         for p in pairs:
             v = vals.get((s, p), [])

@@ -9,13 +9,18 @@ import math
 from pathlib import Path
 
 from xlir.evaluation.significance import format_p
-from xlir.evaluation.stats import mean_ci, trend
 from xlir.experiments.run_study import read_per_question
-from xlir.experiments.studies.pretrain_languages import pretraining_effect, target_scores
+from xlir.experiments.studies.pretrain_languages import (
+    pretraining_effect,
+    reference_ci,
+    target_scores,
+    target_trends,
+)
 from xlir.reports.studies import REPORTS
 from xlir.reports.studies.common import fmt_ci, preset_note
 
 EPS = 1e-6  # slopes closer to 0 than this are float noise (a metric that did not move at all)
+
 
 def _direction(tr: dict) -> int | str | None:
     """+1 rising, -1 falling, 0 no detectable trend, None or "one-seed" not testable."""
@@ -65,7 +70,7 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         "Spearman rho (p) | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    trends = {}
+    trends = target_trends(scores)
     keys = sorted(scores, key=lambda x: (x[0] != "all", x[0], x[1] != "all", x[1]))
     current = None
     pending_png = None
@@ -87,18 +92,13 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             current = key[0]
             title = "all collections (primary endpoint)" if current == "all" else current
             lines += ["", f"## {title}", ""] + header
-        pts = scores[key]
-        ref_vals = [v for _, k, _, _, v in pts if k == 0]
-        ref = mean_ci(ref_vals) if ref_vals else None
+        ref = reference_ci(scores[key])
         series = {}
         for arm in ("inside", "heldout"):
-            arm_pts = [(k, s, v) for _, k, a, s, v in pts if a == arm and k >= 1]
-            if not arm_pts:
+            if (key, arm) not in trends:
                 continue
-            ks = sorted({k for k, _, _ in arm_pts})
-            series[arm] = [(k, *mean_ci([v for kk, _, v in arm_pts if kk == k])) for k in ks]
-            tr = trend(arm_pts)
-            trends[(key, arm)] = {**tr, "ref": ref, "series": series[arm]}
+            tr = trends[(key, arm)]
+            series[arm] = tr["series"]
             lo_k, hi_k = series[arm][0], series[arm][-1]
             rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({format_p(tr['rho_p'])})"
             slope = (
