@@ -310,3 +310,18 @@ def test_afriqa_and_mldr_refuse_lists_where_text_or_ids_belong(tmp_path):
                                                  "positive_passages": [{"docid": ["d1"]}]}) + "\n")
     with pytest.raises(DataError, match="without a string 'docid'"):
         load_collection("mldr", data_dir=tmp_path, languages=["de"])
+
+
+def test_duplicate_judgments_are_refused(tmp_path):
+    """A second line for the same (query, document) silently replaced the first grade (as in TREC)."""
+    from xlir.data.loaders.miracl import read_qrels
+
+    folder = _beir(tmp_path / "b", qrels="query-id\tcorpus-id\tscore\nq0\td0\t1\nq0\td1\t0\nq0\td0\t0\n")
+    with pytest.raises(DataError, match="judges document 'd0' twice") as err:
+        _load(folder)
+    _check(err, "test.tsv", line=4, record="q0")
+    path = tmp_path / "qrels.tsv"
+    path.write_text("1 Q0 d0 1\n1 Q0 d0 0\n")
+    with pytest.raises(DataError, match="twice") as err:
+        read_qrels(path, "sw")
+    assert err.value.line == 2

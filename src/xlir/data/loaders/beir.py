@@ -58,7 +58,11 @@ def read_qrels_tsv(path: Path, query_ids: set[str], doc_ids: set[str]) -> dict[s
         if did not in doc_ids:
             raise DataError(path, f"judgment names unknown document id {did!r}", line=line,
                             record=did, expected="a document id present in corpus.jsonl")
-        qrels.setdefault(qid, {})[did] = grade
+        judged = qrels.setdefault(qid, {})
+        if did in judged:  # a second grade used to replace the first silently
+            raise DataError(path, f"query {qid!r} judges document {did!r} twice", line=line, record=qid,
+                            expected="each (query, document) judged once")
+        judged[did] = grade
     return qrels
 
 

@@ -47,7 +47,11 @@ def read_qrels(path: Path, lang: str) -> dict[str, dict[str, int]]:
         except ValueError:
             raise DataError(path, f"relevance {f[3]!r} is not an integer", line=line,
                             expected="qid Q0 docid rel (rel an integer)") from None
-        qrels.setdefault(f"{lang}/{f[0]}", {})[f"{lang}/{f[2]}"] = grade
+        judged = qrels.setdefault(f"{lang}/{f[0]}", {})
+        if f"{lang}/{f[2]}" in judged:  # a second grade used to replace the first silently
+            raise DataError(path, f"query {f[0]!r} judges document {f[2]!r} twice", line=line, record=f[0],
+                            expected="each (query, document) judged once")
+        judged[f"{lang}/{f[2]}"] = grade
     return qrels
 
 
