@@ -20,6 +20,10 @@ def test_quickstart_pipeline_runs_and_resumes(tiny_model_path, tmp_path, monkeyp
     assert "| monolingual mAP |" in text and "| multilingual mAP |" in text
     for name in ("heatmap-base.png", "heatmap-trained.png", "training_curve.png"):
         assert (tmp_path / "qs" / "xquad-r-de-en-es-n8" / name).stat().st_size > 1000
+    card = (tmp_path / "qs" / "model" / "README.md").read_text()  # the card shows what was measured
+    assert "| xquad-r | 24 |" in card and "No evaluation was run" not in card
+    assert (tmp_path / "qs" / "model.checkpoints").is_dir()
+    assert not (tmp_path / "qs" / "model" / "checkpoints").exists()
     record = json.loads((tmp_path / "qs" / "model" / "xlir_training.json").read_text())
     assert record["sources"] == ["mlqa"] and record["steps"] == 4
     # 8 questions x 3 languages against the whole de/en/es pool

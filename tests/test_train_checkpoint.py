@@ -207,7 +207,7 @@ def test_resume_after_truncated_newest_checkpoint_falls_back_and_matches_bit_for
                       output=tmp_path / "run")
     first = train(cfg)
     expect = load_file(str(tmp_path / "run" / "model.safetensors"))
-    root = tmp_path / "run" / "checkpoints"
+    root = tmp_path / "run.checkpoints"
     assert [p.name for _, p in ckpt.list_checkpoints(root)] == ["step-00000004", "step-00000005"]
     newest = root / "step-00000005" / "tensors.safetensors"
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 3])

@@ -66,7 +66,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, cfg.model_dump_json(), "5"], env=_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]  # really killed, after step 5 (checkpoint: 3)
-    ckpts = sorted(p.name for p in (tmp_path / "killed" / "checkpoints").iterdir())
+    ckpts = sorted(p.name for p in (tmp_path / "killed.checkpoints").iterdir())
     assert ckpts == ["step-00000003"]
     assert not (tmp_path / "killed" / "model.safetensors").exists()
 
@@ -90,6 +90,15 @@ def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny
     assert record["sources"] == ["mlqa"] and record["steps"] == 8
     assert record["config"]["sampler"] == "hybrid" and record["versions"]["torch"]
     assert sum(record["batch_kinds"].values()) == 8
+
+    # publishable: the checkpoints sit beside the model folder, the card is xlir's, not the stock one
+    assert not (tmp_path / "killed" / "checkpoints").exists()
+    assert sorted(p.name for p in (tmp_path / "killed.checkpoints").iterdir()) == ["step-00000008"]
+    card = (tmp_path / "killed" / "README.md").read_text()
+    assert "Base model: Unknown" not in card and "## Training" in card
+    assert "**Steps**: 8 of 8 pairs" in card and "hybrid (alpha = 0.5" in card
+    assert "arXiv:2408.10536" in card and "arXiv:2004.05484" in card and "## Licence" in card
+    assert "**Precision**: float32" in card and "No evaluation was run" in card
 
 
 WORKER = textwrap.dedent("""
@@ -135,9 +144,9 @@ def test_non_finite_loss_names_step_and_keeps_last_good_checkpoint(tmp_path, tin
     cfg = _config(tiny_model_path, pairs_file, tmp_path / "nan", steps=6, checkpoint_every=2)
     with pytest.raises(NonFiniteLossError, match=r"non-finite loss \(nan\) at step 4 .*step-00000002"):
         train(cfg, on_step=poison)
-    ckpts = sorted(p.name for p in (tmp_path / "nan" / "checkpoints").iterdir())
+    ckpts = sorted(p.name for p in (tmp_path / "nan.checkpoints").iterdir())
     assert ckpts == ["step-00000002"]
-    state, _ = load_checkpoint(tmp_path / "nan" / "checkpoints" / ckpts[0])
+    state, _ = load_checkpoint(tmp_path / "nan.checkpoints" / ckpts[0])
     assert all(bool(torch.isfinite(t).all()) for t in state["model"].values())
     bad = json.loads((tmp_path / "nan" / "nonfinite-step-4.json").read_text())
     assert len(bad["pairs"]) == 8

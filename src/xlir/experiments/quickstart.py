@@ -26,6 +26,7 @@ from xlir.evaluation.significance import compare_runs
 from xlir.files import check_output_dir
 from xlir.models import load_model
 from xlir.training import TrainConfig, train
+from xlir.training.model_card import add_evaluation
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, read_training_record
 
 # The documented default slice: the first 200 questions of every XQuAD-R language (2,200 queries)
@@ -101,6 +102,15 @@ def train_config(cfg: QuickstartConfig) -> TrainConfig:
     )
 
 
+def card_row(result: EvalResult) -> dict:
+    """One row of a model card's evaluation table (:func:`xlir.training.model_card.add_evaluation`)."""
+    agg, bias = result.aggregates(), result.bias() or {}
+    row = {k: (agg.get(k, {}).get("AP") or {}).get("mean") for k in ("mono", "cross", "multi")}
+    coll = result.collection
+    return {"collection": coll.get("name"), "queries": coll.get("queries"), **row,
+            "rank_distance": (bias.get("rank_distance") or {}).get("mean")}
+
+
 def run_quickstart(cfg: QuickstartConfig) -> dict:
     """Run (or resume) the quickstart; returns the figures and the paths the report needs."""
     out = check_output_dir(cfg.output, "quickstart folder")
@@ -128,6 +138,7 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
         train_sources=training_sources(model_dir),
     )
 
+    add_evaluation(model_dir, [card_row(trained)])  # the model card shows what the quickstart measured
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"])
     (report_dir / "significance.json").write_text(json.dumps([t.as_dict() for t in tests], indent=1))
     record = read_training_record(model_dir)

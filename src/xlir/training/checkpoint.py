@@ -49,6 +49,17 @@ class CheckpointError(DataError):
     """A checkpoint file is missing, truncated, altered or not in xlir's format."""
 
 
+def checkpoint_root(output: str | Path) -> Path:
+    """Where a training run keeps its checkpoints: ``<output>.checkpoints/``, beside the model folder,
+    so that the model folder holds only what is published (``SentenceTransformer(path)``, the model
+    card, the training record). A run begun before this layout keeps its ``<output>/checkpoints/``."""
+    output = Path(output)
+    legacy = output / "checkpoints"
+    if list_checkpoints(legacy):
+        return legacy
+    return output.with_name(output.name + ".checkpoints")
+
+
 def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
 

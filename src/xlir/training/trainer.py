@@ -25,7 +25,8 @@ Output folder::
     <output>/                     sentence-transformers model (SentenceTransformer(path) loads it)
     <output>/xlir_training.json   the training record (config, sources, versions, steps, wall time)
     <output>/training_log.jsonl   one line per logged step: loss, lr, grad norm, batch kind, pairs/s
-    <output>/checkpoints/step-N/  the latest checkpoint(s)
+    <output>/README.md            the model card (base model, data, sampler, steps, licence, citations)
+    <output>.checkpoints/step-N/  the latest checkpoint(s), beside the publishable folder
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from xlir.errors import ConfigError, XlirError
 from xlir.files import check_output_dir
 from xlir.models.prompts import prefix as prompt_prefix
 from xlir.training.config import TrainConfig
+from xlir.training.model_card import write_model_card
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
 
 LICENSE_FILES = ("LICENSE", "NOTICE")
@@ -145,7 +147,9 @@ class _Run:
 
     @property
     def ckpt_dir(self) -> Path:
-        return self.output / "checkpoints"
+        from xlir.training.checkpoint import checkpoint_root
+
+        return checkpoint_root(self.output)
 
     @property
     def log_path(self) -> Path:
@@ -230,7 +234,7 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
 
     dist = init_from_env()
     output = check_output_dir(config.output, "training output folder")
-    started = ckpt.list_checkpoints(output / "checkpoints") or (output / RECORD_FILE).exists()
+    started = ckpt.list_checkpoints(ckpt.checkpoint_root(output)) or (output / RECORD_FILE).exists()
     if not config.resume and started:
         raise ConfigError(f"{output} already holds a training run: pass --resume to continue it, "
                           f"or choose another --output")
@@ -489,6 +493,7 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
         "batch_kinds": {k: sum(1 for r in log if r["kind"] == k) for k in sorted({r["kind"] for r in log})},
         "versions": versions(),
         "device": str(run.device),
+        "precision": str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
     }
     if dist.is_main:
         model, output = run.model, run.output
@@ -510,5 +515,6 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
                 warnings.warn(f"base model record not copied: {exc}", stacklevel=2)
                 record["base_model_record"] = {"unreadable": str(exc)}
         write_json_atomic(output / RECORD_FILE, record)
+        write_model_card(output, record, base_dir=base_dir)  # replaces sentence-transformers' stock card
     barrier()
     return TrainResult(run.output, record, losses)

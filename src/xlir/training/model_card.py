@@ -1,0 +1,165 @@
+"""The model card (``README.md``) of a trained model folder, so the folder can be published as is.
+
+sentence-transformers writes a stock card ("Base model: Unknown") when it saves; a reader of a
+published model needs what xlir knows: the base model and the licence of its weights, the training
+data and how batches were drawn (sampler, alpha), the steps and precision, the evaluation if one
+was run, how to load it with the right prompts, and what to cite. Everything comes from the training
+record (``xlir_training.json``) written next to it, so the card never disagrees with the record.
+The front matter uses the Hugging Face Hub's model-card metadata keys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CARD = "README.md"
+EVAL_START, EVAL_END = "<!-- xlir:evaluation -->", "<!-- /xlir:evaluation -->"
+
+CITATIONS = """```bibtex
+@article{elmahdy2024synergistic,
+  title   = {Synergistic Approach for Simultaneous Optimization of Monolingual, Cross-lingual, and
+             Multilingual Information Retrieval},
+  author  = {Elmahdy, Adel and Lin, Sheng-Chieh and Ahmad, Amin},
+  journal = {arXiv preprint arXiv:2408.10536},
+  year    = {2024}
+}
+
+@inproceedings{roy2020lareqa,
+  title     = {{LAReQA}: Language-Agnostic Answer Retrieval from a Multilingual Pool},
+  author    = {Roy, Uma and Constant, Noah and Al-Rfou, Rami and Barua, Aditya and Phillips, Aaron
+               and Yang, Yinfei},
+  booktitle = {Proceedings of EMNLP 2020},
+  year      = {2020},
+  note      = {arXiv:2004.05484}
+}
+```"""
+
+
+def _base(record: dict) -> tuple[str, str]:
+    """(base model id for the Hub metadata, licence of its weights) from the training record."""
+    upstream = (record.get("base_model_record") or {}).get("upstream", "")
+    if upstream:  # "intfloat/multilingual-e5-small (MIT)"
+        name, _, rest = upstream.partition(" (")
+        return name.strip(), rest.rstrip(")").strip() or "see the base model"
+    return str(record.get("model", "unknown")), "see the base model's licence"
+
+
+def _languages(record: dict) -> list[str]:
+    langs = set()
+    for pair in (record.get("pairs") or {}).get("language_pairs", {}):
+        langs.update(pair.split("-"))
+    return sorted(langs)
+
+
+def _training_lines(record: dict) -> list[str]:
+    cfg, sampler, pairs = record.get("config", {}), record.get("sampler", {}), record.get("pairs", {})
+    how = str(sampler.get("name", cfg.get("sampler")))
+    if how == "hybrid":
+        how += (f" (alpha = {cfg.get('alpha')}: a batch is monolingual with probability alpha, else "
+                f"cross-lingual; language weighting {cfg.get('weighting', 'uniform')})")
+    lines = [
+        f"- **Base model**: `{record.get('model')}`",
+        f"- **Training data**: {', '.join(record.get('sources', []))} — {pairs.get('count')} query–passage "
+        f"pairs from {pairs.get('groups')} questions, language pairs "
+        f"{', '.join(f'{k} ({v})' for k, v in sorted((pairs.get('language_pairs') or {}).items()))}",
+        f"- **Batch sampler**: {how}",
+        f"- **Steps**: {record.get('steps')} of {cfg.get('batch_size')} pairs (global batch, "
+        f"{record.get('world_size', 1)} process(es)); InfoNCE with in-batch negatives, temperature "
+        f"{cfg.get('temperature')}{', symmetric' if cfg.get('symmetric') else ''}; "
+        f"AdamW, lr {cfg.get('lr')}, "
+        f"max length {cfg.get('max_length')} tokens, word embeddings "
+        f"{'frozen' if cfg.get('freeze_word_embeddings') else 'trained'}, seed {cfg.get('seed')}",
+        f"- **Precision**: {record.get('precision', 'float32')} weights and training, on "
+        f"`{record.get('device', 'cpu')}`; {record.get('wall_time_s', 0):.0f} s of training",
+    ]
+    if record.get("final_loss") is not None:
+        lines.append(f"- **Final loss**: {record['final_loss']:.4f}")
+    return lines
+
+
+def _evaluation_block(evaluation: list[dict] | None) -> str:
+    """The evaluation section between markers, so a later evaluation replaces it."""
+    if not evaluation:
+        body = ("No evaluation was run with the training. Evaluate with `xlir eval --model <this folder> "
+                "--dataset xquad-r` (zero-shot: not on a collection built from a training source).")
+    else:
+        rows = ["| collection | queries | mono mAP | cross mAP | multi mAP | rank distance |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for e in evaluation:
+            cells = [f"{e[k]:.3f}" if isinstance(e.get(k), float) else "–"
+                     for k in ("mono", "cross", "multi")]
+            rd = e.get("rank_distance")
+            rows.append(f"| {e['collection']} | {e.get('queries', '')} | {' | '.join(cells)} | "
+                        f"{'–' if rd is None else f'{rd:.1f}'} |")
+        body = ("Zero-shot, LAReQA-style (mAP over the whole candidate pool, macro-averaged over language "
+                "pairs; rank distance: multilingual pool, lower is better):\n\n" + "\n".join(rows))
+    return f"{EVAL_START}\n## Evaluation\n\n{body}\n{EVAL_END}"
+
+
+def model_card(record: dict, evaluation: list[dict] | None = None) -> str:
+    """The card's Markdown text for a training ``record``; ``evaluation`` rows as in
+    :func:`add_evaluation`."""
+    base_id, licence = _base(record)
+    langs = _languages(record)
+    meta = ["---", "library_name: sentence-transformers", "pipeline_tag: sentence-similarity",
+            f"base_model: {base_id}", f"license: {licence.lower() if licence.isupper() else 'other'}",
+            "tags:", "  - sentence-transformers", "  - feature-extraction", "  - multilingual",
+            "  - cross-lingual-retrieval", "  - xlir"]
+    if langs:
+        meta += ["language:", *(f"  - {x}" for x in langs)]
+    meta.append("---")
+    prompts = record.get("config", {})
+    text = [
+        *meta, "",
+        f"# {base_id} fine-tuned for multilingual retrieval with hybrid batches",
+        "",
+        "A sentence-transformers bi-encoder fine-tuned with xlir using hybrid batch sampling "
+        "([Elmahdy, Lin & Ahmad, arXiv 2408.10536](https://arxiv.org/abs/2408.10536)): every training "
+        "batch is "
+        "monolingual (queries and passages in one language) or cross-lingual, so the model learns to "
+        "rank answers in the query's language and across languages alike, the property LAReQA "
+        "([Roy et al., arXiv 2004.05484](https://arxiv.org/abs/2004.05484)) measures.",
+        "",
+        "## Training", "", *_training_lines(record), "",
+        "The full record (configuration, data fingerprint, loss curve, package versions) is "
+        "`xlir_training.json` beside this card.", "",
+        _evaluation_block(evaluation), "",
+        "## Use", "",
+        "```python",
+        "from sentence_transformers import SentenceTransformer",
+        "",
+        'model = SentenceTransformer("path/to/this/folder")',
+        'q = model.encode_query(["Wo steht der Eiffelturm?"])        # adds the query prompt',
+        'd = model.encode_document(["The Eiffel Tower is in Paris."])  # adds the passage prompt',
+        "print(model.similarity(q, d))",
+        "```",
+        "",
+        "The prompts the model was trained with are saved in `config_sentence_transformers.json`; "
+        f"training truncated texts to {prompts.get('max_length')} tokens.",
+        "",
+        "## Licence", "",
+        f"The weights derive from `{base_id}`, whose licence ({licence}) applies to them; its licence "
+        "files are copied into this folder (`LICENSE`, `NOTICE` where the base model has them). Check "
+        "the licences of the training data before redistributing.",
+        "",
+        "## Citation", "",
+        "The training method and the evaluation:", "", CITATIONS, "",
+    ]
+    return "\n".join(text)
+
+
+def write_model_card(model_dir: str | Path, record: dict, *, base_dir: Path | None = None,
+                     evaluation: list[dict] | None = None) -> Path:
+    """Write ``README.md`` into ``model_dir`` (replacing sentence-transformers' stock card)."""
+    path = Path(model_dir) / CARD
+    path.write_text(model_card(record, evaluation), encoding="utf-8")
+    return path
+
+
+def add_evaluation(model_dir: str | Path, evaluation: list[dict]) -> Path:
+    """Put an evaluation table into the card: rows ``{"collection", "queries", "mono", "cross",
+    "multi", "rank_distance"}`` (mAP means; ``None`` where a setting was not run)."""
+    model_dir = Path(model_dir)
+    record = json.loads((model_dir / "xlir_training.json").read_text(encoding="utf-8"))
+    return write_model_card(model_dir, record, evaluation=evaluation)
