@@ -155,3 +155,66 @@ def test_durations_read_in_a_sensible_unit(seconds, text):
     from xlir.experiments.grid import format_duration
 
     assert format_duration(seconds) == text
+
+
+def test_max_minutes_stops_between_cells_and_the_same_call_resumes(tmp_path):
+    """A cell whose estimate does not fit the time left is not started (nor any after it); the cells
+    that finished stay finished and a second call runs exactly the rest."""
+    cells = [SleepCell(name="c", seed=i, sleep=1.0) for i in range(5)]
+    logs: list[str] = []
+    # 1 s cells estimated at 1 s, 2.5 s left: two cells fit, the third would end after the deadline
+    s = run_grid(cells, sleep_cell, tmp_path, log=logs.append, deadline=time.monotonic() + 2.5,
+                 cell_seconds=lambda c: 1.0)
+    assert not s.complete and s.ran == [c.cell_id for c in cells[:2]]
+    assert s.stopped == [c.cell_id for c in cells[2:]]
+    stop = [m for m in logs if m.startswith("--max-minutes: stopping before")]
+    assert stop and cells[2].cell_id in stop[0] and "3 cell(s) not started" in stop[0]
+    assert len(read_table(tmp_path / "results.csv")) == 4  # the finished cells are tabulated
+    assert not (tmp_path / "cells" / cells[2].cell_id).exists()  # never started, nothing half-written
+    again = run_grid(cells, sleep_cell, tmp_path, log=lambda m: None)
+    assert again.complete and again.done_before == 2 and len(again.ran) == 3
+    assert all(v.count("finish") == 1 for v in _attempts(tmp_path).values())
+
+
+def test_max_minutes_scales_estimates_by_the_measured_pace(tmp_path):
+    """Estimates 100x too optimistic (1 ms for a 0.3 s cell): after the first cell the runner knows,
+    and a cell that would overrun the deadline is not started."""
+    cells = [SleepCell(name="p", seed=i, sleep=0.3) for i in range(4)]
+    s = run_grid(cells, sleep_cell, tmp_path, log=lambda m: None, deadline=time.monotonic() + 0.5,
+                 cell_seconds=lambda c: 0.001)
+    assert len(s.ran) == 1 and len(s.stopped) == 3
+
+
+def test_ids_ignore_a_field_added_later_while_it_holds_its_default():
+    """``id_optional``: adding a field keeps the ids (and finished folders) of the older presets."""
+    from typing import ClassVar
+
+    class Later(SleepCell):
+        precision: str = "fp32"
+        id_optional: ClassVar[frozenset[str]] = frozenset({"precision"})
+
+    old = SleepCell(name="x", seed=1)
+    assert Later(name="x", seed=1).canonical_json() == old.canonical_json()
+    assert Later(name="x", seed=1, precision="auto").canonical_json() != old.canonical_json()
+
+
+def test_fit_to_budget_keeps_whole_groups_in_priority_order():
+    from xlir.experiments.estimate import fit_to_budget
+
+    class G(SleepCell):
+        group: str
+
+        def fit_group(self) -> str:
+            return self.group
+
+    cells = [G(name="a", seed=0, group="main"), G(name="a", seed=1, group="main"),
+             G(name="b", seed=0, group="sweep"), G(name="c", seed=0, group="cheap")]
+    secs = {cells[0].cell_id: 100, cells[1].cell_id: 100, cells[2].cell_id: 300, cells[3].cell_id: 1}
+    kept, left = fit_to_budget(cells, secs, 250)
+    # "sweep" does not fit; "cheap" would, but never jumps ahead of a higher priority
+    assert kept == cells[:2]
+    assert left == [{"group": "sweep", "cells": 1, "estimate_s": 300}, {"group": "cheap", "cells": 1,
+                                                                          "estimate_s": 1}]
+    assert fit_to_budget(cells, secs, 50) == ([], [{"group": "main", "cells": 2, "estimate_s": 200},
+                                                   {"group": "sweep", "cells": 1, "estimate_s": 300},
+                                                   {"group": "cheap", "cells": 1, "estimate_s": 1}])

@@ -6,20 +6,26 @@ from pathlib import Path
 
 import typer
 
-PRESET_HELP = "smoke (tiny model, minutes) | cpu (about 2 h on 2 cores) | gpu (full size, an accelerator)"
-DRY_RUN_HELP = "print the cell count and the time estimate, start nothing"
+PRESET_HELP = ("smoke (tiny model, minutes) | cpu (about 2 h on 2 cores) | cpu-scale (issue 13's budget, "
+               "fitted to about 6 h on 2 free cores) | gpu (full size, an accelerator)")
+DRY_RUN_HELP = "print the cell count, the time estimate per cell and the fitted plan; start nothing"
+MAX_MINUTES_HELP = ("stop cleanly between cells before this many minutes have passed (a cell that would "
+                    "not finish in the time left is not started); the same command resumes")
+FIT_HOURS_HELP = ("keep the preset's design points that fit this many hours by the estimate "
+                  "(default: the preset's; 0: run every cell)")
 
 
 def _run(name: str, preset: str, output: Path, jobs: int, objective: str | None, report: bool,
-         answer: Path | None, dry_run: bool) -> None:
+         answer: Path | None, dry_run: bool, max_minutes: float | None, fit_hours: float | None) -> None:
     from xlir.experiments.run_study import run_study
     from xlir.reports.console import study_run_lines
     from xlir.reports.study_report import build_report
 
     out = run_study(name, preset, output, jobs=jobs, objective=objective, dry_run=dry_run,
-                    log=lambda m: typer.echo(m))
+                    max_minutes=max_minutes, fit_hours=fit_hours, log=lambda m: typer.echo(m))
     typer.echo("\n".join(study_run_lines(out)))
-    if report and not dry_run:
+    done = not dry_run and out["summary"].done_before + len(out["summary"].ran) > 0
+    if report and done:
         typer.echo(f"report: {build_report(output, answer)}")
     if not dry_run and out["summary"].failed:
         raise typer.Exit(1)
@@ -37,9 +43,11 @@ def register(app: typer.Typer) -> None:
         jobs: int = typer.Option(1, min=1, help="cells run in parallel processes"),
         report: bool = typer.Option(True, help="write report.md when the grid is done"),
         dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+        max_minutes: float = typer.Option(None, "--max-minutes", help=MAX_MINUTES_HELP),
+        fit_hours: float = typer.Option(None, "--fit-hours", min=0, help=FIT_HOURS_HELP),
     ) -> None:
         """Study 1: xx-mono / xy / hybrid(alpha) / random batching, both zero-shot directions."""
-        _run("batching", preset, output, jobs, None, report, None, dry_run)
+        _run("batching", preset, output, jobs, None, report, None, dry_run, max_minutes, fit_hours)
 
     @study.command("pretrain-languages")
     def pretrain_languages(
@@ -51,9 +59,12 @@ def register(app: typer.Typer) -> None:
         answer: Path = typer.Option(None, help="also write the generated answer here "
                                                "(e.g. docs/studies/pretrain-languages.md)"),
         dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+        max_minutes: float = typer.Option(None, "--max-minutes", help=MAX_MINUTES_HELP),
+        fit_hours: float = typer.Option(None, "--fit-hours", min=0, help=FIT_HOURS_HELP),
     ) -> None:
         """Study 2: pre-training on k languages, then hybrid fine-tuning, low-resource evaluation."""
-        _run("pretrain-languages", preset, output, jobs, objective, report, answer, dry_run)
+        _run("pretrain-languages", preset, output, jobs, objective, report, answer, dry_run, max_minutes,
+             fit_hours)
 
     @study.command("report")
     def report_cmd(

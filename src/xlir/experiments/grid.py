@@ -57,6 +57,9 @@ class CellConfig(BaseModel):
 
     table_exclude: ClassVar[frozenset[str]] = frozenset()
     """Config fields left out of the result table (bulky ones; config.json keeps everything)."""
+    id_optional: ClassVar[frozenset[str]] = frozenset()
+    """Fields added after cells were committed: left out of the id while they hold their default, so
+    the cells of an older preset keep their ids (and their finished folders) when a field is added."""
 
     def table_fields(self) -> dict:
         """The flattened config columns every result row of this cell carries in ``results.csv``."""
@@ -67,7 +70,16 @@ class CellConfig(BaseModel):
         return out
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        for name in self.id_optional:
+            if getattr(self, name) == type(self).model_fields[name].get_default(call_default_factory=True):
+                data.pop(name, None)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def fit_group(self) -> str:
+        """The design point this cell belongs to when a preset is fitted to a time budget: a group's
+        cells are kept or left out together (:func:`xlir.experiments.estimate.fit_to_budget`)."""
+        return self.cell_id
 
     @property
     def cell_id(self) -> str:
@@ -239,6 +251,8 @@ class GridSummary:
     ran: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    """Cells not started because they would not finish before ``--max-minutes`` ran out."""
     table: Path | None = None
 
     @property
@@ -264,11 +278,18 @@ def run_grid(
     meta: dict | None = None,
     keep_work: bool = False,
     log: Callable[[str], None] = print,
+    deadline: float | None = None,
+    cell_seconds: Callable[[CellConfig], float] | None = None,
 ) -> GridSummary:
     """Run every unfinished cell (``jobs`` at a time), then write ``results.csv``.
 
     Safe to call again after any interruption: finished cells are skipped, a cell that was
     running when its runner died is started afresh.
+
+    ``deadline`` (a ``time.monotonic()`` value) stops the grid cleanly between cells: a cell whose
+    estimate (``cell_seconds``, scaled by how the cells of this run compared with their estimates)
+    would not finish before it is not started, and neither is any later one; finished cells stay
+    finished, so the same call resumes with them later.
     """
     cells = list(cells)
     ids = [c.cell_id for c in cells]
@@ -294,12 +315,35 @@ def run_grid(
         eta = f", about {format_duration(elapsed / i * left)} left at this pace" if left else ""
         log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra} ({format_duration(elapsed)} elapsed{eta})")
 
+    pace = _Pace(cell_seconds)
+
+    def may_start(cell: CellConfig, running: int = 0) -> bool:
+        if deadline is None:
+            return True
+        left = deadline - time.monotonic()
+        need = pace.seconds(cell)
+        if need <= left and left > 0:
+            return True
+        rest = [c.cell_id for c in pending if c.cell_id not in done_ids]
+        summary.stopped = rest[running:]
+        log(f"--max-minutes: stopping before {cell.cell_id} (needs about {format_duration(need)}, "
+            f"{format_duration(max(left, 0))} left); {len(summary.stopped)} cell(s) not started. "
+            "Finished cells are kept: rerun the same command to resume.")
+        return False
+
+    done_ids: set[str] = set()
     if jobs == 1 or len(pending) <= 1:
         for i, cell in enumerate(pending, 1):
-            record(cell, execute_cell(run_cell, cell, study_dir, keep_work), i)
+            if not may_start(cell):
+                break
+            t0 = time.monotonic()
+            status = execute_cell(run_cell, cell, study_dir, keep_work)
+            pace.observe(cell, time.monotonic() - t0, status)
+            done_ids.add(cell.cell_id)
+            record(cell, status, i)
     else:
         import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(
@@ -308,11 +352,53 @@ def run_grid(
             initializer=_worker_init,
             initargs=(threads,),
         ) as pool:
-            futures = {pool.submit(execute_cell, run_cell, c, study_dir, keep_work): c for c in pending}
-            for i, fut in enumerate(as_completed(futures), 1):
-                record(futures[fut], fut.result(), i)
+            queue = list(pending)
+            running: dict = {}  # future -> (cell, start)
+            i = 0
+            while queue or running:
+                while queue and len(running) < jobs:
+                    if not may_start(queue[0], len(running)):
+                        queue.clear()
+                        break
+                    cell = queue.pop(0)
+                    running[pool.submit(execute_cell, run_cell, cell, study_dir, keep_work)] = (
+                        cell, time.monotonic())
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    cell, t0 = running.pop(fut)
+                    i += 1
+                    status = fut.result()
+                    pace.observe(cell, time.monotonic() - t0, status)
+                    done_ids.add(cell.cell_id)
+                    record(cell, status, i)
     summary.table = write_table(study_dir, cells)
     return summary
+
+
+class _Pace:
+    """A cell's expected seconds: its estimate times the ratio measured/estimated over the cells this
+    run finished, when that ratio is above 1 (the probe of a machine that got busier is off by a
+    common factor; the cells say by how much). A ratio below 1 is not trusted: a deadline is better
+    kept with a cell left for the next run than overrun. Without estimates every cell counts 0 s, so
+    only an elapsed deadline stops the grid."""
+
+    def __init__(self, estimate: Callable[[CellConfig], float] | None):
+        self.estimate = estimate
+        self.measured = 0.0
+        self.estimated = 0.0
+
+    def seconds(self, cell: CellConfig) -> float:
+        if self.estimate is None:
+            return 0.0
+        ratio = max(1.0, self.measured / self.estimated) if self.estimated > 0 else 1.0
+        return self.estimate(cell) * ratio
+
+    def observe(self, cell: CellConfig, seconds: float, status: str) -> None:
+        if self.estimate is not None and status == "done":
+            self.measured += seconds
+            self.estimated += self.estimate(cell)
 
 
 # ---- the tidy table ----------------------------------------------------------------------------

@@ -71,9 +71,20 @@ class FinetuneSpec(BaseModel):
     freeze_word_embeddings: bool = True
 
 
-def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path) -> tuple[str, dict]:
+def train_precision(precision: str | None) -> str | None:
+    """``precision`` when the trainer takes one (``TrainConfig.precision``), else ``None``: training
+    then runs in fp32 whatever the cell asks, and the estimate's timing probe times fp32 steps."""
+    from xlir.training import TrainConfig
+
+    return precision if precision is not None and "precision" in TrainConfig.model_fields else None
+
+
+def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path,
+             precision: str | None = None) -> tuple[str, dict]:
     """Train with :func:`xlir.training.train`; return (model folder, training record)."""
     from xlir.training import TrainConfig, train
+
+    extra = {"precision": p} if (p := train_precision(precision)) else {}
 
     config = TrainConfig(
         model=str(model),
@@ -90,6 +101,7 @@ def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path) -> tuple[s
         output=Path(output),
         progress=False,
         checkpoint_every=max(spec.steps, 1),
+        **extra,
     )
     result = train(config)
     return str(result.model_dir), result.record
@@ -103,6 +115,7 @@ def evaluate_specs(
     max_length: int | None = None,
     data_dir=None,
     keep_pairs: bool = True,
+    precision: str = "fp32",
 ) -> tuple[list[dict], dict, list[str]]:
     """Evaluate on every spec; return (rows, per-question scores, skipped collection names).
 
@@ -129,7 +142,8 @@ def evaluate_specs(
             model,
             coll,
             EvalConfig(
-                metrics=["AP", "P@1"], settings=kinds, cache=False, show_progress=False, max_length=max_length
+                metrics=["AP", "P@1"], settings=kinds, cache=False, show_progress=False,
+                max_length=max_length, precision=precision,
             ),
         )
         summary = quick_summary(res)

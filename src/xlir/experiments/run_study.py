@@ -13,10 +13,11 @@ import gzip
 import os
 import shlex
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
-from xlir.experiments.grid import cell_dir, is_done, read_json, run_grid
+from xlir.experiments.grid import cell_dir, format_duration, is_done, read_json, run_grid
 from xlir.experiments.studies import get_study
 from xlir.files import atomic_write
 
@@ -61,30 +62,77 @@ def run_study(
     objective: str | None = None,
     estimate: bool = True,
     dry_run: bool = False,
+    max_minutes: float | None = None,
+    fit_hours: float | None = None,
     log=print,
 ) -> dict:
-    """Estimate, then run (or with ``dry_run`` only estimate) the study's grid in ``output``."""
-    from xlir.experiments.estimate import calibrate, estimate_cells
+    """Estimate, then run (or with ``dry_run`` only estimate) the study's grid in ``output``.
 
+    ``fit_hours`` (default: the preset's ``fit_hours``; 0 = no fitting) keeps the preset's design
+    points, in its priority order, that fit that many hours by the estimate; the plan (kept cells,
+    left-out groups, the probe's speeds) is recorded in ``study.json`` and reused when the same
+    command resumes, so a resumed grid never re-plans on a busier machine. ``max_minutes`` stops the
+    grid between cells before that much wall time has passed (:func:`~xlir.experiments.grid.run_grid`).
+    """
+    from xlir.errors import ConfigError
+    from xlir.experiments.estimate import calibrate, estimate_cell, fit_to_budget
+
+    started = time.monotonic()
+    if max_minutes is not None and max_minutes <= 0:
+        raise ConfigError(f"--max-minutes must be positive, got {max_minutes:g}")
+    deadline = started + max_minutes * 60 if max_minutes is not None else None
     output = Path(output)
     study, cells = build_study_cells(name, preset, objective)
+    p = study.presets[preset]
+    budget_h = p.get("fit_hours") if fit_hours is None else (fit_hours or None)
+    plan = _recorded_plan(output, preset, budget_h, cells)
+    cal = None
+    seconds: dict[str, float] = {}
+    sizes: dict = {}
+
+    def probe():
+        first = cells[0]
+        c = calibrate(first.model, first.finetune.batch_size, first.finetune.max_length,
+                      getattr(first, "precision", "fp32"))
+        return c
+
+    if budget_h and plan is None:
+        cal = probe()
+        seconds = {c.cell_id: estimate_cell(c, cal, sizes) for c in cells}
+        kept, left = fit_to_budget(cells, seconds, budget_h * 3600)
+        plan = {"preset": preset, "fit_hours": budget_h, "calibration": cal.as_dict(),
+                "kept": [c.cell_id for c in kept], "left_out": left,
+                "estimate_kept_s": round(sum(seconds[c.cell_id] for c in kept), 1)}
+    if plan is not None:
+        kept_ids = set(plan["kept"])
+        cells = [c for c in cells if c.cell_id in kept_ids]
     pending = [c for c in cells if not is_done(output, c)]
     est = None
     if estimate and pending:
-        first = pending[0]
-        cal = calibrate(first.model, first.finetune.batch_size, first.finetune.max_length)
-        est = estimate_cells(pending, cal)
+        cal = cal or probe()
+        for c in pending:
+            seconds.setdefault(c.cell_id, estimate_cell(c, cal, sizes))
+        est = sum(seconds[c.cell_id] for c in pending)
         speedup = min(jobs, os.cpu_count() or 1) ** 0.5  # cells share the cores: well below linear
         log(
             f"estimate: {len(pending)} cells to run, about {est / 60:.1f} min with 1 job"
             + (f", roughly {est / speedup / 60:.1f} min with {jobs} jobs" if jobs > 1 else "")
             + f" ({cal.describe()}; {os.cpu_count()} cores)"
         )
+        for c in pending:
+            log(f"  {c.cell_id}: about {format_duration(seconds[c.cell_id])}")
+    if plan is not None:
+        log(f"plan: {len(cells)} cells fit {plan['fit_hours']:g} h (estimated "
+            f"{format_duration(plan['estimate_kept_s'])} in all, from the probe's speeds)"
+            + (f"; left out: {_left_out_text(plan['left_out'])}" if plan["left_out"]
+               else "; nothing left out"))
     if dry_run:
-        return {"summary": None, "estimate_s": est, "cells": len(cells), "pending": len(pending)}
+        return {"summary": None, "estimate_s": est, "cells": len(cells), "pending": len(pending),
+                "plan": plan}
     command = "xlir study " + shlex.join(
         [name, "--preset", preset, "--output", str(output), "--jobs", str(jobs)]
         + (["--objective", objective] if objective else [])
+        + (["--fit-hours", f"{fit_hours:g}"] if fit_hours is not None else [])
     )
     meta = {
         "study": name,
@@ -92,14 +140,37 @@ def run_study(
         "command": command,
         "estimate_s": est,
         "argv": sys.argv,
-        "presets": {preset: _jsonable(study.presets[preset])},
+        "presets": {preset: _jsonable(p)},
+        **({"plan": plan} if plan is not None else {}),
+        **({"calibration": cal.as_dict()} if cal is not None else {}),
     }
     from xlir.models.quiet import no_hf_progress_bars
 
     with no_hf_progress_bars():  # one progress line per cell, not transformers' load/save bars
-        summary = run_grid(cells, study.run_cell, output, jobs=jobs, meta=meta, log=log)
+        summary = run_grid(cells, study.run_cell, output, jobs=jobs, meta=meta, log=log, deadline=deadline,
+                           cell_seconds=(lambda c: seconds.get(c.cell_id, 0.0)) if seconds else None)
     write_per_question(output, cells)
-    return {"summary": summary, "estimate_s": est, "cells": len(cells)}
+    return {"summary": summary, "estimate_s": est, "cells": len(cells), "plan": plan}
+
+
+def _left_out_text(left: list[dict]) -> str:
+    return "; ".join(f"{g['group']} ({g['cells']} cells, about {format_duration(g['estimate_s'])})"
+                     for g in left)
+
+
+def _recorded_plan(output: Path, preset: str, budget_h, cells) -> dict | None:
+    """The plan of an earlier start of the same preset and budget, if its cells are still the preset's."""
+    path = output / "study.json"
+    if not budget_h or not path.is_file():
+        return None
+    try:
+        plan = read_json(path).get("plan")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(plan, dict) or plan.get("preset") != preset or plan.get("fit_hours") != budget_h:
+        return None
+    ids = {c.cell_id for c in cells}
+    return plan if set(plan.get("kept", [])) <= ids else None
 
 
 def _jsonable(obj):

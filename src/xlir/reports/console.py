@@ -64,5 +64,8 @@ def study_run_lines(out: dict) -> list[str]:
     lines = [f"{s.done_before + len(s.ran)}/{s.total} cells done; table: {s.table}"]
     if s.failed:
         lines.append(f"{len(s.failed)} cell(s) failed (see their error.json); rerun to retry")
+    if s.stopped:
+        lines.append(f"stopped by --max-minutes with {len(s.stopped)} cell(s) not started; "
+                     "rerun the same command to resume")
     return lines
 

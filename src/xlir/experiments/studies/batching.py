@@ -33,6 +33,9 @@ STRATEGIES: tuple[tuple[str, float | None], ...] = (
 
 
 SMOKE_STRATEGIES = (("xx-mono", None), ("xy", None), ("hybrid", 0.5), ("random", None))
+MAIN_STRATEGIES = SMOKE_STRATEGIES
+"""The paper's comparison (xx-mono, xy, hybrid alpha 0.5) and random: a fitted preset's first priority."""
+MAIN_DIRECTION = "mlqa->xquad-r"
 
 
 def strategy_name(sampler: str, alpha: float | None) -> str:
@@ -46,11 +49,22 @@ class BatchingCell(CellConfig):
     seed: int
     finetune: FinetuneSpec
     evals: tuple[EvalSpec, ...]
+    precision: str = "fp32"  # training (where the trainer takes it) and evaluation; see models.precision
 
     table_exclude: ClassVar[frozenset[str]] = frozenset({"evals"})
+    id_optional: ClassVar[frozenset[str]] = frozenset({"precision"})
 
     def label(self) -> str:
         return f"{self.direction.split('->')[0]}-{self.strategy}-s{self.seed}"
+
+    def fit_group(self) -> str:
+        """Design points of a fitted preset: the main comparison on MLQA -> XQuAD-R per seed, then per
+        seed the alpha sweep and the other direction (the base model goes with seed 0)."""
+        main = (self.strategy == "base" or
+                self.strategy in {strategy_name(s, a) for s, a in MAIN_STRATEGIES})
+        if self.direction != MAIN_DIRECTION:
+            return f"{self.direction}, seed {self.seed}"
+        return f"{self.direction} {'main strategies' if main else 'alpha sweep'}, seed {self.seed}"
 
 
 def _xquad_eval(limit, pool):
@@ -92,6 +106,26 @@ PRESETS: dict[str, dict] = {
         "pool": 100,
         "afriqa_limit": 30,
     },
+    # issue 13's budget: 200 steps of batch 32 with the quickstart's optimisation (lr 3e-5,
+    # temperature 0.05, max length 96, frozen word embeddings), full candidate pools (XQuAD-R's 13,014
+    # sentences, MLQA-R's of its 7 languages), 200 questions per language, AfriQA dev in full, the
+    # precision "auto" picks (bf16 where native). Cells in priority order: the main comparison on
+    # MLQA -> XQuAD-R with 3 seeds, then per seed the alpha sweep and XQuAD -> MLQA-R; `fit_hours`
+    # keeps the groups that fit by the timing probe (the rest is printed and recorded as left out).
+    "cpu-scale": {
+        "model": "e5-small",
+        "precision": "auto",
+        "seeds": [0, 1, 2],
+        "steps": 200,
+        "batch_size": 32,
+        "max_length": 96,
+        "max_groups": None,
+        "limit": 200,
+        "pool": None,
+        "afriqa_limit": None,
+        "fit_hours": 6,
+        "priority": True,
+    },
     # full pools and a real budget, for an accelerator
     "gpu": {
         "model": "e5-small",
@@ -108,12 +142,15 @@ PRESETS: dict[str, dict] = {
 
 
 def build_cells(preset: str) -> list[BatchingCell]:
+    """The preset's cells; with ``priority`` in the preset, ordered by :meth:`BatchingCell.fit_group`
+    priority (main comparison for every seed first), else direction by direction."""
     p = PRESETS[preset]
     cells: list[BatchingCell] = []
     directions = {
         "mlqa->xquad-r": (("mlqa",), _xquad_eval(p["limit"], p["pool"])),
         "xquad->mlqa-r": (("xquad",), _mlqa_evals(p["limit"], p["pool"], p["afriqa_limit"])),
     }
+    extra = {"precision": p["precision"]} if "precision" in p else {}
     for direction, (sources, evals) in directions.items():
         base_ft = FinetuneSpec(
             sources=sources,
@@ -130,6 +167,7 @@ def build_cells(preset: str) -> list[BatchingCell]:
                 seed=0,
                 finetune=base_ft.model_copy(update={"steps": 0}),
                 evals=evals,
+                **extra,
             )
         )
         for seed in p["seeds"]:
@@ -145,9 +183,21 @@ def build_cells(preset: str) -> list[BatchingCell]:
                         seed=seed,
                         finetune=ft,
                         evals=evals,
+                        **extra,
                     )
                 )
+    if p.get("priority"):
+        cells = _by_priority(cells, p["seeds"])
     return cells
+
+
+def _by_priority(cells: list[BatchingCell], seeds) -> list[BatchingCell]:
+    """Main comparison for every seed, then per seed the alpha sweep and the other direction."""
+    order = [f"{MAIN_DIRECTION} main strategies, seed {s}" for s in seeds]
+    for s in seeds:
+        order += [f"{MAIN_DIRECTION} alpha sweep, seed {s}", f"xquad->mlqa-r, seed {s}"]
+    rank = {g: i for i, g in enumerate(order)}
+    return sorted(cells, key=lambda c: rank[c.fit_group()])  # stable: the preset's order within a group
 
 
 def run_cell(cell: BatchingCell, work: Path) -> dict:
@@ -158,9 +208,11 @@ def run_cell(cell: BatchingCell, work: Path) -> dict:
     if cell.strategy == "base":
         model_path, record = cell.model, {}
     else:
-        model_path, record = finetune(cell.model, cell.finetune, cell.seed, work / "model")
+        model_path, record = finetune(cell.model, cell.finetune, cell.seed, work / "model",
+                                      precision=cell.precision)
     rows, per_question, skipped = evaluate_specs(
-        model_path, cell.evals, train_sources=cell.finetune.sources, max_length=cell.finetune.max_length
+        model_path, cell.evals, train_sources=cell.finetune.sources, max_length=cell.finetune.max_length,
+        precision=cell.precision,
     )
     return {
         "rows": rows,
