@@ -27,7 +27,7 @@ def _check_constraints(pairs, batch, size):
 
 
 def test_registered_names():
-    assert SAMPLERS.names() == ["hybrid", "random", "xx-mono", "xy"]
+    assert SAMPLERS.names() == ["hybrid", "random", "round-robin", "xx-mono", "xy"]
 
 
 def test_xx_mono_batches_are_monolingual_with_uniform_languages(pairs):

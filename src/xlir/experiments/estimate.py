@@ -46,7 +46,7 @@ def calibrate(model: str, batch_size: int, max_length: int, precision: str = "fp
     from xlir.experiments.pipeline import train_precision
     from xlir.models.loading import load_model
     from xlir.models.precision import autocast, resolve_precision
-    from xlir.training.pretrain.translation_ranking import encode_with_grad
+    from xlir.training.objectives import embed
 
     eval_prec = resolve_precision(precision)
     train_prec = resolve_precision(train_precision(precision) or "fp32")
@@ -66,8 +66,8 @@ def calibrate(model: str, batch_size: int, max_length: int, precision: str = "fp
     for _ in range(3):
         t = time.perf_counter()
         with autocast(train_prec):
-            a = encode_with_grad(m, texts).float()
-            b = encode_with_grad(m, texts).float()
+            a = embed(m, texts).float()
+            b = embed(m, texts).float()
         loss = torch.nn.functional.cross_entropy(a @ b.T / 0.05, torch.arange(len(texts)))
         loss.backward()
         times.append(time.perf_counter() - t)

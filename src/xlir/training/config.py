@@ -40,18 +40,22 @@ class TrainConfig(BaseModel):
     max_groups: int | None = Field(None, ge=1, description="first N questions per source (quick runs)")
     output: Path = Path("runs/train")
 
-    # batching (arXiv 2408.10536, section 3.1)
+    # batching (arXiv 2408.10536, section 3.1); a sampler reads the options its ``Options`` declares
+    # (``alpha`` for hybrid, ``weighting`` for xx-mono/xy/hybrid) and checks their ranges
     sampler: str = "hybrid"
-    alpha: float = Field(0.5, ge=0.0, le=1.0, description="share of monolingual batches (hybrid)")
-    weighting: Literal["uniform", "proportional"] = "uniform"
+    alpha: float = Field(0.5, description="share of monolingual batches (hybrid)")
+    weighting: str = Field("uniform", description="uniform or proportional: how batch languages are drawn")
     batch_size: int = Field(32, ge=2, description="global batch: pairs per step over all processes")
     chunk_size: int | None = Field(None, ge=1, description="gradient-cache chunk (None: plain backward)")
 
-    # loss
-    temperature: float = Field(0.05, gt=0.0)
+    # loss: a registered objective (xlir.training.objectives) reads the fields its ``Options``
+    # declares by name (temperature, symmetric, hard_negatives for info-nce; max_length and seed for
+    # mlm) plus ``objective_options`` (translation-ranking's margin, mlm's mask_prob), and checks them
+    objective: str = Field("info-nce", description="info-nce (fine-tuning), translation-ranking, mlm")
+    objective_options: dict = Field(default_factory=dict, description="options beyond the fields here")
+    temperature: float = 0.05
     symmetric: bool = False
-    hard_negatives: int = Field(0, ge=0,
-                                description="hard negatives per pair (other gold-paragraph sentences)")
+    hard_negatives: int = Field(0, description="hard negatives per pair (other gold-paragraph sentences)")
 
     # optimisation
     steps: int = Field(100, ge=1)
@@ -93,7 +97,29 @@ class TrainConfig(BaseModel):
     def _check(self) -> TrainConfig:
         if self.hard_negatives and self.unit != "sentence":
             raise ValueError("hard_negatives needs unit = 'sentence'")
+        from xlir.training.objectives import OBJECTIVES
+        from xlir.training.options import parse_options
+        from xlir.training.samplers import SAMPLERS
+
+        parse_options(SAMPLERS.get(self.sampler).Options, self.sampler_settings(),
+                      f"sampler {self.sampler!r}")
+        parse_options(OBJECTIVES.get(self.objective).Options, self.objective_settings(),
+                      f"objective {self.objective!r}")
         return self
+
+    def sampler_settings(self) -> dict:
+        """The options of ``sampler`` that this config holds (by the names its ``Options`` declares)."""
+        from xlir.training.options import options_from
+        from xlir.training.samplers import SAMPLERS
+
+        return options_from(self, SAMPLERS.get(self.sampler).Options)
+
+    def objective_settings(self) -> dict:
+        """The options of ``objective``: same-named fields of this config, then ``objective_options``."""
+        from xlir.training.objectives import OBJECTIVES
+        from xlir.training.options import options_from
+
+        return options_from(self, OBJECTIVES.get(self.objective).Options, self.objective_options)
 
     @property
     def warmup(self) -> int:

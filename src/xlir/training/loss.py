@@ -8,6 +8,8 @@ negative is a negative:
 with candidates ``c`` = all positives (then all hard negatives) and temperature ``t`` (0.05 by
 default, as in the paper and in E5's fine-tuning). ``symmetric=True`` adds the passage-to-query
 direction (each positive against all queries) and averages the two, as in CLIP-style training.
+``margin`` subtracts an additive margin from the positive's cosine (Yang et al. 2019, the
+translation ranking loss of LaBSE, Feng et al. 2022, section 3): ``exp((cos(q_i, p_i) - m) / t)``.
 
 Under several processes, pass ``gather`` (:func:`xlir.training.distributed.gather_with_grad`): the
 candidates are gathered from every rank with their gradient, so negatives come from the whole
@@ -26,7 +28,7 @@ DEFAULT_TEMPERATURE = 0.05
 
 
 def info_nce(queries: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor | None = None, *,
-             temperature: float = DEFAULT_TEMPERATURE, symmetric: bool = False,
+             temperature: float = DEFAULT_TEMPERATURE, symmetric: bool = False, margin: float = 0.0,
              gather: Callable[[torch.Tensor], torch.Tensor] | None = None, rank: int = 0) -> torch.Tensor:
     """Mean InfoNCE of this rank's rows (see the module docstring).
 
@@ -43,8 +45,15 @@ def info_nce(queries: torch.Tensor, positives: torch.Tensor, negatives: torch.Te
     cands = torch.cat([all_p, g(n)]) if n is not None else all_p
     b = q.shape[0]
     labels = torch.arange(b, device=q.device) + rank * b
-    loss = F.cross_entropy(q @ cands.T / temperature, labels)
+    loss = F.cross_entropy(_logits(q @ cands.T, labels, margin, temperature), labels)
     if symmetric:
         all_q = g(q)
-        loss = (loss + F.cross_entropy(p @ all_q.T / temperature, labels)) / 2
+        loss = (loss + F.cross_entropy(_logits(p @ all_q.T, labels, margin, temperature), labels)) / 2
     return loss
+
+
+def _logits(sims: torch.Tensor, labels: torch.Tensor, margin: float, temperature: float) -> torch.Tensor:
+    """Cosines to logits: the positive of each row lowered by ``margin``, then divided by ``t``."""
+    if margin:
+        sims = sims - margin * F.one_hot(labels, sims.shape[1]).to(sims.dtype)
+    return sims / temperature

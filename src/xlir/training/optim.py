@@ -16,8 +16,10 @@ def trainable_parameters(model: torch.nn.Module) -> list[tuple[str, torch.nn.Par
     return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
 
 
-def build_optimizer(model: torch.nn.Module, *, lr: float, weight_decay: float = 0.01) -> torch.optim.AdamW:
-    named = trainable_parameters(model)
+def build_optimizer(named: list[tuple[str, torch.nn.Parameter]], *, lr: float,
+                    weight_decay: float = 0.01) -> torch.optim.AdamW:
+    """AdamW over ``named`` parameters (``trainable_parameters`` of the model and of any objective
+    head), weight decay on all but biases and norm weights (chosen by name)."""
     decay = [p for n, p in named if not any(k in n for k in NO_DECAY)]
     no_decay = [p for n, p in named if any(k in n for k in NO_DECAY)]
     groups = [{"params": decay, "weight_decay": weight_decay},

@@ -44,7 +44,6 @@ from pathlib import Path
 from xlir.data.schema import PairSet, TrainingPair
 from xlir.errors import ConfigError, XlirError
 from xlir.files import check_output_dir
-from xlir.models.prompts import prefix as prompt_prefix
 from xlir.training.config import TrainConfig
 from xlir.training.model_card import write_model_card
 from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
@@ -75,30 +74,6 @@ class TrainResult:
     model_dir: Path
     record: dict
     losses: list[float] = field(default_factory=list)  # per step, 1..steps (including resumed steps)
-
-
-def _encode_fn(model, device):
-    def encode(texts: list[str]):
-        features = model.preprocess(texts)
-        features = {k: (v.to(device) if hasattr(v, "to") else v) for k, v in features.items()}
-        return model(features)["sentence_embedding"]
-
-    return encode
-
-
-def _batch_texts(model, pairs: list[TrainingPair], hard_negatives: int) -> list[list[str]]:
-    qp = prompt_prefix(model.prompts, "query")
-    pp = prompt_prefix(model.prompts, "document")
-    queries = [qp + p.query for p in pairs]
-    positives = [pp + p.positive for p in pairs]
-    negatives: list[str] = []
-    if hard_negatives:
-        for p in pairs:
-            if len(p.negatives) < hard_negatives:
-                raise ConfigError(f"a pair of group {p.group} has {len(p.negatives)} hard negatives, "
-                                  f"fewer than the {hard_negatives} asked for")
-            negatives.extend(pp + n for n in p.negatives[:hard_negatives])
-    return [queries, positives, negatives]
 
 
 def _describe_batch(batch, pairs: list[TrainingPair], global_indices: list[int]) -> str:
@@ -132,6 +107,7 @@ class _Run:
     saved_max_length: int
     frozen: int
     named: list
+    objective: object
     optimizer: object
     scheduler: object
     sampler: object
@@ -223,6 +199,7 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
     from xlir.models.loading import fingerprint, load_model
     from xlir.training import checkpoint as ckpt
     from xlir.training.distributed import init_from_env
+    from xlir.training.objectives import build_objective
     from xlir.training.optim import (
         build_optimizer,
         build_scheduler,
@@ -251,15 +228,18 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
     frozen = freeze_word_embeddings(model) if config.freeze_word_embeddings else 0
     if config.dropout is not None:
         set_dropout(model, config.dropout)
-    optimizer = build_optimizer(model, lr=config.lr, weight_decay=config.weight_decay)
+    objective = build_objective(config.objective, **config.objective_settings())
+    if config.chunk_size and not objective.uses_grad_cache:
+        raise ConfigError(f"objective {config.objective!r} does not use the gradient cache: drop chunk_size")
+    named = trainable_parameters(model)
+    for prefix, module in objective.modules(model).items():  # an MLM head: trained and checkpointed
+        named += [(f"objective.{prefix}.{n}", p) for n, p in trainable_parameters(module)]
+    optimizer = build_optimizer(named, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = build_scheduler(optimizer, warmup=config.warmup, total=config.steps)
-    options = {"weighting": config.weighting} if config.sampler != "random" else {}
-    if config.sampler == "hybrid":
-        options["alpha"] = config.alpha
     sampler = build_sampler(config.sampler, pairs.pairs, config.batch_size, seed=config.seed,
-                            rank=dist.rank, world_size=dist.world_size, **options)
+                            rank=dist.rank, world_size=dist.world_size, **config.sampler_settings())
     return _Run(config, dist, device, pairs, pairs_fingerprint(pairs), model, base_fp, saved_max_length,
-                frozen, trainable_parameters(model), optimizer, scheduler, sampler, t_start)
+                frozen, named, objective, optimizer, scheduler, sampler, t_start)
 
 
 # ---- resume ------------------------------------------------------------------------------------
@@ -344,39 +324,20 @@ def _save_checkpoint(run: _Run, step: int, history: dict) -> None:
 
 
 # ---- one step ----------------------------------------------------------------------------------
-def _loss_fn(run: _Run):
-    from xlir.training.distributed import gather_with_grad
-    from xlir.training.loss import info_nce
-
-    config, dist = run.config, run.dist
-    gather = gather_with_grad if dist.enabled else None
-
-    def loss_fn(q, p, n=None):
-        return info_nce(q, p, n if n is not None and n.numel() else None, temperature=config.temperature,
-                        symmetric=config.symmetric, gather=gather, rank=dist.rank)
-
-    return loss_fn
-
-
-def _step(run: _Run, step: int, encode, loss_fn) -> _StepOut:
-    """One update: draw the global batch, forward and backward this rank's slice, average gradients
-    over ranks, clip, and step, unless the loss or gradient is not finite (then nothing is updated)."""
+def _step(run: _Run, step: int, ctx) -> _StepOut:
+    """One update: draw the global batch, let the objective compute this rank's loss and gradients,
+    average gradients over ranks, clip, and step, unless the loss or gradient is not finite (then
+    nothing is updated)."""
     import torch
 
     from xlir.training.distributed import average_gradients, mean_over_ranks
-    from xlir.training.grad_cache import cached_backward
 
     config = run.config
     batch = run.sampler.next_global()
     mine = batch.shard(run.dist.rank, run.dist.world_size)
-    texts = _batch_texts(run.model, [run.pairs.pairs[i] for i in mine.indices], config.hard_negatives)
     run.optimizer.zero_grad(set_to_none=True)
-    if config.chunk_size:
-        loss = cached_backward(encode, texts, loss_fn, config.chunk_size)
-    else:
-        embs = [encode(t) if t else None for t in texts]
-        loss = loss_fn(*embs)
-        loss.backward()
+    ctx.step = step
+    loss = run.objective.backward(run.model, [run.pairs.pairs[i] for i in mine.indices], ctx)
     loss_value = mean_over_ranks(float(loss.item()))
     params = run.params
     average_gradients(params)
@@ -417,9 +378,12 @@ def _stop_non_finite(run: _Run, step: int, batch, loss_value: float, grad_norm: 
 # ---- the loop ----------------------------------------------------------------------------------
 def _loop(run: _Run, on_step) -> float:
     """Steps ``start + 1 .. steps``: log, progress bar, checkpoints, ``on_step``; returns seconds."""
+    from xlir.training.distributed import gather_with_grad
+    from xlir.training.objectives import StepContext, embed
+
     config, dist = run.config, run.dist
-    encode = _encode_fn(run.model, run.device)
-    loss_fn = _loss_fn(run)
+    ctx = StepContext(lambda texts: embed(run.model, texts, run.device), run.start, dist.rank,
+                      gather_with_grad if dist.enabled else None, config.chunk_size)
     progress = None
     if config.progress and dist.is_main:
         from tqdm.auto import tqdm
@@ -431,7 +395,7 @@ def _loop(run: _Run, on_step) -> float:
     run.model.train()
     try:
         for step in range(run.start + 1, config.steps + 1):
-            out = _step(run, step, encode, loss_fn)
+            out = _step(run, step, ctx)
             window_pairs += out.batch.global_size
             now = time.perf_counter()
             if dist.is_main and (step % config.log_every == 0 or step == config.steps):
@@ -480,6 +444,7 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
                   "language_pairs": {f"{a}-{b}": n for (a, b), n in pairs.language_pairs().items()}},
         "config": config.model_dump(mode="json"),
         "sampler": run.sampler.describe(),
+        "objective": run.objective.describe(),
         "steps": config.steps,
         "world_size": dist.world_size,
         "frozen_parameters": run.frozen,

@@ -3,7 +3,8 @@
 Every language is paired with English (the pivot, as in LaBSE's translation ranking pre-training,
 Feng et al. 2022, section 3). Each pair carries a group: the pivot sentence's source and line, so
 the batcher keeps translations of one English sentence (FLORES and NTREX are multi-parallel) out of
-one batch, where they would be false negatives.
+one batch, where they would be false negatives. :func:`bitext_pair_set` turns the bitext into the
+trainer's training pairs; the ``round-robin`` sampler spreads a budget evenly over the languages.
 
 Bitext comes from the data layer: :func:`xlir.data.load_bitext` for NTREX and Tatoeba, the SIB-200
 loader's aligned rows (with their ``index_id``) for FLORES. FLORES has splits: the studies pre-train
@@ -14,10 +15,10 @@ sees a pre-training sentence. Tatoeba is, by default, reserved for evaluation fo
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlir.data.schema import PairSet, TrainingPair
 from xlir.errors import ConfigError
 
 SOURCES = ("flores", "ntrex", "tatoeba")
@@ -92,20 +93,14 @@ def language_pool(sources=("flores", "ntrex"), data_dir=None) -> list[str]:
     return flores_languages(resolve(data_dir))
 
 
-def balanced_stream(per_language: dict[str, list[BitextPair]], seed: int):
-    """An endless stream that cycles languages round-robin, each language's pairs reshuffled per pass.
-
-    Round-robin gives every language the same share of any budget, whatever its data size: a
-    language with fewer pairs is repeated rather than under-represented, so only k changes.
-    """
-    rng = random.Random(seed)
-    langs = sorted(lang for lang, pairs in per_language.items() if pairs)
-    if not langs:
+def bitext_pair_set(per_language: dict[str, list[BitextPair]], sources) -> PairSet:
+    """Bitext as training pairs for the trainer: the query is the sentence, the positive its English
+    translation, the group the pivot sentence's. A pair whose two sides are the same string (a name,
+    a number) teaches nothing and could never share a batch under the text constraint: left out."""
+    pairs = [TrainingPair(p.text, p.english, p.language, "en", p.group)
+             for lang in sorted(per_language) for p in per_language[lang] if p.text != p.english]
+    if not pairs:
         raise ConfigError("no pre-training pairs for the chosen languages")
-    queues: dict[str, list[BitextPair]] = {lang: [] for lang in langs}
-    while True:
-        for lang in langs:
-            if not queues[lang]:
-                queues[lang] = list(per_language[lang])
-                rng.shuffle(queues[lang])
-            yield queues[lang].pop()
+    total = sum(len(v) for v in per_language.values())
+    return PairSet("bitext:" + "+".join(sorted(per_language)), pairs, list(sources),
+                   {"languages": sorted(per_language), "dropped_identical": total - len(pairs)})

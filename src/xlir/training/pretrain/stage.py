@@ -1,29 +1,36 @@
 """The pre-training stage: continue training an encoder on k languages before hybrid fine-tuning.
 
 ``pretrain(model, objective, languages, budget, seed, output)`` returns a sentence-transformers
-folder, so the fine-tuning stage takes it like any other model. The budget (pairs for translation
-ranking, tokens for MLM) is the same whatever the number of languages; it is spread evenly over the
-languages (:func:`~xlir.training.pretrain.corpus.balanced_stream`), so between two runs that differ
-in k only the breadth of languages changes, not the amount of training.
+folder, so the fine-tuning stage takes it like any other model. It is a run of the one trainer
+(:func:`xlir.training.train`) with a pre-training objective (``translation-ranking``, ``mlm``; see
+:mod:`xlir.training.objectives`) on bitext pairs, so optimiser, schedule, checkpoints and resume,
+non-finite checks and distributed training are fine-tuning's. A killed stage resumes from its
+last checkpoint when called again with the same output.
 
-Optimisation follows the fine-tuning recipe (AdamW, weight decay 0.01, linear warmup then linear
-decay, gradient clipping at 1.0), with the word embeddings optionally frozen: they are most of a
-multilingual model's parameters and freezing them makes CPU steps far cheaper.
-With ``languages=[]`` (k = 0) the stage is skipped and the input model is returned unchanged.
+The budget (pairs for translation ranking, tokens for MLM) is the same whatever the number of
+languages; the ``round-robin`` sampler spreads it evenly over the languages, so between two runs
+that differ in k only the breadth of languages changes, not the amount of training. Steps are fixed
+up front from the budget, so the schedule is identical for every k: budget / batch size for pairs;
+for tokens, the budget over the mean tokens of the first four batches of this data.
+
+Optimisation is the fine-tuning recipe (AdamW, weight decay 0.01 except biases and norm weights,
+linear warmup over ``warmup`` x steps then linear decay, gradient clipping at 1.0), with the word
+embeddings optionally frozen: they are most of a multilingual model's parameters and freezing them
+makes CPU steps far cheaper. With ``languages=[]`` (k = 0) the stage is skipped and the input model
+is returned unchanged.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlir.errors import XlirError
-from xlir.training.pretrain.corpus import balanced_stream, load_language_bitext
-from xlir.training.pretrain.objective import OBJECTIVES
+from xlir.training.pretrain.corpus import bitext_pair_set, load_language_bitext
+
+PRETRAIN_RECORD = "pretrain.json"
 
 
 class PretrainConfig(BaseModel):
@@ -45,14 +52,6 @@ class PretrainConfig(BaseModel):
     seed: int = 0
 
 
-class NonFiniteLoss(XlirError):
-    """The loss became NaN or infinite; the message names the step."""
-
-
-def _load_pairs(languages, config: PretrainConfig, data_dir):
-    return {lang: load_language_bitext(lang, sources=config.sources, data_dir=data_dir) for lang in languages}
-
-
 def pretrain(
     model_name_or_path: str | Path,
     objective: str,
@@ -66,113 +65,77 @@ def pretrain(
     log=None,
 ) -> Path:
     """Pre-train on ``languages`` for ``budget`` pairs/tokens; return the saved model folder."""
-    import random
-
-    import numpy as np
-    import torch
-
-    from xlir.models.loading import load_model, resolve_model_path
+    from xlir.models.loading import resolve_model_path
+    from xlir.training import train
 
     config = (config or PretrainConfig()).model_copy(
         update={"objective": objective, "budget": budget, "seed": seed}
     )
-    output = Path(output)
     if not languages:
         return Path(resolve_model_path(model_name_or_path))
-    obj_cls = OBJECTIVES.get(config.objective)
-    opts = dict(config.objective_options)
-    if config.objective == "mlm":
-        opts.setdefault("max_length", config.max_length)
-        opts.setdefault("seed", seed)
-    obj = obj_cls(**opts)
+    per_language = {lang: load_language_bitext(lang, sources=config.sources, data_dir=data_dir)
+                    for lang in languages}
+    pairs = bitext_pair_set(per_language, config.sources)
+    steps, per_step = _steps_for_budget(config, _train_config(model_name_or_path, config, 1, output), pairs)
+    train_config = _train_config(model_name_or_path, config, steps, output)
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    model = load_model(model_name_or_path, device="cuda" if torch.cuda.is_available() else "cpu")
-    model.max_seq_length = config.max_length
-    model.train()
-    if config.freeze_embeddings:
-        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
-    extra = obj.modules(model)
-    params = [p for p in model.parameters() if p.requires_grad]
-    for m in extra:
-        params += [p for p in m.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr,
-    )
+    def report(info) -> None:
+        if log is not None and info.step % max(1, steps // 5) == 0:
+            log(f"pretrain step {info.step}/{steps} loss {info.loss:.4f}")
 
-    per_language = _load_pairs(languages, config, data_dir)
-    stream = balanced_stream(per_language, seed)
-    # Steps are fixed up front from the budget so the schedule is identical for every k. For a
-    # token budget, steps come from the average tokens of a batch of this data (measured on the
-    # first batches), and the loop still stops once the budget is spent.
-    batches = obj.batches(stream, config.batch_size)
-    if obj.budget_unit == "tokens":
-        probe = [next(batches) for _ in range(4)]
-        per_batch = max(1.0, sum(obj.cost(model, b) for b in probe) / len(probe))
-        steps = max(1, math.ceil(budget / per_batch))
-        pending = probe
-    else:
-        steps = max(1, math.ceil(budget / config.batch_size))
-        pending = []
-    warm = max(1, int(steps * config.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
-    )
-
-    output.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    used = 0
-    losses = []
-    with open(output / "pretrain_log.jsonl", "w", encoding="utf-8") as fh:
-        for step in range(steps):
-            batch = pending.pop(0) if pending else next(batches)
-            loss = obj.loss(model, batch)
-            if not torch.isfinite(loss):
-                raise NonFiniteLoss(
-                    f"pre-training loss is {loss.item()} at step {step + 1} "
-                    f"(languages {sorted({p.language for p in batch})})"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            used += obj.cost(model, batch)
-            losses.append(float(loss.item()))
-            fh.write(
-                json.dumps(
-                    {
-                        "step": step + 1,
-                        "loss": round(losses[-1], 5),
-                        "used": used,
-                        "lr": sched.get_last_lr()[0],
-                        "elapsed_s": round(time.time() - t0, 2),
-                    }
-                )
-                + "\n"
-            )
-            if log is not None and (step + 1) % max(1, steps // 5) == 0:
-                log(f"pretrain step {step + 1}/{steps} loss {losses[-1]:.4f}")
-            if obj.budget_unit == "tokens" and used >= budget:
-                break
-    model.eval()
-    model.save(str(output))
+    result = train(train_config, pairs, on_step=report)
     record = {
         "config": config.model_dump(mode="json"),
         "base_model": str(model_name_or_path),
         "languages": list(languages),
         "pairs_available": {k: len(v) for k, v in per_language.items()},
-        "steps": len(losses),
-        "budget_used": used,
-        "budget_unit": obj.budget_unit,
-        "first_loss": losses[0] if losses else None,
-        "last_loss": losses[-1] if losses else None,
-        "wall_s": round(time.time() - t0, 2),
+        "steps": len(result.losses),
+        "budget_used": sum(per_step),
+        "budget_unit": _objective(train_config).budget_unit,
+        "first_loss": result.losses[0] if result.losses else None,
+        "last_loss": result.losses[-1] if result.losses else None,
+        "wall_s": result.record["wall_time_s"],
     }
-    (output / "pretrain.json").write_text(json.dumps(record, indent=2))
-    return output
+    (Path(output) / PRETRAIN_RECORD).write_text(json.dumps(record, indent=2))
+    return Path(output)
+
+
+def _train_config(model, config: PretrainConfig, steps: int, output):
+    from xlir.training import TrainConfig
+
+    return TrainConfig(
+        model=str(model), sources=list(config.sources), sampler="round-robin",
+        objective=config.objective, objective_options=config.objective_options, steps=steps,
+        batch_size=config.batch_size, lr=config.lr, weight_decay=config.weight_decay,
+        warmup_steps=int(steps * config.warmup), max_grad_norm=1.0, max_length=config.max_length,
+        freeze_word_embeddings=config.freeze_embeddings, seed=config.seed, output=Path(output),
+        progress=False, resume=True, checkpoint_every=max(50, steps // 4),
+    )
+
+
+def _objective(train_config):
+    from xlir.training.objectives import build_objective
+
+    return build_objective(train_config.objective, **train_config.objective_settings())
+
+
+def _steps_for_budget(config: PretrainConfig, train_config, pairs) -> tuple[int, list[int]]:
+    """Steps that spend ``config.budget``, and what each step's batch costs. Token costs are those of
+    the very batches the trainer will draw (the sampler is seeded and deterministic)."""
+    objective = _objective(train_config)
+    if objective.budget_unit == "pairs":
+        steps = max(1, math.ceil(config.budget / config.batch_size))
+        return steps, [config.batch_size] * steps
+    from xlir.models.loading import load_model
+    from xlir.training.samplers import build_sampler
+
+    model = load_model(train_config.model, device="cpu")  # for its tokenizer
+    sampler = build_sampler("round-robin", pairs.pairs, config.batch_size, seed=config.seed)
+
+    def cost() -> int:
+        return objective.cost(model, [pairs.pairs[i] for i in sampler.next_global().indices])
+
+    costs = [cost() for _ in range(4)]
+    steps = max(1, math.ceil(config.budget / max(1.0, sum(costs) / len(costs))))
+    costs += [cost() for _ in range(steps - len(costs))]
+    return steps, costs[:steps]

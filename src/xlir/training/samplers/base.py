@@ -27,14 +27,14 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from xlir.data.schema import TrainingPair
 from xlir.errors import ConfigError
 from xlir.registry import Registry
+from xlir.training.options import Options, parse_options
 
 SAMPLERS: Registry[type[BatchSampler]] = Registry("sampler")
-LANGUAGE_WEIGHTINGS = ("uniform", "proportional")
 
 
 @dataclass
@@ -128,14 +128,6 @@ def fill_from_pool(builder: BatchBuilder, pool: Pool, size: int, *, what: str) -
         tries += 1
 
 
-def check_weighting(weighting: str) -> str:
-    """``weighting`` if it is one of :data:`LANGUAGE_WEIGHTINGS`, else a :class:`ConfigError`."""
-    if weighting not in LANGUAGE_WEIGHTINGS:
-        raise ConfigError(f"unknown language weighting {weighting!r}; "
-                          f"choose {' or '.join(LANGUAGE_WEIGHTINGS)}")
-    return weighting
-
-
 def members_by(pairs: Sequence[TrainingPair],
                key: Callable[[TrainingPair], str | None]) -> dict[str, list[int]]:
     """Pair indices grouped by ``key(pair)`` (a language or language pair); a None key leaves a pair out."""
@@ -156,13 +148,19 @@ def pick_weighted(rng: random.Random, keys: Sequence[str], weights: Sequence[int
 class BatchSampler(ABC):
     """Base class: ``next_batch()`` returns this process's :class:`Batch` for the next step.
 
-    ``batch_size`` is the global batch (all processes); it must divide by ``world_size``.
+    ``batch_size`` is the global batch (all processes); it must divide by ``world_size``. A sampler's
+    own settings (``alpha``, ``weighting``) are declared, typed and range-checked in its ``Options``
+    and passed as keywords; they are checked here, once, and read from ``self.options``.
     """
 
     name: ClassVar[str] = ""
 
+    class Options(Options):
+        pass
+
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
-                 world_size: int = 1):
+                 world_size: int = 1, **options):
+        self.options = parse_options(self.Options, options, f"sampler {self.name!r}")
         if batch_size < 2:
             raise ConfigError(f"batch size must be at least 2 for in-batch negatives, got {batch_size}")
         if world_size < 1 or not 0 <= rank < world_size:
@@ -225,18 +223,15 @@ class BatchSampler(ABC):
 
 def build_sampler(name: str, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0,
                   rank: int = 0, world_size: int = 1, **options) -> BatchSampler:
-    """A registered sampler by name; ``options`` are its own (e.g. ``alpha`` for ``hybrid``).
+    """A registered sampler by name; ``options`` are its own (its ``Options``: ``alpha`` for ``hybrid``).
 
-    Options set to ``None`` are dropped, so a config can pass every option to every sampler.
+    Options set to ``None`` are dropped (the sampler's default applies); an option the sampler does
+    not declare is a :class:`ConfigError`.
     """
-    import inspect
-
     import xlir.training.samplers  # noqa: F401  (registers the built-in samplers)
 
     cls = SAMPLERS.get(name)
-    options = {k: v for k, v in options.items() if v is not None}
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "pairs", "batch_size"}
-    unknown = sorted(set(options) - accepted)
+    unknown = sorted(k for k, v in options.items() if v is not None and k not in cls.Options.model_fields)
     if unknown:
         raise ConfigError(f"sampler {name!r} takes no option {', '.join(unknown)}")
     return cls(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, **options)
@@ -246,10 +241,13 @@ class KeyedPoolSampler(BatchSampler):
     """A sampler whose pairs fall into pools by a key (a language, a language pair) and which picks a
     key per draw, uniformly over the keys or in proportion to their pool sizes (``weighting``)."""
 
+    class Options(Options):
+        weighting: Literal["uniform", "proportional"] = "uniform"
+
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
-                 world_size: int = 1, weighting: str = "uniform"):
-        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size)
-        self.weighting = check_weighting(weighting)
+                 world_size: int = 1, **options):
+        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, **options)
+        self.weighting = self.options.weighting
         self.keys: list[str] = []
         self._pools: dict[str, Pool] = {}
         self._weights: list[int] = []

@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from pydantic import Field
+
 from xlir.data.schema import TrainingPair
-from xlir.errors import ConfigError
-from xlir.training.samplers.base import SAMPLERS, Batch, BatchSampler, Pool
+from xlir.training.samplers.base import SAMPLERS, Batch, BatchSampler, KeyedPoolSampler, Pool
 from xlir.training.samplers.xx_mono import MonolingualBatchSampler
 from xlir.training.samplers.xy import CrossLingualBatchSampler
 
@@ -23,13 +24,14 @@ from xlir.training.samplers.xy import CrossLingualBatchSampler
 class HybridBatchSampler(BatchSampler):
     name = "hybrid"
 
+    class Options(KeyedPoolSampler.Options):
+        alpha: float = Field(0.5, ge=0.0, le=1.0, description="share of monolingual batches")
+
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
-                 world_size: int = 1, alpha: float = 0.5, weighting: str = "uniform"):
-        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size)
-        if not 0.0 <= alpha <= 1.0:
-            raise ConfigError(f"hybrid alpha must be in [0, 1], got {alpha}")
-        self.alpha = float(alpha)
-        kw = dict(seed=seed, rank=rank, world_size=world_size, weighting=weighting)
+                 world_size: int = 1, **options):
+        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, **options)
+        alpha = self.alpha = float(self.options.alpha)
+        kw = dict(seed=seed, rank=rank, world_size=world_size, weighting=self.options.weighting)
         self.mono = MonolingualBatchSampler(pairs, batch_size, **kw) if alpha > 0 else None
         self.cross = CrossLingualBatchSampler(pairs, batch_size, **kw) if alpha < 1 else None
 

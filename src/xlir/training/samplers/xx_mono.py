@@ -35,8 +35,8 @@ class MonolingualBatchSampler(KeyedPoolSampler):
     name = "xx-mono"
 
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
-                 world_size: int = 1, weighting: str = "uniform"):
-        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, weighting=weighting)
+                 world_size: int = 1, **options):
+        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, **options)
         members = members_by(pairs, lambda p: p.query_language
                              if p.query_language == p.positive_language else None)
         self.skipped = sorted(lang for lang, m in members.items() if _distinct(pairs, m) < batch_size)

@@ -22,8 +22,8 @@ class CrossLingualBatchSampler(KeyedPoolSampler):
     name = "xy"
 
     def __init__(self, pairs: Sequence[TrainingPair], batch_size: int, *, seed: int = 0, rank: int = 0,
-                 world_size: int = 1, weighting: str = "uniform"):
-        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, weighting=weighting)
+                 world_size: int = 1, **options):
+        super().__init__(pairs, batch_size, seed=seed, rank=rank, world_size=world_size, **options)
         members = members_by(pairs, lambda p: f"{p.query_language}-{p.positive_language}"
                              if p.query_language != p.positive_language else None)
         groups = {pairs[i].group for m in members.values() for i in m}
