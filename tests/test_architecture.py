@@ -11,7 +11,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "xlir"
 LAYERS = ["data", "models", "training", "evaluation", "experiments", "reports"]
-SHARED = {"errors", "registry", "files", "__init__"}  # importable from anywhere
+SHARED = {"errors", "registry", "files", "config", "__init__"}  # importable from anywhere
 
 
 def _imports(path: Path) -> set[str]:

@@ -181,10 +181,10 @@ def test_pretraining_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(ob
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, cfg.model_dump_json(), "5"], env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]
-    assert sorted(p.name for p in (tmp_path / "killed" / "checkpoints").iterdir()) == ["step-00000003"]
+    assert sorted(p.name for p in (tmp_path / "killed.checkpoints").iterdir()) == ["step-00000003"]
     resumed = train(cfg.model_copy(update={"resume": True}))
-    assert resumed.record["resumed_from"] == [3] and resumed.losses == full.losses
-    assert resumed.record["objective"]["name"] == objective
+    assert resumed.record.resumed_from == [3] and resumed.losses == full.losses
+    assert resumed.record.objective["name"] == objective
     a = load_file(str(tmp_path / "full" / "model.safetensors"))
     b = load_file(str(tmp_path / "killed" / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch_equal(a[k], b[k]) for k in a)

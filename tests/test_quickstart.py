@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from xlir.experiments.quickstart import QuickstartConfig, run_quickstart
@@ -67,3 +68,43 @@ def test_eval_refuses_a_model_trained_on_the_collections_source(tiny_model_path,
     assert allowed.exit_code == 0, allowed.output
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["model"]["zero_shot"] is False and results["model"]["train_sources"] == ["mlqa"]
+
+
+def test_quickstart_config_carries_a_train_config_from_toml_with_old_keys_working(tmp_path):
+    """One config per concept: the quickstart's training is a TrainConfig (the quick-hybrid recipe
+    plus the [train] table); the old flat keys read the same; the command line wins over the file."""
+    from xlir.errors import ConfigError
+    from xlir.training.config import recipe
+
+    default = QuickstartConfig()
+    quick = recipe("quick-hybrid")
+    same = ("sources", "sampler", "alpha", "steps", "batch_size", "lr", "temperature", "max_length")
+    assert {k: getattr(default.train, k) for k in same} == {k: getattr(quick, k) for k in same}
+    assert default.train.output == default.output / "model" and default.train.resume
+    assert default.train.checkpoint_every == 20  # 120 steps // 6
+
+    new = tmp_path / "new.toml"
+    new.write_text('model = "tiny"\noutput = "runs/qs"\n[train]\nsteps = 60\nalpha = 0.25\n'
+                   'sources = ["xquad"]\n')
+    old = tmp_path / "old.toml"
+    old.write_text('model = "tiny"\noutput = "runs/qs"\nsteps = 60\nalpha = 0.25\n'
+                   'train_sources = ["xquad"]\n')
+    a, b = QuickstartConfig.from_toml(new), QuickstartConfig.from_toml(old)
+    assert a == b and (a.train.steps, a.train.alpha, a.train.sources) == (60, 0.25, ["xquad"])
+    assert a.train.model == "tiny" and a.train.checkpoint_every == 10
+    c = QuickstartConfig.from_toml(new, {"train": {"steps": 90}, "eval_limit": 5})
+    assert (c.train.steps, c.train.alpha, c.eval_limit) == (90, 0.25, 5)  # the rest of [train] kept
+    assert QuickstartConfig.model_validate_json(c.model_dump_json()) == c
+
+    both = tmp_path / "both.toml"
+    both.write_text("steps = 60\n[train]\nsteps = 30\n")
+    with pytest.raises(ConfigError, match="steps given both at the top level and in"):
+        QuickstartConfig.from_toml(both)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train]\nalpha = 1.5\n")
+    with pytest.raises(ConfigError, match="alpha"):
+        QuickstartConfig.from_toml(bad)
+    moved = tmp_path / "moved.toml"
+    moved.write_text('[train]\nmodel = "tiny"\n')
+    with pytest.raises(ConfigError, match="set model at the top level"):
+        QuickstartConfig.from_toml(moved)

@@ -219,9 +219,9 @@ def test_resume_after_truncated_newest_checkpoint_falls_back_and_matches_bit_for
     said = " | ".join(str(w.message) for w in caught)
     assert re.search(r"step-00000005.*tensors\.safetensors: truncated.*step-00000004", said), said
     assert re.search(r"training_log\.jsonl did not match checkpoint step 4", said), said
-    assert again.record["resumed_from"] == [4] and again.losses == first.losses
-    assert again.record["final_loss"] == first.record["final_loss"]
-    assert again.record["loss_curve"] == first.record["loss_curve"]
+    assert again.record.resumed_from == [4] and again.losses == first.losses
+    assert again.record.final_loss == first.record.final_loss
+    assert again.record.loss_curve == first.record.loss_curve
     got = load_file(str(tmp_path / "run" / "model.safetensors"))
     assert all(bool((expect[k] == got[k]).all()) for k in expect)
     # the re-made step 5 replaced the broken one

@@ -71,7 +71,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny
     assert not (tmp_path / "killed" / "model.safetensors").exists()
 
     resumed = train(cfg.model_copy(update={"resume": True}))
-    assert resumed.record["resumed_from"] == [3]
+    assert resumed.record.resumed_from == [3]
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "killed")
     assert a.keys() == b.keys()
     changed = 0

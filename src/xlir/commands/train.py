@@ -88,10 +88,10 @@ def train_command(
 
     result = train(cfg)
     rec = result.record
-    if rec.get("world_size", 1) == 1 or is_main_process():
-        typer.echo(f"trained {cfg.model} for {rec['steps']} steps on {', '.join(rec['sources'])} "
-                   f"({rec['pairs']['count']} pairs): final loss {rec['final_loss']:.4f}, "
-                   f"{rec['pairs_per_s']:.1f} pairs/s, {rec['wall_time_s']:.0f} s")
+    if rec.world_size == 1 or is_main_process():
+        typer.echo(f"trained {cfg.model} for {rec.steps} steps on {', '.join(rec.sources)} "
+                   f"({rec.pairs.count} pairs): final loss {rec.final_loss:.4f}, "
+                   f"{rec.pairs_per_s:.1f} pairs/s, {rec.wall_time_s:.0f} s")
         typer.echo(f"model: {result.model_dir}")
 
 

@@ -29,13 +29,12 @@ among them. Ranks, metrics, settings, run files and bias are then computed on do
 from __future__ import annotations
 
 import time
-import tomllib
-from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from xlir.config import TomlConfig
 from xlir.data.provenance import check_zero_shot
 from xlir.errors import ConfigError
 from xlir.evaluation.bias import own_language_top, rank_distance
@@ -61,10 +60,12 @@ from xlir.evaluation.settings import KINDS, SettingPlan, parse_kinds, plan_setti
 from xlir.models.precision import describe_precision
 
 
-class EvalConfig(BaseModel):
-    """Options of one evaluation (loadable from TOML with :meth:`from_toml`)."""
+class EvalConfig(TomlConfig):
+    """Options of one evaluation; ``EvalConfig.from_toml(path, overrides)`` reads a TOML file (top level
+    or an ``[eval]`` table) with the command line's options winning (:class:`xlir.config.TomlConfig`)."""
 
     model_config = ConfigDict(extra="forbid")
+    toml_table: ClassVar[str] = "eval"
 
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     settings: list[str] = Field(default_factory=lambda: list(KINDS),
@@ -104,30 +105,6 @@ class EvalConfig(BaseModel):
     @classmethod
     def _settings(cls, v):
         return list(parse_kinds(v))
-
-    @classmethod
-    def from_toml(cls, path: str | Path | None, **overrides) -> EvalConfig:
-        """Read a TOML file (top level or an ``[eval]`` table; ``None``: no file) and apply ``overrides``.
-
-        Precedence: ``overrides`` (the options a user gave on the command line; ``None`` values are
-        ignored) > the file > the field defaults.
-        """
-        data: dict = {}
-        if path is not None:
-            try:
-                loaded = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"cannot read evaluation config {path}: {exc}") from None
-            loaded = loaded.get("eval", loaded)
-            if not isinstance(loaded, dict):
-                raise ConfigError(f"{path}: 'eval' must be a table of settings, not {type(loaded).__name__}")
-            data = dict(loaded)
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls(**data)
-        except ValidationError as exc:
-            where = path if path is not None else "command line"
-            raise ConfigError(f"{where}: invalid evaluation config: {exc}") from None
 
 
 def collection_info(collection) -> dict:

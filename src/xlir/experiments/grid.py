@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from xlir.config import TomlConfig
 from xlir.errors import ConfigError, DataError
 from xlir.files import atomic_write, check_output_dir
 from xlir.files import write_json_atomic as _write_json
@@ -50,8 +51,9 @@ RunCell = Callable[[Any, Path], dict]
 """``run_cell(config, work_dir) -> {"rows": [dict, ...], ...}``; must be a module-level function."""
 
 
-class CellConfig(BaseModel):
-    """Base class of every study cell: frozen, no unknown fields, and a stable id."""
+class CellConfig(TomlConfig):
+    """Base class of every study cell: frozen, no unknown fields, and a stable id; like every config,
+    ``from_toml(path, overrides)`` reads one (the id hashes the fields only)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

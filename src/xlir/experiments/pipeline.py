@@ -22,6 +22,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from xlir.data.schema import Collection
+from xlir.training.config import train_overrides
+from xlir.training.record import TrainingRecord
 
 
 class EvalSpec(BaseModel):
@@ -55,20 +57,14 @@ def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
     return coll
 
 
-class FinetuneSpec(BaseModel):
-    """The hybrid (or other) fine-tuning of a cell: the parts of TrainConfig studies vary or fix."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sources: tuple[str, ...] = ("mlqa",)
-    sampler: str = "hybrid"
-    alpha: float = 0.5
-    steps: int = 30
-    batch_size: int = 16
-    lr: float = 3e-5
-    max_length: int = 64
-    max_groups: int | None = None
-    freeze_word_embeddings: bool = True
+FinetuneSpec = train_overrides(
+    "FinetuneSpec",
+    ("sources", "sampler", "alpha", "steps", "batch_size", "lr", "max_length", "max_groups",
+     "freeze_word_embeddings"),
+    module=__name__,
+    doc="The fine-tuning of a cell: the TrainConfig fields studies vary or fix (TrainConfig's types, "
+        "defaults and checks); the rest is TrainConfig's defaults.",
+)
 
 
 def train_precision(precision: str | None) -> str | None:
@@ -80,29 +76,13 @@ def train_precision(precision: str | None) -> str | None:
 
 
 def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path,
-             precision: str | None = None) -> tuple[str, dict]:
+             precision: str | None = None) -> tuple[str, TrainingRecord]:
     """Train with :func:`xlir.training.train`; return (model folder, training record)."""
     from xlir.training import TrainConfig, train
 
     extra = {"precision": p} if (p := train_precision(precision)) else {}
-
-    config = TrainConfig(
-        model=str(model),
-        sources=list(spec.sources),
-        sampler=spec.sampler,
-        alpha=spec.alpha,
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        max_length=spec.max_length,
-        max_groups=spec.max_groups,
-        freeze_word_embeddings=spec.freeze_word_embeddings,
-        seed=seed,
-        output=Path(output),
-        progress=False,
-        checkpoint_every=max(spec.steps, 1),
-        **extra,
-    )
+    config = TrainConfig.build("study cell", **spec.model_dump(), **extra, model=str(model), seed=seed,
+                               output=Path(output), progress=False, checkpoint_every=max(spec.steps, 1))
     result = train(config)
     return str(result.model_dir), result.record
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
+from xlir.config import TomlConfig
 from xlir.data.provenance import training_sources
 from xlir.data.registry import load_collection
 from xlir.errors import DataError
@@ -27,34 +29,99 @@ from xlir.files import check_output_dir
 from xlir.models import load_model
 from xlir.training import TrainConfig, train
 from xlir.training.model_card import add_evaluation
-from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, read_training_record
+from xlir.training.record import LOG_FILE, RECORD_FILE, TrainingRecord, read_log
 
 # The documented default slice: the first 200 questions of every XQuAD-R language (2,200 queries)
 # against the FULL candidate pool (13,014 sentences, all 11 languages), like the reference prototype.
 DEFAULT_SLICE = 200
 
 
-class QuickstartConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+QUICKSTART_RECIPE = "quick-hybrid"
+DEFAULT_MODEL = "e5-small"
+DEFAULT_OUTPUT = Path("runs/quickstart")
+LEGACY_TRAIN_KEYS = {"train_sources": "sources", "sampler": "sampler", "alpha": "alpha", "steps": "steps",
+                     "batch_size": "batch_size", "lr": "lr", "temperature": "temperature",
+                     "symmetric": "symmetric", "max_length": "max_length",
+                     "freeze_word_embeddings": "freeze_word_embeddings", "seed": "seed"}
+"""Training keys the quickstart config had at its top level before it carried a ``[train]`` table."""
 
-    model: str = "e5-small"
-    output: Path = Path("runs/quickstart")
-    train_sources: list[str] = Field(default_factory=lambda: ["mlqa"])
-    sampler: str = "hybrid"
-    alpha: float = 0.5
-    steps: int = 120
-    batch_size: int = 32
-    lr: float = 3e-5
-    temperature: float = 0.05
-    symmetric: bool = False
-    max_length: int = 96
-    freeze_word_embeddings: bool = True
-    seed: int = 0
+
+class QuickstartConfig(TomlConfig):
+    """The quickstart: the model, what training it gets, and the evaluation slice.
+
+    ``train`` is a whole :class:`TrainConfig`: the ``quick-hybrid`` recipe
+    (``xlir/training/recipes/quick-hybrid.toml``) with the ``[train]`` table's fields on top; its
+    ``model`` and ``output`` are the quickstart's (``model``, ``<output>/model``). The training
+    keys of the old flat schema (``steps = 60``, ``train_sources = [...]``) are still read, into
+    ``train``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    toml_table: ClassVar[str] = "quickstart"
+
+    model: str = DEFAULT_MODEL
+    output: Path = DEFAULT_OUTPUT
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(**_train_values({}, {})))
     eval_dataset: str = "xquad-r"
-    eval_limit: int | None = DEFAULT_SLICE
+    eval_limit: int | None = Field(DEFAULT_SLICE, ge=1, description="questions per language; None: all")
     eval_languages: list[str] | None = None
     eval_batch_size: int = 64
     progress: bool = True
+
+    @classmethod
+    def from_file(cls, data: dict) -> dict:
+        """A file in the old flat schema (``steps = 60`` at the top level) reads as ``[train]``."""
+        return _move_legacy_keys(data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _training(cls, data):
+        if not isinstance(data, dict):
+            return data
+        data = _move_legacy_keys(data)
+        train = data.get("train", {})
+        if isinstance(train, TrainConfig):
+            train = train.model_dump(mode="json")
+        if not isinstance(train, dict):
+            raise ValueError("train must be a table of TrainConfig fields")
+        data["train"] = _train_values(train, data)
+        return data
+
+
+def _move_legacy_keys(data: dict) -> dict:
+    data = dict(data)
+    legacy = {LEGACY_TRAIN_KEYS[k]: data.pop(k) for k in list(data) if k in LEGACY_TRAIN_KEYS}
+    if not legacy:
+        return data
+    train = data.get("train", {})
+    if isinstance(train, TrainConfig):
+        train = train.model_dump(mode="json")
+    if not isinstance(train, dict):
+        raise ValueError("train must be a table of TrainConfig fields")
+    both = sorted(set(legacy) & set(train))
+    if both:
+        raise ValueError(f"{', '.join(both)} given both at the top level and in [train]; keep [train]")
+    data["train"] = {**train, **legacy}
+    return data
+
+
+def _train_values(values: dict, quickstart: dict) -> dict:
+    """The quick-hybrid recipe with ``values`` on top, as the quickstart runs it: its model, into
+    ``<output>/model``, resumable, checkpointed about six times unless ``values`` say otherwise."""
+    from xlir.config import read_toml
+    from xlir.training.config import RECIPES_DIR
+
+    fixed = {"model": quickstart.get("model", DEFAULT_MODEL),
+             "output": str(Path(quickstart.get("output", DEFAULT_OUTPUT)) / "model")}
+    for key, value in fixed.items():
+        if key in values and str(values[key]) != value:
+            raise ValueError(f"train.{key} is the quickstart's own ({value}); set {key} at the top level")
+    merged = {**read_toml(RECIPES_DIR / f"{QUICKSTART_RECIPE}.toml", "train"), **values, **fixed,
+              "progress": quickstart.get("progress", True), "resume": True}
+    steps = merged.get("steps")
+    if "checkpoint_every" not in values and isinstance(steps, int):
+        merged["checkpoint_every"] = max(10, steps // 6)
+    return merged
 
 
 def _eval(
@@ -79,27 +146,6 @@ def _eval(
 def slice_tag(cfg: QuickstartConfig) -> str:
     langs = "-".join(cfg.eval_languages) if cfg.eval_languages else "all"
     return f"{cfg.eval_dataset}-{langs}-" + (f"n{cfg.eval_limit}" if cfg.eval_limit else "full")
-
-
-def train_config(cfg: QuickstartConfig) -> TrainConfig:
-    return TrainConfig(
-        model=cfg.model,
-        sources=cfg.train_sources,
-        sampler=cfg.sampler,
-        alpha=cfg.alpha,
-        steps=cfg.steps,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        temperature=cfg.temperature,
-        symmetric=cfg.symmetric,
-        max_length=cfg.max_length,
-        freeze_word_embeddings=cfg.freeze_word_embeddings,
-        seed=cfg.seed,
-        output=cfg.output / "model",
-        progress=cfg.progress,
-        checkpoint_every=max(10, cfg.steps // 6),
-        resume=True,
-    )
 
 
 def card_row(result: EvalResult) -> dict:
@@ -128,10 +174,10 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
 
     model_dir = out / "model"
     if not (model_dir / RECORD_FILE).is_file() or not (model_dir / "modules.json").is_file():
-        train(train_config(cfg))
+        train(cfg.train)
     trained = _eval(
         load_model(model_dir),
-        f"{cfg.model}+{cfg.sampler}",
+        f"{cfg.model}+{cfg.train.sampler}",
         collection,
         cfg,
         report_dir / "eval-trained",
@@ -141,7 +187,7 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     add_evaluation(model_dir, [card_row(trained)])  # the model card shows what the quickstart measured
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"])
     (report_dir / "significance.json").write_text(json.dumps([t.as_dict() for t in tests], indent=1))
-    record = read_training_record(model_dir)
+    record = TrainingRecord.read(model_dir)
     return {
         "config": cfg.model_dump(mode="json"),
         "collection": collection.summary(),

@@ -75,17 +75,18 @@ def write_quickstart_report(res: dict) -> Path:
     curve = plot_training_curve(res["training_log"], out / "training_curve.png")
     rows = comparison_rows(base, trained, res["tests"])
     cfg = res["config"]
+    tc = cfg["train"]
     coll = res["collection"]
     rec = res["training_record"]
     n_q = coll["queries"]
     lines = [
         "# xlir quickstart",
         "",
-        f"Model `{cfg['model']}` fine-tuned with `{cfg['sampler']}` batches (alpha {cfg['alpha']}) on "
-        f"{', '.join(cfg['train_sources'])} pairs for {cfg['steps']} steps of {cfg['batch_size']} "
-        f"(lr {cfg['lr']}, temperature {cfg['temperature']}, max length {cfg['max_length']}, "
-        f"word embeddings {'frozen' if cfg['freeze_word_embeddings'] else 'trained'}); "
-        f"training took {rec.get('wall_time_s', float('nan')):.0f} s.",
+        f"Model `{cfg['model']}` fine-tuned with `{tc['sampler']}` batches (alpha {tc['alpha']}) on "
+        f"{', '.join(tc['sources'])} pairs for {tc['steps']} steps of {tc['batch_size']} "
+        f"(lr {tc['lr']}, temperature {tc['temperature']}, max length {tc['max_length']}, "
+        f"word embeddings {'frozen' if tc['freeze_word_embeddings'] else 'trained'}); "
+        f"training took {rec.wall_time_s:.0f} s.",
         "",
         f"Evaluated zero-shot on `{coll['name']}`: {n_q} queries "
         f"({'first ' + str(cfg['eval_limit']) + ' questions per language' if cfg['eval_limit'] else 'all'}) "

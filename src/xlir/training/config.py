@@ -3,7 +3,9 @@
 Defaults follow arXiv 2408.10536 where it is explicit (hybrid batching, alpha 0.5, InfoNCE with
 temperature 0.05, AdamW) and the issue's quick CPU recipe otherwise (lr 3e-5, batch 32, max length
 96, frozen word embeddings for cheap CPU steps). The whole config is written into the model's
-``xlir_training.json``, so a trained model says how it was made.
+``xlir_training.json``, so a trained model says how it was made. ``TrainConfig.from_toml(path,
+overrides)`` reads a file (top level or a ``[train]`` table) like every xlir config
+(:class:`xlir.config.TomlConfig`).
 
 TOML example::
 
@@ -18,18 +20,21 @@ TOML example::
 
 from __future__ import annotations
 
-import tomllib
+import copy
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
+from xlir.config import TomlConfig
 from xlir.data.languages import normalize, unknown_codes
 from xlir.errors import ConfigError
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(TomlConfig):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    toml_table: ClassVar[str] = "train"
 
     # what to train, on what
     model: str = Field("e5-small", description="short name (e5-small, tiny), folder or Hub id")
@@ -101,10 +106,13 @@ class TrainConfig(BaseModel):
         from xlir.training.options import parse_options
         from xlir.training.samplers import SAMPLERS
 
-        parse_options(SAMPLERS.get(self.sampler).Options, self.sampler_settings(),
-                      f"sampler {self.sampler!r}")
-        parse_options(OBJECTIVES.get(self.objective).Options, self.objective_settings(),
-                      f"objective {self.objective!r}")
+        try:  # a ValueError, so that pydantic (and TomlConfig.build) name the file and the field
+            parse_options(SAMPLERS.get(self.sampler).Options, self.sampler_settings(),
+                          f"sampler {self.sampler!r}")
+            parse_options(OBJECTIVES.get(self.objective).Options, self.objective_settings(),
+                          f"objective {self.objective!r}")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     def sampler_settings(self) -> dict:
@@ -125,33 +133,22 @@ class TrainConfig(BaseModel):
     def warmup(self) -> int:
         return self.warmup_steps if self.warmup_steps is not None else max(0, self.steps // 10)
 
-    @classmethod
-    def from_toml(cls, path: str | Path, **overrides) -> TrainConfig:
-        """Read a TOML file (top level or a ``[train]`` table); ``overrides`` win (None ones ignored)."""
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        data = data.get("train", data)
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: 'train' must be a table of settings, not {type(data).__name__}")
-        data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
-        return cls.build(str(path), **data)
 
-    @classmethod
-    def build(cls, _where: str = "training config", /, **values) -> TrainConfig:
-        """Validate ``values``, turning pydantic's error into a :class:`ConfigError` naming the field."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}"
-                                 for e in exc.errors())
-            raise ConfigError(f"{_where}: {problems}") from None
+def train_overrides(name: str, fields: Sequence[str], *, module: str, doc: str) -> type[TomlConfig]:
+    """A frozen config holding only ``fields`` of :class:`TrainConfig`, with its types, defaults and
+    checks: for a config that fixes or varies a few training settings (a study cell's fine-tuning)
+    and leaves the rest to TrainConfig. ``TrainConfig(**overrides.model_dump(), ...)`` completes it.
+
+    Assign the result to ``name`` in ``module`` (it must be importable by name: cells are pickled to
+    worker processes).
+    """
+    unknown = [f for f in fields if f not in TrainConfig.model_fields]
+    if unknown:
+        raise ValueError(f"TrainConfig has no field {', '.join(unknown)}")
+    spec = {f: (TrainConfig.model_fields[f].annotation, copy.copy(TrainConfig.model_fields[f]))
+            for f in fields}
+    return create_model(name, __base__=TomlConfig, __module__=module, __doc__=doc,
+                        __cls_kwargs__={"frozen": True, "extra": "forbid"}, **spec)
 
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
@@ -169,10 +166,10 @@ def help_defaults() -> dict[str, str]:
     return out
 
 
-def recipe(name: str, **overrides) -> TrainConfig:
+def recipe(name: str, overrides: dict | None = None, /, **more) -> TrainConfig:
     """A packaged config by name (``quick-hybrid``), with ``overrides`` applied."""
     path = RECIPES_DIR / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.toml")))
         raise ConfigError(f"unknown training recipe {name!r}; known: {known}")
-    return TrainConfig.from_toml(path, **overrides)
+    return TrainConfig.from_toml(path, overrides, **more)

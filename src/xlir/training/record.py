@@ -2,8 +2,10 @@
 
 It says how the model was made (config, sources, pair counts, software versions, steps, wall time)
 and, through ``sources``, lets evaluation refuse a non-zero-shot run
-(:func:`xlir.data.provenance.check_zero_shot`). :func:`read_training_record` is what evaluation
-calls on a model folder; a folder without a record (a base model) has no training sources.
+(:func:`xlir.data.provenance.check_zero_shot`). :class:`TrainingRecord` is its typed form: the
+trainer builds one, ``TrainingRecord.read(folder)`` reads one back (None for a model xlir did not
+train), so readers use the field names the trainer writes (``wall_time_s``) and a misspelt one is an
+AttributeError, not a silently missing value.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import platform
 import sys
 from importlib import metadata
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from xlir.data.provenance import RECORD_FILE, training_sources  # noqa: F401  (re-exported)
 from xlir.errors import DataError
@@ -36,8 +40,75 @@ def write_json_atomic(path: Path, obj: dict) -> None:
     _write_json(path, obj, indent=2, default=str, allow_nan=True, trailing_newline=True)
 
 
+class PairsSummary(BaseModel):
+    """The training pairs a model saw: how many, from where, and their content hash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    count: int
+    fingerprint: str
+    groups: int
+    meta: dict = Field(default_factory=dict)
+    language_pairs: dict[str, int] = Field(default_factory=dict)
+
+
+class TrainingRecord(BaseModel):
+    """``xlir_training.json``: how a model was trained (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    base_model_fingerprint: str
+    sources: list[str]
+    pairs: PairsSummary
+    config: dict  # TrainConfig.model_dump(mode="json"), kept as written so any version's record reads
+    sampler: dict  # the sampler's describe()
+    objective: dict | None = None  # the objective's describe() (records before objectives: None)
+    steps: int
+    world_size: int = 1
+    frozen_parameters: int
+    trainable_parameters: int
+    wall_time_s: float = Field(description="training wall time over all runs of a resumed training")
+    setup_s: float = Field(description="loading data and model before the first step (this run)")
+    pairs_per_s: float
+    resumed_from: list[int] = Field(default_factory=list)
+    final_loss: float | None = None
+    loss_curve: list[tuple[int, float]] = Field(default_factory=list)
+    batch_kinds: dict[str, int] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+    device: str = "cpu"
+    precision: str = "float32"  # the dtype of the trained weights
+    base_model_record: dict | None = None  # the base model's xlir_model.json, when it has one
+
+    def write(self, model_dir: str | Path) -> Path:
+        path = Path(model_dir) / RECORD_FILE
+        data = self.model_dump(mode="json")
+        if data["base_model_record"] is None:
+            del data["base_model_record"]
+        write_json_atomic(path, data)
+        return path
+
+    @classmethod
+    def read(cls, model_dir: str | Path) -> TrainingRecord | None:
+        """The record of a model trained by xlir, or None for any other model (name, Hub id, folder)."""
+        data = read_training_record(model_dir)
+        if data is None:
+            return None
+        from pydantic import ValidationError
+
+        from xlir.config import validation_problems
+        from xlir.errors import DataError
+
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            raise DataError(Path(model_dir) / RECORD_FILE, validation_problems(exc),
+                            expected="a training record written by xlir train") from None
+
+
 def read_training_record(model_dir: str | Path) -> dict | None:
-    """The record of a model trained by xlir, or None for any other model (name, Hub id, folder)."""
+    """The record of a model trained by xlir as JSON, or None for any other model."""
     path = Path(model_dir) / RECORD_FILE
     if not path.is_file():
         return None

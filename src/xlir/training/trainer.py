@@ -46,7 +46,7 @@ from xlir.errors import ConfigError, XlirError
 from xlir.files import check_output_dir
 from xlir.training.config import TrainConfig
 from xlir.training.model_card import write_model_card
-from xlir.training.record import LOG_FILE, RECORD_FILE, read_log, versions, write_json_atomic
+from xlir.training.record import LOG_FILE, RECORD_FILE, PairsSummary, TrainingRecord, read_log, versions
 
 LICENSE_FILES = ("LICENSE", "NOTICE")
 # Config fields a resumed run may change: they do not change what is computed (thread count can
@@ -72,7 +72,7 @@ class StepInfo:
 @dataclass
 class TrainResult:
     model_dir: Path
-    record: dict
+    record: TrainingRecord
     losses: list[float] = field(default_factory=list)  # per step, 1..steps (including resumed steps)
 
 
@@ -435,31 +435,22 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
     wall = run.history.get("wall_time_s", 0.0) + train_s
     log = read_log(run.log_path) if dist.is_main else []
     losses = [r["loss"] for r in log]
-    record = {
-        "model": config.model,
-        "base_model_fingerprint": run.base_fp,
-        "sources": list(pairs.sources),
-        "pairs": {"name": pairs.name, "count": len(pairs.pairs), "fingerprint": run.data_fp,
-                  "groups": len({p.group for p in pairs.pairs}), "meta": pairs.meta,
-                  "language_pairs": {f"{a}-{b}": n for (a, b), n in pairs.language_pairs().items()}},
-        "config": config.model_dump(mode="json"),
-        "sampler": run.sampler.describe(),
-        "objective": run.objective.describe(),
-        "steps": config.steps,
-        "world_size": dist.world_size,
-        "frozen_parameters": run.frozen,
-        "trainable_parameters": sum(p.numel() for p in run.params),
-        "wall_time_s": round(wall, 3),
-        "setup_s": round(run.loop_t0 - run.t_start, 3),
-        "pairs_per_s": round((config.steps - run.start) * config.batch_size / max(1e-9, train_s), 3),
-        "resumed_from": run.history["resumed_from"],
-        "final_loss": losses[-1] if losses else None,
-        "loss_curve": [[r["step"], r["loss"]] for r in log],
-        "batch_kinds": {k: sum(1 for r in log if r["kind"] == k) for k in sorted({r["kind"] for r in log})},
-        "versions": versions(),
-        "device": str(run.device),
-        "precision": str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
-    }
+    record = TrainingRecord(
+        model=config.model, base_model_fingerprint=run.base_fp, sources=list(pairs.sources),
+        pairs=PairsSummary(name=pairs.name, count=len(pairs.pairs), fingerprint=run.data_fp,
+                           groups=len({p.group for p in pairs.pairs}), meta=pairs.meta,
+                           language_pairs={f"{a}-{b}": n for (a, b), n in pairs.language_pairs().items()}),
+        config=config.model_dump(mode="json"), sampler=run.sampler.describe(),
+        objective=run.objective.describe(), steps=config.steps, world_size=dist.world_size,
+        frozen_parameters=run.frozen, trainable_parameters=sum(p.numel() for p in run.params),
+        wall_time_s=round(wall, 3), setup_s=round(run.loop_t0 - run.t_start, 3),
+        pairs_per_s=round((config.steps - run.start) * config.batch_size / max(1e-9, train_s), 3),
+        resumed_from=run.history["resumed_from"], final_loss=losses[-1] if losses else None,
+        loss_curve=[(r["step"], r["loss"]) for r in log],
+        batch_kinds={k: sum(1 for r in log if r["kind"] == k) for k in sorted({r["kind"] for r in log})},
+        versions=versions(), device=str(run.device),
+        precision=str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
+    )
     if dist.is_main:
         model, output = run.model, run.output
         model.max_seq_length = run.saved_max_length
@@ -473,13 +464,14 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
             from xlir.data.io import read_json
 
             try:  # provenance of the base model: a damaged file must not cost the trained model
-                record["base_model_record"] = read_json(base_dir / "xlir_model.json")
+                record.base_model_record = read_json(base_dir / "xlir_model.json")
             except XlirError as exc:
                 import warnings
 
                 warnings.warn(f"base model record not copied: {exc}", stacklevel=2)
-                record["base_model_record"] = {"unreadable": str(exc)}
-        write_json_atomic(output / RECORD_FILE, record)
-        write_model_card(output, record, base_dir=base_dir)  # replaces sentence-transformers' stock card
+                record.base_model_record = {"unreadable": str(exc)}
+        record.write(output)
+        # replaces sentence-transformers' stock card
+        write_model_card(output, record.model_dump(mode="json"), base_dir=base_dir)
     barrier()
     return TrainResult(run.output, record, losses)

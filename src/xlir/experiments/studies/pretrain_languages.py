@@ -205,7 +205,7 @@ def run_cell(cell: PretrainCell, work: Path) -> dict:
         "per_question": per_question,
         "skipped": skipped,
         "pretrain": {k: record.get(k) for k in ("steps", "budget_used", "first_loss", "last_loss", "wall_s")},
-        "train": {k: train_record.get(k) for k in ("steps", "wall_s", "final_loss") if k in train_record},
+        "train": train_record.model_dump(include={"steps", "wall_time_s", "final_loss"}),
     }
 
 

@@ -25,18 +25,22 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from xlir.config import TomlConfig
 from xlir.training.pretrain.corpus import bitext_pair_set, load_language_bitext
 
 PRETRAIN_RECORD = "pretrain.json"
 
 
-class PretrainConfig(BaseModel):
-    """Everything a pre-training run depends on (written to ``pretrain.json`` beside the model)."""
+class PretrainConfig(TomlConfig):
+    """Everything a pre-training run depends on (written to ``pretrain.json`` beside the model);
+    ``PretrainConfig.from_toml(path, overrides)`` reads it (top level or a ``[pretrain]`` table)."""
 
     model_config = ConfigDict(extra="forbid")
+    toml_table: ClassVar[str] = "pretrain"
 
     objective: str = "translation-ranking"
     objective_options: dict = Field(default_factory=dict)
@@ -94,7 +98,7 @@ def pretrain(
         "budget_unit": _objective(train_config).budget_unit,
         "first_loss": result.losses[0] if result.losses else None,
         "last_loss": result.losses[-1] if result.losses else None,
-        "wall_s": result.record["wall_time_s"],
+        "wall_s": result.record.wall_time_s,
     }
     (Path(output) / PRETRAIN_RECORD).write_text(json.dumps(record, indent=2))
     return Path(output)

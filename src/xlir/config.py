@@ -1,0 +1,80 @@
+"""One way to read any xlir config from TOML: ``Config.from_toml(path, overrides)``.
+
+Every config (training, evaluation, quickstart, a study's pre-training stage or cell) is a pydantic
+model; :class:`TomlConfig` gives each the same reading rules, so a file means the same thing
+everywhere: the file's ``[<table>]`` table if it has one (``[train]``, ``[eval]``, ``[quickstart]``),
+else its top level; then ``overrides`` (the options given on the command line; ``None`` values are
+not given) win over the file, and the file over the field defaults; an override that is a table (a
+dict, e.g. ``{"train": {"steps": 10}}``) is merged into the file's table of that name. Every
+problem is a
+:class:`~xlir.errors.ConfigError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ValidationError
+
+from xlir.errors import ConfigError
+
+
+def read_toml(path: str | Path, table: str = "") -> dict:
+    """The ``table`` of TOML file ``path`` if it has one, else the whole file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    found = data.get(table, data) if table else data
+    if not isinstance(found, dict):
+        raise ConfigError(f"{path}: '{table}' must be a table of settings, not {type(found).__name__}")
+    return dict(found)
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """pydantic's errors as ``field: message; ...`` (nested fields dotted: ``train.steps``)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg'].removeprefix('Value error, ')}"
+                     for e in exc.errors())
+
+
+class TomlConfig(BaseModel):
+    """Base class of the configs: :meth:`from_toml` and :meth:`build` with errors that name the field."""
+
+    toml_table: ClassVar[str] = ""
+    """The TOML table this config reads when the file has one (``train`` for TrainConfig)."""
+
+    @classmethod
+    def from_toml(cls, path: str | Path | None, overrides: dict | None = None, /, **more) -> Self:
+        """Read ``path`` (None: no file), then apply ``overrides`` and ``more`` (None values ignored)."""
+        data = {}
+        if path is not None:
+            try:
+                data = cls.from_file(read_toml(path, cls.toml_table))
+            except ValueError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+        for key, value in {**(overrides or {}), **more}.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **{k: v for k, v in value.items() if v is not None}}
+            elif value is not None:
+                data[key] = value
+        return cls.build(str(path) if path is not None else "command line", **data)
+
+    @classmethod
+    def from_file(cls, data: dict) -> dict:
+        """The file's values in this config's current schema (override to read an older schema)."""
+        return data
+
+    @classmethod
+    def build(cls, _where: str = "", /, **values) -> Self:
+        """Validate ``values``, turning pydantic's error into a :class:`ConfigError` naming the field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ConfigError(f"{_where or cls.__name__}: {validation_problems(exc)}") from None
