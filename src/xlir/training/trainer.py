@@ -4,6 +4,10 @@ One call, :func:`train`, fine-tunes a sentence-transformers model on query-passa
 arXiv 2408.10536 does (section 3): each step a sampler picks a batch (monolingual with probability
 alpha under ``hybrid``), both sides are encoded with the model's e5 prompts, and InfoNCE with
 in-batch negatives is minimised with AdamW, linear warmup and decay, and gradient clipping.
+The loss is the configured objective's (:mod:`xlir.training.objectives`: ``info-nce`` for
+fine-tuning; ``translation-ranking`` and ``mlm`` for the pre-training stage of
+:mod:`xlir.training.pretrain`, which is a run of this trainer), the batches the sampler's
+(:mod:`xlir.training.samplers`); everything else here is shared by all of them.
 
 Scale-out uses ``torch.distributed`` directly: launched by ``torchrun --nproc-per-node N``, every
 process joins the group, trains on its slice of each global batch, gathers the embeddings of all
