@@ -162,7 +162,8 @@ def test_unknown_language_weighting():
 
     pairs = [TrainingPair(query=f"q{i}", positive=f"p{i}", group=str(i), query_language="en",
                           positive_language="de") for i in range(4)]
-    with pytest.raises(ConfigError, match="unknown language weighting 'even'"):
+    # the sampler's typed Options name the sampler, the option and the choices
+    with pytest.raises(ConfigError, match="sampler 'xy': weighting: Input should be 'uniform' or 'propor"):
         build_sampler("xy", pairs, 2, weighting="even")
 
 
