@@ -120,3 +120,14 @@ def test_huge_texts_are_cut_by_characters_before_tokenization(model, monkeypatch
     assert stats.truncated == 2
     by_hand = encode_texts(model, [huge[:3000]], prefix="query: ", show_progress=False)
     np.testing.assert_allclose(vecs[0], by_hand[0], atol=1e-6)
+
+
+def test_cache_key_is_the_same_before_and_after_an_encode():
+    """The fast tokenizer's JSON records the last call's truncation settings; the key must not
+    (it did: a second evaluation in the same process missed the cache the first one wrote)."""
+    from xlir.models import load_model
+
+    fresh = load_model("tiny")
+    before = model_cache_key(fresh)
+    encode_texts(fresh, TEXTS, max_length=16, show_progress=False)
+    assert model_cache_key(fresh) == before

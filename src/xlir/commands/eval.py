@@ -54,6 +54,12 @@ def register(app: typer.Typer) -> None:
             "fp32", "--precision",
             help="auto, fp32 or bf16: the encoder's matrix products (auto = bf16 where the CPU has "
                  "avx512_bf16/AMX or the GPU has bf16, else fp32)."),
+        runtime: str = typer.Option(
+            "torch", "--runtime",
+            help="Encoder runtime: torch, onnx (ONNX Runtime, fp32 export), onnx-int8 (the documented "
+                 "int8 variant) or a named one: onnx-int8-dynamic, onnx-int8-dynamic-ffn, "
+                 "onnx-int8-static, onnx-int8-static-ffn. Needs `pip install 'xlir[onnx]'`. "
+                 "(--backend is the search backend.)"),
         batch_tokens: int = typer.Option(8192, "--batch-tokens", min=8,
                                          help="Most padded tokens per encoding batch."),
         no_cache: bool = typer.Option(False, "--no-cache",
@@ -123,7 +129,7 @@ def register(app: typer.Typer) -> None:
             "window_stride": ("window_stride", window_stride), "metrics": ("metrics", metrics or None),
             "cache_dir": ("cache_dir", str(cache_dir) if cache_dir else None),
             "run_format": ("run_format", run_format), "precision": ("precision", precision),
-            "batch_tokens": ("batch_tokens", batch_tokens)}
+            "batch_tokens": ("batch_tokens", batch_tokens), "runtime": ("runtime", runtime)}
         cfg = EvalConfig.from_toml(config, **{field: value for opt, (field, value) in cli.items()
                                               if opt in given})
         check_cache_dir(cfg)

@@ -76,6 +76,8 @@ class EvalConfig(TomlConfig):
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "fp32", description="matrix products of the encoder: bf16 autocast, fp32, or auto = bf16 where "
                             "the hardware has it natively (xlir.models.precision)")
+    runtime: str = Field("torch", description="encoder runtime: torch, onnx (ONNX Runtime fp32), onnx-int8 "
+                                              "or another int8 variant (xlir.evaluation.onnx_backend)")
     max_length: int | None = Field(None, ge=8, description="override the model's max_seq_length")
     depth: int | None = Field(None, ge=1, description="rank depth for metrics; None = whole pool")
     run_depth: int = Field(100, ge=0, description="candidates per query in TREC run files")
@@ -100,6 +102,15 @@ class EvalConfig(TomlConfig):
     @classmethod
     def _metrics(cls, v):
         return [m.name for m in parse_metrics(v)]
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime(cls, v):
+        from xlir.evaluation.onnx_backend import RUNTIMES
+
+        if v not in RUNTIMES:
+            raise ValueError(f"unknown runtime {v!r}; known: {', '.join(RUNTIMES)}")
+        return v
 
     @field_validator("settings", mode="before")
     @classmethod
@@ -148,10 +159,20 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
     stats = EncodeStats()
     device = _model_device(model)
     precision = describe_precision(config.precision, device)
+    encoder = None
+    if config.runtime != "torch":
+        from xlir.evaluation.onnx_backend import onnx_encoder
+
+        if config.quantize_int8:
+            raise ConfigError("--int8 is torch's dynamic quantization; with the ONNX runtime pick an int8 "
+                              "variant instead (--runtime onnx-int8)")
+        encoder = onnx_encoder(model, config.runtime, threads=configure_threads(config.num_threads, model))
+        precision = {**precision, "used": "fp32", "note": f"runtime {config.runtime}: --precision "
+                                                           "applies to torch only"}
     common = dict(batch_size=config.batch_size, max_length=config.max_length, cache=config.cache,
                   cache_dir=config.cache_dir, quantize=config.quantize_int8,
                   show_progress=config.show_progress, stats=stats, batch_tokens=config.batch_tokens,
-                  precision=precision["used"])
+                  precision=precision["used"], encoder=encoder)
     windows = None
     if config.doc_windows == "none":
         q_emb, d_emb, fp = encode_collection(model, collection, **common)
@@ -162,13 +183,15 @@ def evaluate(model, collection, config: EvalConfig | None = None, *, model_name:
     result = evaluate_embeddings(q_emb, d_emb, collection, config, windows=windows,
                                  model_info={"name": _model_name(model, model_name), "fingerprint": fp,
                                              "train_sources": list(train_sources or []),
-                                             "zero_shot": zero_shot, "precision": precision})
+                                             "zero_shot": zero_shot, "precision": precision,
+                                             "runtime": getattr(encoder, "cache_suffix", "torch")})
     result.timings = {"encode_s": round(encode_s, 3), **result.timings,
                       "total_s": round(time.perf_counter() - t_start, 3)}
     result.encoding = {"texts": stats.texts, "unique": stats.unique, "cache_hits": stats.cache_hits,
                        "encoded": stats.encoded, "tokens": stats.tokens,
                        "padded_tokens": stats.padded_tokens, "truncated_texts": stats.truncated,
-                       "encode_s": round(stats.seconds, 3), "precision": precision["used"]}
+                       "encode_s": round(stats.seconds, 3), "precision": precision["used"],
+                       "runtime": config.runtime}
     if windows is not None:
         result.encoding["windows"] = len(windows)  # window texts behind the documents
     return result
