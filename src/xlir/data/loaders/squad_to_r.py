@@ -111,7 +111,13 @@ def _has_answers(path: Path) -> bool:
     return True
 
 
-@register_collection("tydiqa", folder="tydiqa-goldp", languages=TYDIQA_LANGUAGES["dev"],
+def _tydi_languages(root: Path, split: str = "dev") -> list[str]:
+    """The languages whose GoldP files are in the data folder (``xlir data list`` shows these)."""
+    folder = root / "tydiqa-goldp" / f"tydiqa-goldp-v1.1-{split}"
+    return languages_in_files(folder, rf"tydiqa\.goldp\.(?P<lang>[a-z]{{2,3}})\.{split}\.json")
+
+
+@register_collection("tydiqa", folder="tydiqa-goldp", languages=_tydi_languages,
                      sizes="dev 4,295 q/passages; train 8,076 q",
                      description="TyDi QA GoldP (monolingual): dev ar en fi id ko ru sw, train en ko sw")
 def load_tydiqa(root: Path, *, languages: list[str] | None = None, split: str = "dev",
@@ -122,7 +128,7 @@ def load_tydiqa(root: Path, *, languages: list[str] | None = None, split: str = 
             "tydiqa.goldp.<lang>.<split>.json (XTREME's copy)")
     folder = root / "tydiqa-goldp" / f"tydiqa-goldp-v1.1-{split}"
     # the languages whose files are there (TyDi GoldP also has bn and te: add their files and they load)
-    present = tuple(languages_in_files(folder, rf"tydiqa\.goldp\.(?P<lang>[a-z]{{2,3}})\.{split}\.json"))
+    present = tuple(_tydi_languages(root, split))
     if not present:
         raise MissingDataError(f"no TyDi QA GoldP {split} file in {folder}: {hint}")
     files = {lang: find_file(folder / f"tydiqa.goldp.{lang}.{split}.json", hint=hint)
