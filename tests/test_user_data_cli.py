@@ -75,10 +75,11 @@ def _eval(data_dir, tmp_path, *args):
 def test_eval_a_beir_parquet_folder_from_the_command_line(data_dir, tmp_path):
     folder = _beir_parquet(tmp_path / "mine")
     res = _eval(data_dir, tmp_path, "--dataset", "beir", "--path", str(folder), "--settings", "mono",
-                "--metrics", "nDCG@10,R@100")
+                "--metrics", "nDCG@10,R@100", "--data-language", "deu")
     assert res.exit_code == 0, res.output
     meta = json.loads((tmp_path / "run" / "results.json").read_text())
     assert meta["collection"]["name"] == "mine" and meta["collection"]["queries"] == 3
+    assert list(meta["setting_info"]) == ["mono/de-de"]  # the records' language, given on the CLI
     assert 0.0 < meta["aggregates"]["mono"]["R@100"]["mean"] <= 1.0
 
 
@@ -143,6 +144,9 @@ def _broken(kind, tmp_path):
     """(extra eval arguments, expected error type, message part) for one kind of bad input."""
     if kind == "path-on-xquad":
         return ["--dataset", "xquad-r", "--path", str(tmp_path)], ConfigError, "--path does not apply"
+    if kind == "language-on-mldr":
+        return (["--dataset", "mldr", "--data-language", "de"], ConfigError,
+                "--data-language does not apply")
     if kind == "corpus-on-beir":
         return ["--dataset", "beir", "--corpus", str(tmp_path)], ConfigError, "--corpus does not apply"
     if kind == "beir-missing-folder":
@@ -180,7 +184,8 @@ def _broken(kind, tmp_path):
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["path-on-xquad", "corpus-on-beir", "beir-missing-folder",
+@pytest.mark.parametrize("kind", ["path-on-xquad", "language-on-mldr", "corpus-on-beir",
+                                  "beir-missing-folder",
                                   "beir-path-is-file", "beir-no-queries", "beir-bad-parquet",
                                   "beir-qrels-columns", "beir-bad-split", "mldr-empty",
                                   "miracl-empty-corpus", "miracl-unknown-language"])

@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         corpus: Path | None = typer.Option(None, "--corpus",
                                            help="Passages of a collection whose topics ship with xlir "
                                                 "(--dataset miracl: the miracl-corpus files)."),
+        data_language: str | None = typer.Option(
+            None, "--data-language", help="Language of the records of your own BEIR folder when they "
+                                          "carry no 'language' field (default en)."),
         split: str | None = typer.Option(None, "--split", help="Split to evaluate (default: the "
                                                                "loader's, e.g. test for beir, dev for "
                                                                "miracl)."),
@@ -113,7 +116,8 @@ def register(app: typer.Typer) -> None:
         from xlir.data.languages import parse_language_list
 
         langs = parse_language_list(languages)
-        data_options = user_data_options(dataset, path=path, corpus=corpus, split=split)
+        data_options = user_data_options(dataset, path=path, corpus=corpus, split=split,
+                                         data_language=data_language)
         collection = load_collection(dataset, languages=langs, **data_options)
         if langs or limit:
             collection = collection.subset(query_languages=collection.query_languages if langs else None,

@@ -155,14 +155,16 @@ def load_collection(name: str, *, data_dir: str | Path | None = None, **options)
 
 
 # The command line's --path / --corpus name these loader options (the first one a loader takes).
-_USER_PATHS = {"path": ("path", "mldr_dir"), "corpus": ("corpus_dir",), "split": ("split",)}
+_USER_PATHS = {"path": ("path", "mldr_dir"), "corpus": ("corpus_dir",), "split": ("split",),
+               "data_language": ("language",)}
 
 
 def user_data_options(name: str, **given) -> dict:
     """Loader options for ``xlir eval --dataset NAME --path DIR --corpus DIR --split S``.
 
     ``--path`` is the folder of a user's collection (BEIR: ``path=``, MLDR: ``mldr_dir=``),
-    ``--corpus`` the passages of a collection whose topics ship with xlir (MIRACL: ``corpus_dir=``).
+    ``--corpus`` the passages of a collection whose topics ship with xlir (MIRACL: ``corpus_dir=``),
+    ``--data-language`` the language of records that carry none (BEIR: ``language=``).
     An option the loader has no use for is a :class:`ConfigError` naming the ones it takes.
     """
     discover()
@@ -173,8 +175,9 @@ def user_data_options(name: str, **given) -> dict:
             continue
         target = next((k for k in _USER_PATHS[option] if k in params), None)
         if target is None:
-            takes = [f"--{o}" for o, keys in _USER_PATHS.items() if any(k in params for k in keys)]
-            raise ConfigError(f"--{option} does not apply to dataset {name!r}; it takes "
+            takes = [f"--{o.replace('_', '-')}" for o, keys in _USER_PATHS.items()
+                     if any(k in params for k in keys)]
+            raise ConfigError(f"--{option.replace('_', '-')} does not apply to dataset {name!r}; it takes "
                               f"{', '.join(takes) or 'no path option (its files are in the data folder)'}")
         out[target] = str(value) if isinstance(value, Path) else value
     return out
