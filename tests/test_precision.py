@@ -115,3 +115,24 @@ def test_evaluate_records_precision(model, data_dir, monkeypatch, tmp_path):
     a32, a16 = res.aggregates(), res16.aggregates()
     for kind in ("mono", "cross", "multi"):  # tiny model: near-ties everywhere, so a loose bound
         assert abs(a32[kind]["AP"]["mean"] - a16[kind]["AP"]["mean"]) < 0.05
+
+
+def test_training_embed_in_bf16_has_fp32_gradients(model):
+    """The trainer's forward (objectives.embed): bf16 autocast changes the output, the gradients
+    reach the fp32 master weights as fp32."""
+    import torch
+
+    from xlir.training.objectives import embed
+
+    model.eval()  # dropout off, so the two forwards differ only by precision (gradients still flow)
+    try:
+        e32 = embed(model, TEXTS, precision="fp32")
+        e16 = embed(model, TEXTS, precision="bf16")
+        assert e16.dtype == torch.float32 and not torch.equal(e16, e32)
+        assert torch.nn.functional.cosine_similarity(e16, e32).min() > 0.99
+        model.zero_grad(set_to_none=True)
+        (e16 @ e16.T).logsumexp(dim=1).sum().backward()
+        grads = [p.grad for p in model.parameters() if p.requires_grad and p.grad is not None]
+        assert grads and all(g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)
+    finally:
+        model.zero_grad(set_to_none=True)

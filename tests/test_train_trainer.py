@@ -56,13 +56,16 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny_model_path, pairs_file):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny_model_path, pairs_file,
+                                                                  precision):
     from sentence_transformers import SentenceTransformer
 
-    full = train(_config(tiny_model_path, pairs_file, tmp_path / "full"))
+    full = train(_config(tiny_model_path, pairs_file, tmp_path / "full", precision=precision))
     assert len(full.losses) == 8
+    assert full.record.compute_precision["used"] == precision  # bf16 autocast; weights stay float32
 
-    cfg = _config(tiny_model_path, pairs_file, tmp_path / "killed")
+    cfg = _config(tiny_model_path, pairs_file, tmp_path / "killed", precision=precision)
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, cfg.model_dump_json(), "5"], env=_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]  # really killed, after step 5 (checkpoint: 3)
@@ -99,6 +102,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny
     assert "**Steps**: 8 of 8 pairs" in card and "hybrid (alpha = 0.5" in card
     assert "arXiv:2408.10536" in card and "arXiv:2004.05484" in card and "## Licence" in card
     assert "**Precision**: float32" in card and "No evaluation was run" in card
+    assert record["compute_precision"]["used"] == precision and record["config"]["precision"] == precision
 
 
 WORKER = textwrap.dedent("""

@@ -25,6 +25,9 @@ def register(app: typer.Typer) -> None:
                                               help="Add the passage->query loss term (default: one way)."),
         config: Path | None = typer.Option(None, "--config", "-c",
                                            help="TOML file of QuickstartConfig fields, training in [train]."),
+        precision: str | None = typer.Option(
+            None, "--precision", help="auto, fp32 or bf16 for training and evaluation (default fp32; "
+                                      "auto = bf16 where the hardware has it natively)."),
     ) -> None:
         """Fine-tune e5-small with hybrid batches on MLQA; compare with the base model on XQuAD-R.
 
@@ -35,7 +38,7 @@ def register(app: typer.Typer) -> None:
         from xlir.experiments.quickstart import QuickstartConfig, run_quickstart
         from xlir.reports.quickstart_report import comparison_rows, write_quickstart_report
 
-        train = {"steps": steps, "alpha": alpha, "symmetric": symmetric}
+        train = {"steps": steps, "alpha": alpha, "symmetric": symmetric, "precision": precision}
         cfg = QuickstartConfig.from_toml(config, {"model": model, "output": output, "eval_limit": limit,
                                                   "train": {k: v for k, v in train.items() if v is not None}})
         if full:

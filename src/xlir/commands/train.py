@@ -50,6 +50,10 @@ def train_command(
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every",
                                                 show_default=D["checkpoint_every"]),
     seed: int | None = typer.Option(None, "--seed", show_default=D["seed"]),
+    precision: str | None = typer.Option(
+        None, "--precision", show_default=D["precision"],
+        help="auto, fp32 or bf16 (autocast on the transformer; fp32 weights, optimizer, loss); auto = "
+             "bf16 where the CPU has avx512_bf16/AMX or the GPU has bf16"),
     freeze_embeddings: bool | None = typer.Option(
         None, "--freeze-embeddings/--train-embeddings", help="freeze the word embeddings",
         show_default="freeze-embeddings" if D["freeze_word_embeddings"] == "True" else "train-embeddings"),
@@ -74,6 +78,7 @@ def train_command(
         "chunk_size": chunk_size, "hard_negatives": hard_negatives, "symmetric": symmetric, "unit": unit,
         "languages": split(languages), "max_groups": max_groups,
         "checkpoint_every": checkpoint_every, "seed": seed, "freeze_word_embeddings": freeze_embeddings,
+        "precision": precision,
         "num_threads": threads, "output": output, "resume": resume or None,
         "progress": False if quiet else None,
     }

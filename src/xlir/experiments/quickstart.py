@@ -135,7 +135,7 @@ def _eval(
     result = evaluate(
         model,
         collection,
-        EvalConfig(batch_size=cfg.eval_batch_size, show_progress=cfg.progress),
+        EvalConfig(batch_size=cfg.eval_batch_size, show_progress=cfg.progress, precision=cfg.train.precision),
         model_name=name,
         train_sources=train_sources,
     )

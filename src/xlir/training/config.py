@@ -73,6 +73,10 @@ class TrainConfig(TomlConfig):
     dropout: float | None = Field(None, ge=0.0, lt=1.0,
                                   description="override the model's dropout (None: keep)")
     seed: int = 0
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "fp32", description="bf16: autocast on the transformer's forward and backward (fp32 master "
+                            "weights, optimizer state, loss); auto: bf16 where native "
+                            "(xlir.models.precision)")
     num_threads: int | None = Field(None, ge=1,
                                      description="torch CPU threads (None: $XLIR_THREADS, else torch's)")
 

@@ -79,6 +79,7 @@ class TrainingRecord(BaseModel):
     versions: dict[str, str] = Field(default_factory=dict)
     device: str = "cpu"
     precision: str = "float32"  # the dtype of the trained weights
+    compute_precision: dict = Field(default_factory=dict)  # matrix products: asked, used, hardware
     base_model_record: dict | None = None  # the base model's xlir_model.json, when it has one
 
     def write(self, model_dir: str | Path) -> Path:

@@ -120,6 +120,7 @@ class _Run:
     loop_t0: float = 0.0
     history: dict = field(default_factory=lambda: {"wall_time_s": 0.0, "resumed_from": []})
     log_rows: list = field(default_factory=list)  # the log so far (rank 0); checkpoints carry a copy
+    precision: dict = field(default_factory=dict)  # describe_precision(): asked, used, hardware
 
     @property
     def output(self) -> Path:
@@ -242,8 +243,11 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
     scheduler = build_scheduler(optimizer, warmup=config.warmup, total=config.steps)
     sampler = build_sampler(config.sampler, pairs.pairs, config.batch_size, seed=config.seed,
                             rank=dist.rank, world_size=dist.world_size, **config.sampler_settings())
+    from xlir.models.precision import describe_precision
+
     return _Run(config, dist, device, pairs, pairs_fingerprint(pairs), model, base_fp, saved_max_length,
-                frozen, named, objective, optimizer, scheduler, sampler, t_start)
+                frozen, named, objective, optimizer, scheduler, sampler, t_start,
+                precision=describe_precision(config.precision, str(device)))
 
 
 # ---- resume ------------------------------------------------------------------------------------
@@ -386,7 +390,8 @@ def _loop(run: _Run, on_step) -> float:
     from xlir.training.objectives import StepContext, embed
 
     config, dist = run.config, run.dist
-    ctx = StepContext(lambda texts: embed(run.model, texts, run.device), run.start, dist.rank,
+    used = run.precision["used"]
+    ctx = StepContext(lambda texts: embed(run.model, texts, run.device, used), run.start, dist.rank,
                       gather_with_grad if dist.enabled else None, config.chunk_size)
     progress = None
     if config.progress and dist.is_main:
@@ -454,6 +459,7 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
         batch_kinds={k: sum(1 for r in log if r["kind"] == k) for k in sorted({r["kind"] for r in log})},
         versions=versions(), device=str(run.device),
         precision=str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
+        compute_precision=run.precision,
     )
     if dist.is_main:
         model, output = run.model, run.output

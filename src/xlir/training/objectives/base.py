@@ -22,12 +22,15 @@ from xlir.training.options import Options as BaseOptions
 from xlir.training.options import parse_options
 
 
-def embed(model, texts: list[str], device=None):
-    """Sentence embeddings of ``texts`` with gradients (``SentenceTransformer.encode`` has none)."""
+def embed(model, texts: list[str], device=None, precision: str = "fp32"):
+    """Sentence embeddings of ``texts`` with gradients (``SentenceTransformer.encode`` has none); the
+    transformer in ``precision`` (resolved: fp32 or bf16 autocast), pooling and output in fp32."""
+    from xlir.models.precision import forward_embeddings
+
     features = model.preprocess(texts)
     device = device if device is not None else next(model.parameters()).device
     features = {k: (v.to(device) if hasattr(v, "to") else v) for k, v in features.items()}
-    return model(features)["sentence_embedding"]
+    return forward_embeddings(model, features, precision, str(device))
 
 
 @dataclass
