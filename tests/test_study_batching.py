@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from typer.testing import CliRunner
 
 from xlir.experiments.grid import read_table
@@ -20,6 +21,9 @@ def test_batching_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     logs: list[str] = []
     out = run_study("batching", "smoke", tmp_path, jobs=2, log=logs.append)
     assert logs[0].startswith("estimate:") and "min" in logs[0]  # printed before the grid starts
+    assert "measured by a timing probe: train step" in logs[0]
+    per_cell = [m for m in logs[1:19] if m.startswith("  ")]  # then each cell's estimate
+    assert len(per_cell) == 18 and all(": about " in m for m in per_cell)
     assert out["summary"].complete and out["cells"] == len(build_cells("smoke")) == 18
     rows = read_table(tmp_path / "results.csv")
     agg = [r for r in rows if r["setting"] in ("mono", "cross", "multi") and r["metric"] == "AP"]
@@ -41,6 +45,10 @@ def test_batching_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert "| hybrid-0.5 | 2 |" in text and "| xx-mono | 2 |" in text
     assert "Paired significance of hybrid" in text and "| xy | multi |" in text
     assert "| LaBSE | hybrid | 0.817 | 0.767 | 0.682 | 221.1 |" in text
+    assert "| tiny (ours, MLQA -> XQuAD-R, mean over seeds) | hybrid-0.5 |" in text
+    claims = [line for line in text.splitlines() if line.startswith("| mlqa->xquad-r: xquad-r | hybrid ")]
+    assert len(claims) == 3 and all(any(f"| **{v}** |" in c for v in
+                                        ("reproduced", "not reproduced", "inconclusive")) for c in claims)
     summary = [line for line in text.splitlines() if line.startswith("- **mlqa->xquad-r, xquad-r**")]
     assert summary and "best mean mAP: mono: " in summary[0] and "Measured compute:" in text
     # AfriQA dev has only cross-lingual pairs: its table has one column per language pair, and rows
@@ -63,3 +71,73 @@ def test_batching_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     res = CliRunner().invoke(app, ["study", "report", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert report.read_text() == text
+
+
+def _tests(multi_mono: float, multi_xy: float, mono: float, p: float = 0.001, half: float = 0.004):
+    """Rows as hybrid_against_baselines gives them: (baseline, setting, n, diff, low, high, p, p_holm)."""
+    return [("xx-mono", "multi", 600, multi_mono, multi_mono - half, multi_mono + half, p, p),
+            ("xy", "multi", 600, multi_xy, multi_xy - half, multi_xy + half, p, p),
+            ("xx-mono", "mono", 600, mono, mono - half, mono + half, p, p)]
+
+
+RD = {"hybrid-0.5": {0: 90.0, 1: 92.0, 2: 91.0}, "xx-mono": {0: 110.0, 1: 108.0, 2: 112.0},
+      "xy": {0: 95.0, 1: 97.0, 2: 96.5}}
+
+
+@pytest.mark.parametrize(("tests", "rank_distance", "verdicts"), [
+    # hybrid ahead on multi, level on mono, lowest rank distance: all three reproduced
+    (_tests(+0.03, +0.01, +0.001), RD, ["reproduced", "reproduced", "reproduced"]),
+    # hybrid significantly behind xy on multi; mono loss beyond the margin but not significant;
+    # rank distance above xy's in every seed
+    (_tests(+0.03, -0.015, -0.02, p=0.2, half=0.03),
+     {**RD, "xy": {0: 80.0, 1: 81.0, 2: 80.5}}, ["inconclusive", "inconclusive", "not reproduced"]),
+    (_tests(+0.03, -0.015, -0.02), {**RD, "xy": {0: 80.0, 1: 81.0, 2: 80.5}},
+     ["not reproduced", "not reproduced", "not reproduced"]),
+    # one seed: no CI for rank distance; a missing strategy is never a verdict
+    (_tests(+0.03, +0.01, +0.001)[:2], {s: {0: v[0]} for s, v in RD.items()},
+     ["reproduced", "inconclusive", "inconclusive"]),
+])
+def test_paper_claims_verdicts_on_hand_built_tables(tests, rank_distance, verdicts):
+    from xlir.experiments.studies.batching import paper_claims
+
+    claims = paper_claims(tests, rank_distance)
+    assert [c["verdict"] for c in claims] == verdicts
+    assert claims[0]["claim"].startswith("hybrid >= both baselines")
+    assert "hybrid - xx-mono: " in claims[0]["numbers"] and "Holm p = " in claims[0]["numbers"]
+    if verdicts[2] != "inconclusive" or len(rank_distance["xy"]) > 1:
+        assert "over 3 seed(s)" in claims[2]["numbers"]
+
+
+def test_fit_hours_keeps_design_points_in_priority_order_and_a_rerun_reuses_the_plan(tmp_path, data_dir,
+                                                                                     monkeypatch):
+    """--fit-hours: the probe's estimate decides which design points fit; what does not is printed and
+    recorded; a second start of the same command follows the recorded plan instead of re-planning."""
+    import json
+
+    from xlir.experiments import estimate
+    from xlir.experiments.grid import write_json_atomic
+    from xlir.experiments.run_study import run_study
+
+    monkeypatch.setenv("XLIR_DATA_DIR", str(data_dir))
+    # the plan's logic, not the probe (tested by the end-to-end run): every cell estimated at 10 s
+    monkeypatch.setattr(estimate, "calibrate", lambda *a: estimate.Calibration(1.0, 0.01, 1.0))
+    monkeypatch.setattr(estimate, "estimate_cell", lambda cell, cal, cache: 10.0)
+    logs: list[str] = []
+    out = run_study("batching", "smoke", tmp_path, dry_run=True, fit_hours=1e-7, log=logs.append)
+    assert out["cells"] == 0 and out["plan"]["kept"] == []
+    groups = [g["group"] for g in out["plan"]["left_out"]]
+    assert groups[0] == "mlqa->xquad-r main strategies, seed 0" and len(groups) == 4
+    plan_line = [m for m in logs if m.startswith("plan: 0 cells fit ")][0]
+    assert "left out: mlqa->xquad-r main strategies, seed 0 (5 cells, about 50 s)" in plan_line
+    # 0.04 h = 144 s: the first three groups (5 + 4 + 5 cells of 10 s) fit, the fourth (4 cells) not
+    part = run_study("batching", "smoke", tmp_path, dry_run=True, fit_hours=0.04, log=logs.append)
+    assert part["cells"] == 14 and [g["group"] for g in part["plan"]["left_out"]] == groups[3:]
+    everything = run_study("batching", "smoke", tmp_path, dry_run=True, fit_hours=100, log=logs.append)
+    assert everything["cells"] == 18 and everything["plan"]["left_out"] == []
+    assert logs[-1].endswith("; nothing left out")
+    # a recorded plan (as a first start writes it) is followed, even though 100 h would fit everything
+    kept = everything["plan"]["kept"][:5]
+    write_json_atomic(tmp_path / "study.json", {"plan": {**everything["plan"], "kept": kept}})
+    again = run_study("batching", "smoke", tmp_path, dry_run=True, fit_hours=100, log=logs.append)
+    assert again["cells"] == again["pending"] == 5 and again["plan"]["kept"] == kept
+    assert json.loads((tmp_path / "study.json").read_text())["plan"]["kept"] == kept

@@ -54,6 +54,32 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert len(rows_all) == 2 and all(0 <= float(x.split("|")[8].strip(" *")) <= 1 for x in rows_all)
     assert any(x.startswith("- Pre-training at all (targets inside") for x in answer.splitlines())
 
+    # every cell is evaluated twice: after pre-training and after fine-tuning (issue 13)
+    ap = [r for r in rows
+          if r["metric"] == "AP" and r["setting"] == "cross" and r["collection"] == "flores-test"]
+    assert {(r["cell_id"], r["stage"]) for r in ap} == {(c, s) for c in {r["cell_id"] for r in ap}
+                                                        for s in ("pretrained", "finetuned")}
+    assert len({r["cell_id"] for r in ap}) == 14
+    # k = 0 after "pre-training" is the base model: the same figure for both seeds; pre-training moved it
+    base = {r["value"] for r in ap if r["k"] == 0 and r["stage"] == "pretrained"}
+    assert len(base) == 1
+    assert all(r["value"] != next(iter(base)) for r in ap if r["k"] == 4 and r["stage"] == "pretrained")
+    import csv
+    import gzip
+
+    with gzip.open(study / "per_question.csv.gz", "rt") as fh:
+        assert {r["stage"] for r in csv.DictReader(fh)} == {"pretrained", "finetuned"}
+    both = report.split("## Both evaluation points and both designs", 1)[1]
+    assert "| fixed-total | inside | pretrained | all |" in both
+    assert "| fixed-total | inside | finetuned | all |" in both
+    survive = both.split("### Does a pre-training gain survive fine-tuning?", 1)[1]
+    assert "| fixed-total | inside | all | " in survive
+    assert "| fixed-total | heldout | flores-test | " in survive
+    assert "## Both evaluation points and both designs" in answer
+    assert any(x.startswith("- Pre-training at all (fixed-total, targets inside, any k, against k = 0): "
+                            "after pre-training ") for x in answer.splitlines())
+    assert "What changes between the two evaluation points, per collection: " in answer
+
 
 def test_one_seed_per_k_is_not_a_trend():
     """With one seed at each k the bootstrap CI collapses to the slope itself; the report must not
@@ -70,3 +96,43 @@ def test_one_seed_per_k_is_not_a_trend():
     text = _against_no_pretraining(series, mean_ci([0.5, 0.51, 0.49]))
     assert "entirely below at k in [1, 4]" in text
     assert "CIs need at least 2 seeds" in _against_no_pretraining([(1, 0.4, 0.4, 0.4)], (0.5, 0.5, 0.5))
+
+
+def test_scale_preset_has_both_designs_and_shares_the_cell_they_have_in_common(data_dir):
+    from xlir.experiments.studies.pretrain_languages import PRESETS, build_cells, design_cells
+
+    p = PRESETS["cpu-scale"]
+    cells = build_cells("cpu-scale", data_dir=data_dir)
+    ids = [c.cell_id for c in cells]
+    assert len(ids) == len(set(ids)) == 3 * (1 + 2 * 4 + 2 * 3)  # k = 128 is one cell for both designs
+    assert all(c.eval_pretrained and c.precision == "auto" and c.finetune.steps == 200
+               and c.finetune.batch_size == 32 for c in cells)
+    budgets = {(c.k, c.pretrain.budget) for c in cells if c.k}
+    assert budgets == {(1, 8192), (4, 8192), (16, 8192), (128, 8192), (1, 64), (4, 256), (16, 1024)}
+    # priority: seed 0 of every design and arm first, then the main design's other seeds
+    groups = list(dict.fromkeys(c.fit_group() for c in cells))
+    assert groups[:5] == ["fixed-total inside, seed 0", "fixed-total heldout, seed 0",
+                          "per-language inside, seed 0", "per-language heldout, seed 0",
+                          "fixed-total inside, seed 1"]
+    rows = [{"cell_id": c.cell_id, "k": c.k, "pretrain.budget": c.pretrain.budget} for c in cells]
+    members = design_cells(rows, p)
+    k128 = {c.cell_id for c in cells if c.k == 128}
+    assert k128 <= members["fixed-total"] and k128 <= members["per-language"]
+    assert len(members["fixed-total"]) == 27 and len(members["per-language"]) == 27
+
+
+@pytest.mark.parametrize(("pt", "ft", "verdict"), [
+    ((+0.05, 0.001), (+0.01, 0.01), "gain survives fine-tuning"),
+    ((+0.05, 0.001), (+0.01, 0.40), "gain gone after fine-tuning"),
+    ((+0.05, 0.001), (-0.01, 0.01), "gain reversed after fine-tuning"),
+    ((+0.05, 0.200), (+0.00, 0.90), "no detectable effect at either point"),
+    ((-0.02, 0.010), (-0.01, 0.01), "loss after pre-training and after fine-tuning"),
+])
+def test_survival_verdict_reads_the_holm_corrected_effects(pt, ft, verdict):
+    from xlir.experiments.studies.pretrain_languages import survival
+
+    effects = [{"design": "fixed-total", "arm": "inside", "collection": "afriqa", "stage": stage,
+                "diff": d, "p_holm": p, "low": d - 0.01, "high": d + 0.01}
+               for stage, (d, p) in (("pretrained", pt), ("finetuned", ft))]
+    (s,) = survival(effects)
+    assert s["verdict"] == verdict and s["pretrained"]["diff"] == pt[0]

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 from xlir.config import TomlConfig
 from xlir.errors import ConfigError, DataError
@@ -78,10 +78,13 @@ class CellConfig(TomlConfig):
                 data.pop(name, None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
+    _fit_group: str = PrivateAttr("")
+    """Set by a study's ``build_cells`` (not part of the id or the table); see :meth:`fit_group`."""
+
     def fit_group(self) -> str:
         """The design point this cell belongs to when a preset is fitted to a time budget: a group's
         cells are kept or left out together (:func:`xlir.experiments.estimate.fit_to_budget`)."""
-        return self.cell_id
+        return self._fit_group or self.cell_id
 
     @property
     def cell_id(self) -> str:

@@ -36,20 +36,26 @@ def build_study_cells(name: str, preset: str, objective: str | None = None):
     return study, study.build_cells(preset, **options)
 
 
+STAGES = {"per_question": "finetuned", "per_question_pretrained": "pretrained"}
+"""result.json key -> the ``stage`` column of per_question.csv.gz (study 2 evaluates twice)."""
+
+
 def write_per_question(study_dir: Path, cells) -> Path:
-    """``cell_id, collection, kind, group, AP`` for every finished cell (gzip CSV)."""
+    """``cell_id, collection, kind, group, AP, stage`` for every finished cell (gzip CSV)."""
     path = Path(study_dir) / "per_question.csv.gz"
     with atomic_write(path, "wb") as raw, gzip.open(raw, "wt", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["cell_id", "collection", "kind", "group", "AP"])
+        w.writerow(["cell_id", "collection", "kind", "group", "AP", "stage"])
         for cell in cells:
             res = cell_dir(study_dir, cell) / "result.json"
             if not res.is_file():
                 continue
-            for coll, kinds in read_json(res).get("per_question", {}).items():
-                for kind, groups in kinds.items():
-                    for g, v in groups.items():
-                        w.writerow([cell.cell_id, coll, kind, g, f"{v:.6f}"])
+            result = read_json(res)
+            for key, stage in STAGES.items():
+                for coll, kinds in result.get(key, {}).items():
+                    for kind, groups in kinds.items():
+                        for g, v in groups.items():
+                            w.writerow([cell.cell_id, coll, kind, g, f"{v:.6f}", stage])
     return path
 
 
@@ -185,14 +191,17 @@ PAIRED = {"n_permutations": 5000, "n_bootstrap": 2000, "seed": 0}
 """Resamples of the studies' paired tests (per question, pooled over seeds)."""
 
 
-def read_per_question(study_dir: Path) -> dict:
-    """cell_id -> collection -> kind -> group -> AP."""
+def read_per_question(study_dir: Path, stage: str = "finetuned") -> dict:
+    """cell_id -> collection -> kind -> group -> AP, of one evaluation ``stage`` (tables written
+    before stages existed hold only ``finetuned``)."""
     out: dict = defaultdict(lambda: defaultdict(dict))
     path = study_dir / "per_question.csv.gz"
     if not path.is_file():
         return {}
     with gzip.open(path, "rt", newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
+            if (r.get("stage") or "finetuned") != stage:
+                continue
             out[r["cell_id"]][r["collection"]].setdefault(r["kind"], {})[r["group"]] = float(r["AP"])
     return out
 

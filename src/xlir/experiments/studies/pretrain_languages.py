@@ -36,8 +36,13 @@ class PretrainCell(CellConfig):
     pretrain: PretrainConfig
     finetune: FinetuneSpec
     evals: tuple[EvalSpec, ...]
+    eval_pretrained: bool = False
+    """Also evaluate right after pre-training (rows with ``stage`` = ``pretrained``; k = 0: the base
+    model), so a report can say whether a pre-training gain survives fine-tuning."""
+    precision: str = "fp32"  # training (where the trainer takes it) and evaluation; see models.precision
 
     table_exclude: ClassVar[frozenset[str]] = frozenset({"evals", "languages"})
+    id_optional: ClassVar[frozenset[str]] = frozenset({"eval_pretrained", "precision"})
 
     def label(self) -> str:
         return f"k{self.k}-{self.arm}-s{self.seed}"
@@ -61,6 +66,7 @@ PRESETS: dict[str, dict] = {
         "pool": 15,
         "flores_limit": 10,
         "afriqa_limit": 5,
+        "eval_pretrained": True,
     },
     # e5-small, frozen word embeddings, 256 pre-training pairs and 15 fine-tuning steps per cell, and
     # a log-spaced subset of the k grid (27 cells): about 2 h on 2 free cores. The grid is resumable
@@ -81,6 +87,37 @@ PRESETS: dict[str, dict] = {
         "pool": 100,
         "flores_limit": 40,
         "afriqa_limit": 30,
+    },
+    # issue 13's budget: 8,192 pre-training pairs per cell under two designs, fixed total (spread over
+    # the k languages) and fixed per language (64 pairs each, so 64 k in all; at k = 128 both designs
+    # are the same cell), then 200 fine-tuning steps of batch 32 with the quickstart's optimisation,
+    # each cell evaluated after pre-training and after fine-tuning, full XQuAD-R pools of the target
+    # languages, AfriQA dev and FLORES test in full, the precision "auto" picks. Cells in priority order
+    # (seed 0 of every design and arm, then seeds 1-2 of fixed total, then of fixed per language);
+    # `fit_hours` keeps the groups that fit by the timing probe and records the rest as left out.
+    "cpu-scale": {
+        "model": "e5-small",
+        "precision": "auto",
+        "ks": [0, 1, 4, 16, 128],
+        "seeds": [0, 1, 2],
+        "objective": "translation-ranking",
+        "designs": ["fixed-total", "per-language"],
+        "budget": 8192,
+        "per_language": 64,
+        "pt_batch": 32,
+        "ft_steps": 200,
+        "ft_batch": 32,
+        "max_length": 96,
+        "max_groups": None,
+        "xquad_langs": ("en",) + XQUAD_TARGETS,
+        "limit": 200,
+        "pool": None,
+        "flores_limit": None,
+        "tatoeba_limit": 200,
+        "afriqa_limit": None,
+        "eval_pretrained": True,
+        "fit_hours": 6,
+        "priority": True,
     },
     "gpu": {
         "model": "e5-small",
@@ -107,13 +144,29 @@ def _evals(p: dict) -> tuple[EvalSpec, ...]:
         EvalSpec(name="xquad-r", languages=p["xquad_langs"], limit=p["limit"], pool_per_language=p["pool"]),
         EvalSpec(name="afriqa", limit=p["afriqa_limit"], pool_per_language=p["pool"], optional=True),
         EvalSpec(name="flores-test", languages=TARGETS, limit=p["flores_limit"], pool_per_language=0),
-        EvalSpec(name="tatoeba-en", languages=TARGETS, limit=p["flores_limit"], pool_per_language=0,
-                 optional=True),
+        EvalSpec(name="tatoeba-en", languages=TARGETS, limit=p.get("tatoeba_limit", p["flores_limit"]),
+                 pool_per_language=0, optional=True),
         EvalSpec(name="mldr", languages=("hi", "th"), limit=p["limit"], optional=True),
     )
 
 
+DESIGNS = ("fixed-total", "per-language")
+"""fixed-total: ``budget`` pairs whatever k (breadth against depth); per-language: ``per_language``
+pairs for each of the k languages (more languages, more data). k = 0 is the reference of both."""
+
+
+def design_budget(p: dict, design: str, k: int) -> int:
+    """Pre-training pairs of a cell of ``design`` at ``k`` languages."""
+    if design == "per-language":
+        return p["per_language"] * k
+    if design == "fixed-total":
+        return p["budget"]
+    raise ValueError(f"unknown design {design!r}; known: {', '.join(DESIGNS)}")
+
+
 def build_cells(preset: str, objective: str | None = None, data_dir=None) -> list[PretrainCell]:
+    """The preset's cells, deduplicated (a cell two designs share runs once); with ``priority``,
+    ordered by design point (seed 0 of every design and arm first) and grouped for fitting."""
     from xlir.training.pretrain.corpus import language_pool
 
     p = PRESETS[preset]
@@ -134,36 +187,40 @@ def build_cells(preset: str, objective: str | None = None, data_dir=None) -> lis
         max_groups=p["max_groups"],
     )
     evals = _evals(p)
-    cells: list[PretrainCell] = []
+    extra = {key: p[key] for key in ("eval_pretrained", "precision") if key in p}
+
+    def cell(k: int, arm: str, seed: int, langs, budget: int, group: str) -> PretrainCell:
+        c = PretrainCell(model=p["model"], k=k, arm=arm, seed=seed, languages=tuple(langs),
+                         pretrain=pt.model_copy(update={"seed": seed, "budget": budget}),
+                         finetune=ft, evals=evals, **extra)
+        c._fit_group = group
+        return c
+
+    groups: dict[tuple, list[PretrainCell]] = {}
     for seed in p["seeds"]:
-        if 0 in p["ks"]:
-            cells.append(
-                PretrainCell(
-                    model=p["model"],
-                    k=0,
-                    arm="none",
-                    seed=seed,
-                    languages=(),
-                    pretrain=pt.model_copy(update={"seed": seed}),
-                    finetune=ft,
-                    evals=evals,
-                )
-            )
-        for arm in ("inside", "heldout"):
-            sets = nested_language_sets(pool, TARGETS, [k for k in p["ks"] if k > 0], arm, seed)
-            for k, langs in sets.items():
-                cells.append(
-                    PretrainCell(
-                        model=p["model"],
-                        k=k,
-                        arm=arm,
-                        seed=seed,
-                        languages=tuple(langs),
-                        pretrain=pt.model_copy(update={"seed": seed}),
-                        finetune=ft,
-                        evals=evals,
-                    )
-                )
+        for design in p.get("designs", ["fixed-total"]):
+            for arm in ("inside", "heldout"):
+                name = (design, arm, seed)
+                label = f"{design} {arm}, seed {seed}"
+                members = groups.setdefault(name, [])
+                if 0 in p["ks"] and not any(g[2] == seed for g in groups if g != name):
+                    members.append(cell(0, "none", seed, (), p["budget"], label))
+                sets = nested_language_sets(pool, TARGETS, [k for k in p["ks"] if k > 0], arm, seed)
+                for k, langs in sets.items():
+                    members.append(cell(k, arm, seed, langs, design_budget(p, design, k), label))
+    order = list(groups)
+    if p.get("priority"):
+        first = p["seeds"][0]
+        order.sort(key=lambda g: (g[2] != first, g[0] != "fixed-total", g[2], g[0], g[1] != "inside"))
+    else:  # the committed presets' order: per seed, k = 0 then each arm
+        order.sort(key=lambda g: p["seeds"].index(g[2]))
+    cells: list[PretrainCell] = []
+    seen: set[str] = set()
+    for g in order:
+        for c in groups[g]:
+            if c.cell_id not in seen:
+                seen.add(c.cell_id)
+                cells.append(c)
     return cells
 
 
@@ -191,18 +248,29 @@ def run_cell(cell: PretrainCell, work: Path) -> dict:
         import json
 
         record = json.loads((Path(base) / "pretrain.json").read_text())
-    model_path, train_record = finetune(base, cell.finetune, cell.seed, work / "finetuned")
-    rows, per_question, skipped = evaluate_specs(
-        model_path, cell.evals, train_sources=list(cell.finetune.sources), max_length=cell.finetune.max_length
-    )
+    stages = {}
+    if cell.eval_pretrained:  # before fine-tuning: does a pre-training gain exist to survive?
+        stages["pretrained"] = evaluate_specs(base, cell.evals, max_length=cell.finetune.max_length,
+                                              precision=cell.precision)
+    model_path, train_record = finetune(base, cell.finetune, cell.seed, work / "finetuned",
+                                        precision=cell.precision)
+    stages["finetuned"] = evaluate_specs(model_path, cell.evals, train_sources=list(cell.finetune.sources),
+                                         max_length=cell.finetune.max_length, precision=cell.precision)
     inside = set(cell.languages)
-    for r in rows:
-        langs = {r.get("query_language"), r.get("doc_language")} - {None, ""}
-        r["targets"] = " ".join(sorted(t for t in langs if t in TARGETS))
-        r["target_inside"] = int(bool(langs & inside & set(TARGETS)))
+    rows = []
+    for stage, (stage_rows, _, _) in stages.items():
+        for r in stage_rows:
+            langs = {r.get("query_language"), r.get("doc_language")} - {None, ""}
+            r["targets"] = " ".join(sorted(t for t in langs if t in TARGETS))
+            r["target_inside"] = int(bool(langs & inside & set(TARGETS)))
+            if cell.eval_pretrained:
+                r["stage"] = stage
+            rows.append(r)
+    _, per_question, skipped = stages["finetuned"]
     return {
         "rows": rows,
         "per_question": per_question,
+        **({"per_question_pretrained": stages["pretrained"][1]} if cell.eval_pretrained else {}),
         "skipped": skipped,
         "pretrain": {k: record.get(k) for k in ("steps", "budget_used", "first_loss", "last_loss", "wall_s")},
         "train": train_record.model_dump(include={"steps", "wall_time_s", "final_loss"}),
@@ -302,6 +370,88 @@ def target_trends(scores: dict) -> dict:
             series = [(k, *mean_ci([v for kk, _, v in arm_pts if kk == k])) for k in ks]
             out[(key, arm)] = {**trend(arm_pts), "ref": ref, "series": series}
     return out
+
+
+def in_stage(rows: list[dict], stage: str = "finetuned") -> list[dict]:
+    """The rows of one evaluation stage (tables written before stages existed are all ``finetuned``)."""
+    return [r for r in rows if (r.get("stage") or "finetuned") == stage]
+
+
+def stages_of(rows: list[dict]) -> list[str]:
+    return [s for s in ("pretrained", "finetuned") if in_stage(rows, s)]
+
+
+def design_cells(rows: list[dict], preset: dict) -> dict[str, set[str]]:
+    """design -> ids of its cells, read from each cell's pre-training budget (``pretrain.budget``): a
+    cell two designs share (k = 0; fixed per language at the k where it equals the fixed total)
+    belongs to both. A preset without ``designs`` has one, fixed total."""
+    designs = preset.get("designs") or ["fixed-total"]
+    out: dict[str, set[str]] = {d: set() for d in designs}
+    for r in rows:
+        k, budget = int(r["k"]), r.get("pretrain.budget")
+        for d in designs:
+            if k == 0 or budget is None or int(budget) == design_budget(preset, d, k):
+                out[d].add(r["cell_id"])
+    return out
+
+
+def main_rows(rows: list[dict], preset: dict) -> list[dict]:
+    """Rows of the main design (the first: fixed total) after fine-tuning: the study's primary table."""
+    ids = next(iter(design_cells(rows, preset).values()))
+    return [r for r in in_stage(rows) if r["cell_id"] in ids]
+
+
+def stage_trends(rows: list[dict], preset: dict) -> dict:
+    """(design, stage, collection, arm) -> :func:`target_trends` of the mean over the collection's
+    targets (``all`` = every collection), for each design and evaluation stage."""
+    out = {}
+    for design, ids in design_cells(rows, preset).items():
+        for stage in stages_of(rows):
+            sel = [r for r in in_stage(rows, stage) if r["cell_id"] in ids]
+            for ((coll, target), arm), tr in target_trends(target_scores(sel)).items():
+                if target == "all":
+                    out[(design, stage, coll, arm)] = tr
+    return out
+
+
+def stage_effects(pq_by_stage: dict[str, dict], rows: list[dict], preset: dict) -> list[dict]:
+    """:func:`pretraining_effect` for each design and stage (Holm within each), tagged with both."""
+    out = []
+    for design, ids in design_cells(rows, preset).items():
+        for stage in stages_of(rows):
+            sel = [r for r in in_stage(rows, stage) if r["cell_id"] in ids]
+            out += [{**e, "design": design, "stage": stage}
+                    for e in pretraining_effect(pq_by_stage.get(stage, {}), sel)]
+    return out
+
+
+def survival(effects: list[dict], alpha: float = 0.05) -> list[dict]:
+    """Per design, arm and collection: the pre-training effect after pre-training and after
+    fine-tuning, and a verdict on whether a gain seen after pre-training survives fine-tuning."""
+    by = {(e["design"], e["arm"], e["collection"], e["stage"]): e for e in effects}
+    out = []
+    for (design, arm, coll, stage), pt in by.items():
+        ft = by.get((design, arm, coll, "finetuned"))
+        if stage == "pretrained" and ft is not None:
+            out.append({"design": design, "arm": arm, "collection": coll, "pretrained": pt, "finetuned": ft,
+                        "verdict": survival_verdict(pt, ft, alpha)})
+    return out
+
+
+def survival_verdict(pt: dict, ft: dict, alpha: float = 0.05) -> str:
+    """What became of the pre-training effect (``diff``, Holm ``p_holm``) between the two evaluations."""
+    def sign(e):
+        return 0 if e["p_holm"] >= alpha else (1 if e["diff"] > 0 else -1)
+
+    before, after = sign(pt), sign(ft)
+    if before == 1:
+        return {1: "gain survives fine-tuning", 0: "gain gone after fine-tuning",
+                -1: "gain reversed after fine-tuning"}[after]
+    if before == -1:
+        return {1: "loss after pre-training, gain after fine-tuning", 0: "loss after pre-training, gone "
+                "after fine-tuning", -1: "loss after pre-training and after fine-tuning"}[after]
+    return {1: "no gain after pre-training, a gain after fine-tuning", 0: "no detectable effect at either "
+            "point", -1: "no gain after pre-training, a loss after fine-tuning"}[after]
 
 
 STUDY = STUDIES.register("pretrain-languages")(

@@ -25,10 +25,12 @@ def preset_note(meta: dict) -> str:
         ("objective", "pre-training objective"),
         ("ks", "k levels"),
         ("budget", "pre-training pairs per cell (split evenly over the k languages)"),
+        ("per_language", "pre-training pairs per language in the fixed-per-language design"),
         ("pt_batch", "pre-training batch"),
         ("limit", "questions per language"),
         ("pool", "candidate pool: gold + first N per language"),
         ("seeds", "seeds"),
+        ("precision", "precision"),
     ):
         if key in p:
             parts.append(f"{label} {p[key]}")
@@ -39,6 +41,11 @@ def preset_note(meta: dict) -> str:
             "for every cell: differences between cells are exact, absolute values are higher than on the "
             "full pool."
         )
+    plan = meta.get("plan")
+    if plan:
+        left = "; ".join(f"{g['group']} ({g['cells']} cells)" for g in plan.get("left_out", []))
+        note += (f" Fitted to {plan['fit_hours']:g} h by the start-up estimate ({len(plan['kept'])} cells "
+                 "kept" + (f"; left out: {left}" if left else "; nothing left out") + ").")
     if preset == "smoke":
         note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
     if meta.get("cells_wall_s"):

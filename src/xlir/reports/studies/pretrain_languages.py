@@ -11,8 +11,14 @@ from pathlib import Path
 from xlir.evaluation.significance import format_p
 from xlir.experiments.run_study import read_per_question
 from xlir.experiments.studies.pretrain_languages import (
+    design_cells,
+    main_rows,
     pretraining_effect,
     reference_ci,
+    stage_effects,
+    stage_trends,
+    stages_of,
+    survival,
     target_scores,
     target_trends,
 )
@@ -47,6 +53,8 @@ def _verdict(tr: dict) -> str:
 def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, str]:
     from xlir.reports.plots import plot_vs_k
 
+    preset = (meta.get("presets") or {}).get(meta.get("preset"), {})
+    all_rows, rows = rows, main_rows(rows, preset)  # the primary tables: main design, after fine-tuning
     scores = target_scores(rows)
     figures = study_dir / "figures"
     lines = [
@@ -145,8 +153,94 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
                 f"{e['diff']:+.4f} | [{e['low']:+.4f}, {e['high']:+.4f}] | {format_p(e['p_holm'])}"
                 f"{' *' if e['p_holm'] < 0.05 else ''} |"
             )
-    answer = _answer(meta, trends, rows, effect)
+    two = _two_points(study_dir, all_rows, preset)
+    lines += two["report"]
+    answer = _answer(meta, trends, rows, effect) + two["answer"]
     return "\n".join(lines), answer
+
+
+DESIGN_TEXT = {"fixed-total": "fixed total (the budget spread over the k languages)",
+               "per-language": "fixed per language (the total grows with k)"}
+
+
+def _ci_text(e: dict) -> str:
+    return (f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}], Holm p = {format_p(e['p_holm'])}"
+            f"{' *' if e['p_holm'] < 0.05 else ''}")
+
+
+def _slope_text(tr: dict) -> str:
+    if math.isnan(tr["slope"]):
+        return "–"
+    return f"{tr['slope']:+.4f} [{tr['slope_low']:+.4f}, {tr['slope_high']:+.4f}]"
+
+
+def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
+    """Report and answer sections for a table with two evaluation points (after pre-training, after
+    fine-tuning) or two designs; nothing for a table with one of each (the committed cpu run)."""
+    stages = stages_of(rows)
+    designs = list(design_cells(rows, preset))
+    if len(stages) < 2 and len(designs) < 2:
+        return {"report": [], "answer": ""}
+    trends = stage_trends(rows, preset)
+    effects = stage_effects({s: read_per_question(study_dir, s) for s in stages}, rows, preset)
+    kept = survival(effects)
+    rep = [
+        "",
+        "## Both evaluation points and both designs",
+        "",
+        "Every cell is evaluated right after pre-training (`pretrained`; k = 0 is the base model) and "
+        "after the identical fine-tuning (`finetuned`). Designs: " + "; ".join(
+            f"`{d}`: {DESIGN_TEXT.get(d, d)}" for d in designs) + ". Trend of the mean mAP over each "
+        "collection's targets against log2 k, as above.",
+        "",
+        "| design | arm | stage | collection | k=0 | smallest k | largest k | slope / doubling [95% CI] | "
+        "verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (design, stage, coll, arm), tr in sorted(trends.items(), key=lambda x: (
+            designs.index(x[0][0]), x[0][3] != "inside", x[0][2] != "all", x[0][2], stages.index(x[0][1]))):
+        ref, lo_k, hi_k = tr["ref"], tr["series"][0], tr["series"][-1]
+        rep.append(f"| {design} | {arm} | {stage} | {coll} | {fmt_ci(*ref) if ref else '–'} | "
+                   f"k={lo_k[0]}: {fmt_ci(*lo_k[1:])} | k={hi_k[0]}: {fmt_ci(*hi_k[1:])} | "
+                   f"{_slope_text(tr)} | {_verdict(tr)} |")
+    if kept:
+        rep += [
+            "",
+            "### Does a pre-training gain survive fine-tuning?",
+            "",
+            "Per question, paired with the k = 0 cell of the same seed at the same evaluation point: AP of "
+            "the pre-trained cells (mean over the arm's k >= 1) minus AP without pre-training; 95% paired "
+            "bootstrap CI, Holm-corrected within each design and evaluation point.",
+            "",
+            "| design | arm | collection | after pre-training | after fine-tuning | verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        for s in kept:
+            rep.append(f"| {s['design']} | {s['arm']} | {s['collection']} | {_ci_text(s['pretrained'])} | "
+                       f"{_ci_text(s['finetuned'])} | {s['verdict']} |")
+    ans = ["", "## Both evaluation points and both designs", ""]
+    for design in designs:
+        for arm in ("inside", "heldout"):
+            parts = []
+            for stage in stages:
+                tr = trends.get((design, stage, "all", arm))
+                if tr is not None:
+                    parts.append(f"{stage}: slope {_slope_text(tr)} per doubling of k, {_verdict(tr)}")
+            if parts:
+                ans.append(f"- **{DESIGN_TEXT.get(design, design)}, targets {arm}** (mean mAP over all "
+                           f"target rows): " + "; ".join(parts) + ".")
+    ans.append("")
+    for s in kept:
+        if s["collection"] != "all":
+            continue
+        ans.append(f"- Pre-training at all ({s['design']}, targets {s['arm']}, any k, against k = 0): after "
+                   f"pre-training {_ci_text(s['pretrained'])}; after fine-tuning {_ci_text(s['finetuned'])}: "
+                   f"{s['verdict']}.")
+    changed = [f"{s['collection']} ({s['design']}, {s['arm']}): {s['verdict']}" for s in kept
+               if s["collection"] != "all" and s["verdict"] != "no detectable effect at either point"]
+    ans += ["", "What changes between the two evaluation points, per collection: "
+            + ("; ".join(changed) if changed else "nothing detectable (no effect at either point)") + ".", ""]
+    return {"report": rep, "answer": "\n".join(ans)}
 
 def _coverage(scores: dict) -> str:
     """Which targets each collection could evaluate: a target without rows there (AfriQA's snapshot has
