@@ -24,8 +24,7 @@ def _run(name: str, preset: str, output: Path, jobs: int, objective: str | None,
     out = run_study(name, preset, output, jobs=jobs, objective=objective, dry_run=dry_run,
                     max_minutes=max_minutes, fit_hours=fit_hours, log=lambda m: typer.echo(m))
     typer.echo("\n".join(study_run_lines(out)))
-    done = not dry_run and out["summary"].done_before + len(out["summary"].ran) > 0
-    if report and done:
+    if report and not dry_run and out["summary"].finished:
         typer.echo(f"report: {build_report(output, answer)}")
     if not dry_run and out["summary"].failed:
         raise typer.Exit(1)

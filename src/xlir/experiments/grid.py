@@ -261,6 +261,11 @@ class GridSummary:
     table: Path | None = None
 
     @property
+    def finished(self) -> int:
+        """Cells with a result (before this run or by it): a report can be built once one exists."""
+        return self.done_before + len(self.ran)
+
+    @property
     def complete(self) -> bool:
         return not self.failed and not self.busy and self.done_before + len(self.ran) == self.total
 
