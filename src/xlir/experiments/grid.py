@@ -60,8 +60,9 @@ class CellConfig(TomlConfig):
     table_exclude: ClassVar[frozenset[str]] = frozenset()
     """Config fields left out of the result table (bulky ones; config.json keeps everything)."""
     id_optional: ClassVar[frozenset[str]] = frozenset()
-    """Fields added after cells were committed: left out of the id while they hold their default, so
-    the cells of an older preset keep their ids (and their finished folders) when a field is added."""
+    """Fields added after cells were committed (``name`` or ``config.name`` for a nested config's): left
+    out of the id while they hold their default, so the cells of an older preset keep their ids (and
+    their finished folders) when a field is added."""
 
     def table_fields(self) -> dict:
         """The flattened config columns every result row of this cell carries in ``results.csv``."""
@@ -73,9 +74,13 @@ class CellConfig(TomlConfig):
 
     def canonical_json(self) -> str:
         data = self.model_dump(mode="json")
-        for name in self.id_optional:
-            if getattr(self, name) == type(self).model_fields[name].get_default(call_default_factory=True):
-                data.pop(name, None)
+        for path in self.id_optional:  # "field" or "field.subfield" (a field of a nested config)
+            *parents, name = path.split(".")
+            obj, where = self, data
+            for part in parents:
+                obj, where = getattr(obj, part), where[part]
+            if getattr(obj, name) == type(obj).model_fields[name].get_default(call_default_factory=True):
+                where.pop(name, None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     _fit_group: str = PrivateAttr("")

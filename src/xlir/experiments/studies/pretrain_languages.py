@@ -42,7 +42,7 @@ class PretrainCell(CellConfig):
     precision: str = "fp32"  # training (where the trainer takes it) and evaluation; see models.precision
 
     table_exclude: ClassVar[frozenset[str]] = frozenset({"evals", "languages"})
-    id_optional: ClassVar[frozenset[str]] = frozenset({"eval_pretrained", "precision"})
+    id_optional: ClassVar[frozenset[str]] = frozenset({"eval_pretrained", "precision", "pretrain.precision"})
 
     def label(self) -> str:
         return f"k{self.k}-{self.arm}-s{self.seed}"
@@ -176,6 +176,7 @@ def build_cells(preset: str, objective: str | None = None, data_dir=None) -> lis
         budget=p["budget"],
         batch_size=p["pt_batch"],
         max_length=p["max_length"],
+        **({"precision": p["precision"]} if "precision" in p else {}),
     )
     ft = FinetuneSpec(
         sources=("mlqa",),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -54,6 +54,8 @@ class PretrainConfig(TomlConfig):
     freeze_embeddings: bool = True
     sources: tuple[str, ...] = ("flores", "ntrex")
     seed: int = 0
+    precision: Literal["auto", "fp32", "bf16"] = "fp32"
+    """Of the transformer's matrix products, as ``TrainConfig.precision``."""
 
 
 def pretrain(
@@ -113,7 +115,7 @@ def _train_config(model, config: PretrainConfig, steps: int, output):
         batch_size=config.batch_size, lr=config.lr, weight_decay=config.weight_decay,
         warmup_steps=int(steps * config.warmup), max_grad_norm=1.0, max_length=config.max_length,
         freeze_word_embeddings=config.freeze_embeddings, seed=config.seed, output=Path(output),
-        progress=False, resume=True, checkpoint_every=max(50, steps // 4),
+        progress=False, resume=True, checkpoint_every=max(50, steps // 4), precision=config.precision,
     )
 
 
