@@ -67,6 +67,7 @@ def _st_run(args, pair_rows, batches) -> dict:
             learning_rate=args.lr, weight_decay=0.01, warmup_steps=args.steps // 10,
             lr_scheduler_type="linear", max_grad_norm=1.0, save_strategy="no", report_to="none",
             logging_steps=1, disable_tqdm=True, use_cpu=True, seed=0, dataloader_drop_last=True,
+            bf16=args.precision == "bf16",
             prompts={"anchor": model.prompts["query"], "positive": model.prompts["document"]},
             batch_sampler=InOrder,
         )
@@ -88,12 +89,36 @@ def _xlir_run(args, pairs) -> dict:
                           batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
                           max_length=args.max_length, freeze_word_embeddings=not args.train_embeddings,
                           checkpoint_every=10**9, progress=False, output=Path(tmp) / "model",
-                          seed=0, num_threads=args.threads)
+                          seed=0, num_threads=args.threads, precision=args.precision)
         result = train(cfg, pairs)
         log = [json.loads(x) for x in (Path(tmp) / "model" / "training_log.jsonl").read_text().splitlines()]
     span = log[-1]["elapsed_s"] - log[0]["elapsed_s"]
     return {"pairs_per_s": (len(log) - 1) * args.batch_size / span, "steps": len(log),
             "first_loss": result.losses[0], "last_loss": result.losses[-1]}
+
+
+def _compare_precision(args, pairs) -> None:
+    """xlir's step in fp32 and bf16, alternating (load changes hit both), best run of each."""
+    import os
+
+    import torch
+
+    runs: dict[str, list[dict]] = {"fp32": [], "bf16": []}
+    loads = []
+    for r in range(args.repeat):
+        for prec in (("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32")):
+            args.precision = prec
+            runs[prec].append(_xlir_run(args, pairs))
+            loads.append(round(os.getloadavg()[0], 2))
+            print(f"{prec}: {runs[prec][-1]['pairs_per_s']:.2f} pairs/s (load {loads[-1]})", flush=True)
+    best = {k: max(v, key=lambda x: x["pairs_per_s"]) for k, v in runs.items()}
+    out = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size, "repeat": args.repeat,
+           "threads": torch.get_num_threads(), "max_length": args.max_length, "loads": loads,
+           "all_pairs_per_s": {k: [x["pairs_per_s"] for x in v] for k, v in runs.items()},
+           "best": best, "bf16_over_fp32": best["bf16"]["pairs_per_s"] / best["fp32"]["pairs_per_s"]}
+    print(json.dumps(out, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
 
 
 def main() -> None:
@@ -109,6 +134,10 @@ def main() -> None:
     ap.add_argument("--train-embeddings", action="store_true", help="do not freeze the word embeddings")
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs per trainer, alternating the order; the best of each is reported")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                    help="both trainers: xlir's TrainConfig.precision, sentence-transformers' bf16=True")
+    ap.add_argument("--compare-precision", action="store_true",
+                    help="instead: xlir's trainer in fp32 and bf16, alternating, same batches")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     args.steps = args.steps or (30 if args.model == "tiny" else 6)
@@ -124,6 +153,8 @@ def main() -> None:
     sampler = build_sampler("random", pairs.pairs, args.batch_size, seed=0)
     batches = [sampler.next_batch().indices for _ in range(args.steps)]
 
+    if args.compare_precision:
+        return _compare_precision(args, pairs)
     runs: dict[str, list[dict]] = {"xlir": [], "st": []}
     for r in range(args.repeat):  # alternate the order so that a load change hits both alike
         order = ("st", "xlir") if r % 2 == 0 else ("xlir", "st")
@@ -131,6 +162,7 @@ def main() -> None:
             runs[name].append(_st_run(args, pairs.pairs, batches) if name == "st" else _xlir_run(args, pairs))
     xl, st = (max(runs[k], key=lambda r: r["pairs_per_s"]) for k in ("xlir", "st"))
     out = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size, "repeat": args.repeat,
+           "precision": args.precision,
            "all_pairs_per_s": {k: [r["pairs_per_s"] for r in v] for k, v in runs.items()},
            "max_length": args.max_length, "threads": torch.get_num_threads(),
            "frozen_word_embeddings": not args.train_embeddings,
