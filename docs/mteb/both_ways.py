@@ -28,23 +28,25 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="e5-small")
     ap.add_argument("--languages", default="de,en,th")
+    ap.add_argument("--limit", type=int, default=None, help="first N questions per language (pools whole)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("both_ways.json")))
     args = ap.parse_args()
     langs = args.languages.split(",")
     model = load_model(args.model)
     t0 = time.perf_counter()
-    paragraphs = load_collection("xquad", unit="passage", languages=langs)
+    paragraphs = load_collection("xquad", unit="passage", languages=langs).subset(limit=args.limit)
     with tempfile.TemporaryDirectory() as tmp:
         write_retrieval_dataset(paragraphs, Path(tmp) / "XQuADRetrieval", split="validation")
         mteb_scores = run_task(model, "XQuADRetrieval", Path(tmp) / "XQuADRetrieval", subsets=langs)
+    print(json.dumps({x: r["ndcg_at_10"] for x, r in mteb_scores.items()}), flush=True)
     xlir_paragraphs = evaluate(model, paragraphs, EvalConfig(settings=["mono"], metrics=["nDCG@10", "AP"]),
                                model_name=args.model).setting_means()
-    lareqa = evaluate(model, load_collection("xquad-r", languages=langs),
+    lareqa = evaluate(model, load_collection("xquad-r", languages=langs).subset(limit=args.limit),
                       EvalConfig(metrics=["AP", "nDCG@10"]), model_name=args.model)
     out = {
         "model": args.model, "languages": langs,
         "command": f"PYTHONPATH=src python docs/mteb/both_ways.py --model {args.model} "
-                   f"--languages {args.languages}",
+                   f"--languages {args.languages}" + (f" --limit {args.limit}" if args.limit else ""),
         "mteb_xquadretrieval_local": {x: {"ndcg_at_10": r["ndcg_at_10"], "map_at_1000": r["map_at_1000"],
                                           "queries": len(paragraphs.queries) // len(langs)}
                                       for x, r in mteb_scores.items()},
