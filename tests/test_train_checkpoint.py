@@ -203,9 +203,9 @@ def test_resume_after_truncated_newest_checkpoint_falls_back_and_matches_bit_for
 
     pairs = write_pairs(load_pairs(["mlqa"], data_dir=data_dir, max_groups=60), tmp_path / "p.jsonl")
     cfg = TrainConfig(model=str(tiny_model_path), sources=[str(pairs)], steps=5, batch_size=8, lr=2e-3,
-                      checkpoint_every=2, keep_checkpoints=2, max_length=32, num_threads=1, progress=False,
+                      checkpoint_every=2, max_length=32, num_threads=1, progress=False,
                       output=tmp_path / "run")
-    first = train(cfg)
+    first = train(cfg)  # keep_checkpoints defaults to 2: a fallback exists without asking for it
     expect = load_file(str(tmp_path / "run" / "model.safetensors"))
     root = tmp_path / "run.checkpoints"
     assert [p.name for _, p in ckpt.list_checkpoints(root)] == ["step-00000004", "step-00000005"]

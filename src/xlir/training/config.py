@@ -82,7 +82,8 @@ class TrainConfig(TomlConfig):
 
     # bookkeeping
     checkpoint_every: int = Field(50, ge=1)
-    keep_checkpoints: int = Field(1, ge=1)
+    # two by default: a newest checkpoint found cut or damaged on resume falls back to the one before
+    keep_checkpoints: int = Field(2, ge=1)
     log_every: int = Field(1, ge=1)
     progress: bool = True
     resume: bool = False
