@@ -224,11 +224,12 @@ def kind_means(per_query: dict, metric: str = "AP") -> dict[str, float]:
 
 
 # ---- throughput ---------------------------------------------------------------------------------
-def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-    """Best-of-``repeats`` fp32 FLOP/s of ``torch.mm`` on n x n matrices (2 n^3 FLOPs per product)."""
+def matmul_peak(n: int = 2048, repeats: int = 10, dtype: str = "fp32") -> float:
+    """Best-of-``repeats`` FLOP/s of ``torch.mm`` on n x n ``dtype`` matrices (2 n^3 FLOPs per product)."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    dt = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
+    a, b = torch.randn(n, n, dtype=dt), torch.randn(n, n, dtype=dt)
     torch.mm(a, b)
     best = math.inf
     for _ in range(repeats):

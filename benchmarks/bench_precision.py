@@ -30,22 +30,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_eval import encoder_flops, model_shape  # noqa: E402
+from bench_eval import encoder_flops, matmul_peak, model_shape  # noqa: E402
 
 
-def mm_peak(dtype: str, n: int = 2048, repeats: int = 10) -> float:
-    """Best-of-``repeats`` FLOP/s of ``torch.mm`` on n x n matrices of ``dtype`` (2 n^3 per product)."""
-    import torch
-
-    dt = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
-    a, b = torch.randn(n, n, dtype=dt), torch.randn(n, n, dtype=dt)
-    torch.mm(a, b)
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best
+def mm_peak(dtype: str) -> float:
+    """The ``torch.mm`` peak of bench_eval in ``dtype`` (fp32 or bf16), measured in this process."""
+    return matmul_peak(dtype=dtype)
 
 
 def sample_texts(collection, model, n: int | None, seed: int = 0) -> list[str]:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import textwrap
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from kill_and_resume import KILL_SCRIPT
 from xlir.errors import ConfigError
 from xlir.training.pretrain import TARGETS, PretrainConfig, nested_language_sets, pretrain
 from xlir.training.pretrain.corpus import language_pool, load_language_bitext
@@ -138,17 +138,6 @@ def test_translation_ranking_is_info_nce_with_a_margin():
     assert got.item() == pytest.approx(want.item(), rel=1e-6)
     with pytest.raises(ConfigError, match="objective 'translation-ranking': margin"):
         build_objective("translation-ranking", margin=-1)
-
-
-KILL_SCRIPT = textwrap.dedent("""
-    import json, os, signal, sys
-    from xlir.training import TrainConfig, train
-    cfg = TrainConfig(**json.loads(sys.argv[1]))
-    def kill(info):
-        if info.step == int(sys.argv[2]):
-            os.kill(os.getpid(), signal.SIGKILL)
-    train(cfg, on_step=kill)
-""")
 
 
 @pytest.mark.parametrize("objective", ["translation-ranking", "mlm"])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from kill_and_resume import KILL_SCRIPT
 from xlir.data.pairs import load_pairs, write_pairs
 from xlir.errors import ConfigError
 from xlir.training import TrainConfig, train
@@ -43,17 +44,6 @@ def _weights(folder):
 
 def _env():
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "src")}
-
-
-KILL_SCRIPT = textwrap.dedent("""
-    import json, os, signal, sys
-    from xlir.training import TrainConfig, train
-    cfg = TrainConfig(**json.loads(sys.argv[1]))
-    def kill(info):
-        if info.step == int(sys.argv[2]):
-            os.kill(os.getpid(), signal.SIGKILL)
-    train(cfg, on_step=kill)
-""")
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
