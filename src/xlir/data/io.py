@@ -113,8 +113,9 @@ def read_lines(path: str | Path) -> list[str]:
     return [x[:-1] if x.endswith("\r") else x for x in lines]
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, object)`` for each non-blank line of a JSON-lines file (streamed)."""
+def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, text)`` of a plain or gzip text file, streamed; a non-UTF-8 byte, a cut
+    gzip stream or a read error is a DataError naming the file and the line it happened on."""
     path = Path(path)
     try:
         fh = _open_binary(path)
@@ -125,20 +126,25 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
         lineno = 0
         try:
             for lineno, raw in enumerate(fh, 1):
-                line = decode_utf8(raw, path, line=lineno)
-                if not line.strip():
-                    continue
-                obj = _loads(line, path, line=lineno, expected="one JSON object per line")
-                if not isinstance(obj, dict):
-                    raise DataError(path, f"a JSON {type(obj).__name__} instead of an object",
-                                    line=lineno, expected="one JSON object per line")
-                yield lineno, obj
+                yield lineno, decode_utf8(raw, path, line=lineno)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise DataError(path, f"truncated or corrupt gzip file ({exc})", line=lineno + 1,
                             expected="a complete gzip file") from None
         except OSError as exc:
             raise DataError(path, f"cannot read file: {exc.strerror or exc}", line=lineno + 1,
                             expected="a readable file") from None
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for each non-blank line of a JSON-lines file (streamed)."""
+    for lineno, line in iter_lines(path):
+        if not line.strip():
+            continue
+        obj = _loads(line, path, line=lineno, expected="one JSON object per line")
+        if not isinstance(obj, dict):
+            raise DataError(path, f"a JSON {type(obj).__name__} instead of an object",
+                            line=lineno, expected="one JSON object per line")
+        yield lineno, obj
 
 
 def iter_tsv(path: str | Path, *, min_fields: int = 1, sep: str = "\t",

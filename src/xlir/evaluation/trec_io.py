@@ -26,17 +26,15 @@ from __future__ import annotations
 import gzip
 import math
 import re
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
 
-from xlir.data.io import decode_utf8
+from xlir.data.io import iter_lines
 from xlir.errors import DataError
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _ENCODE = re.compile("[\\s%\ufeff]")  # whitespace splits columns; a leading U+FEFF reads as a BOM
 RUN_LINE = "qid Q0 docid rank score tag"
 QRELS_LINE = "qid 0 docid grade"
@@ -109,28 +107,6 @@ def write_qrels(path: str | Path, qrels: dict[str, dict[str, int]]) -> None:
             fh.write("".join(f"{q} 0 {enc[d]} {int(g)}\n" for d, g in docs.items()))
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of a plain or gzip file; bad bytes and a cut gzip stream named."""
-    try:
-        with open(path, "rb") as fh:
-            gz = path.suffix == ".gz" or fh.read(2) == _GZIP_MAGIC
-        fh = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise DataError(path, f"cannot read file: {exc.strerror or exc}",
-                        expected="a readable file") from None
-    n = 0
-    with fh:
-        try:
-            for n, raw in enumerate(fh, start=1):
-                yield n, decode_utf8(raw, path, line=n)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise DataError(path, f"truncated or corrupt gzip file ({exc})", line=n + 1,
-                            expected="a complete gzip file") from None
-        except OSError as exc:
-            raise DataError(path, f"cannot read file: {exc.strerror or exc}", line=n + 1,
-                            expected="a readable file") from None
-
-
 def _int(text: str) -> int:
     if not re.fullmatch(r"[+-]?\d+", text):
         raise ValueError(text)
@@ -143,7 +119,7 @@ def _read(path: str | Path, what: str, expected: str, parse: Callable[[list[str]
     n_fields = len(expected.split())
     ids = decode_id if decode_ids else str
     out: dict[str, dict] = {}
-    for n, line in _lines(path):
+    for n, line in iter_lines(path):
         parts = line.split()
         if not parts:
             continue
@@ -157,7 +133,7 @@ def _read(path: str | Path, what: str, expected: str, parse: Callable[[list[str]
         qid, did = ids(parts[0]), ids(parts[2])
         docs = out.setdefault(qid, {})
         if did in docs:
-            first = next(k for k, other in _lines(path)
+            first = next(k for k, other in iter_lines(path)
                          if len(f := other.split()) == n_fields and (ids(f[0]), ids(f[2])) == (qid, did))
             raise DataError(path, f"query {parts[0]!r} lists document {parts[2]!r} twice (first on "
                                   f"line {first})", line=n,
