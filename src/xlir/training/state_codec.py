@@ -77,44 +77,40 @@ def encode(obj, tensors: dict[str, torch.Tensor] | None, path: str = "") -> obje
     raise CodecError(f"cannot store a {type(obj).__name__} at {path or 'the top level'}")
 
 
-def _decode_inline_tensor(spec) -> torch.Tensor:
+def _inline_bytes(spec, kind: str, itemsizes: dict[str, int]) -> tuple[bytes, list[int]]:
+    """The checked raw bytes and shape of an inline ``kind`` ("tensor" or "array") of a known dtype."""
     if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "b64"}:
-        raise CodecError("an inline tensor needs exactly dtype, shape and b64")
-    dtype = _TORCH_DTYPES.get(spec["dtype"])
+        raise CodecError(f"an inline {kind} needs exactly dtype, shape and b64")
+    itemsize = itemsizes.get(spec["dtype"]) if isinstance(spec["dtype"], str) else None
     shape = spec["shape"]
-    if dtype is None:
-        raise CodecError(f"unknown tensor dtype {spec['dtype']!r}")
+    if itemsize is None:
+        raise CodecError(f"unknown {kind} dtype {spec['dtype']!r}")
     if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
-        raise CodecError(f"bad tensor shape {shape!r}")
+        raise CodecError(f"bad {kind} shape {shape!r}")
     try:
         raw = base64.b64decode(spec["b64"], validate=True)
     except (ValueError, TypeError) as e:
-        raise CodecError(f"bad base64 tensor data: {e}") from None
-    itemsize = torch.empty((), dtype=dtype).element_size()
+        raise CodecError(f"bad base64 {kind} data: {e}") from None
     if len(raw) != math.prod(shape) * itemsize:
-        raise CodecError(f"tensor data has {len(raw)} bytes, shape {shape} of {spec['dtype']} needs "
+        raise CodecError(f"{kind} data has {len(raw)} bytes, shape {shape} of {spec['dtype']} needs "
                          f"{math.prod(shape) * itemsize}")
+    return raw, shape
+
+
+_TORCH_ITEMSIZES = {name: torch.empty((), dtype=d).element_size() for name, d in _TORCH_DTYPES.items()}
+_NUMPY_ITEMSIZES = {name: np.dtype(name).itemsize for name in _NUMPY_DTYPES}
+
+
+def _decode_inline_tensor(spec) -> torch.Tensor:
+    raw, shape = _inline_bytes(spec, "tensor", _TORCH_ITEMSIZES)
+    dtype = _TORCH_DTYPES[spec["dtype"]]
     flat = torch.frombuffer(bytearray(raw), dtype=torch.uint8) if raw else torch.empty(0, dtype=torch.uint8)
     return flat.view(dtype).reshape(shape).clone() if raw else torch.empty(shape, dtype=dtype)
 
 
 def _decode_ndarray(spec) -> np.ndarray:
-    if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "b64"}:
-        raise CodecError("an inline array needs exactly dtype, shape and b64")
-    if spec["dtype"] not in _NUMPY_DTYPES:
-        raise CodecError(f"unknown array dtype {spec['dtype']!r}")
-    shape = spec["shape"]
-    if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
-        raise CodecError(f"bad array shape {shape!r}")
-    try:
-        raw = base64.b64decode(spec["b64"], validate=True)
-    except (ValueError, TypeError) as e:
-        raise CodecError(f"bad base64 array data: {e}") from None
-    dtype = np.dtype(spec["dtype"])
-    if len(raw) != math.prod(shape) * dtype.itemsize:
-        raise CodecError(f"array data has {len(raw)} bytes, shape {shape} of {dtype} needs "
-                         f"{math.prod(shape) * dtype.itemsize}")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    raw, shape = _inline_bytes(spec, "array", _NUMPY_ITEMSIZES)
+    return np.frombuffer(raw, dtype=np.dtype(spec["dtype"])).reshape(shape).copy()
 
 
 def decode(obj, tensors: dict[str, torch.Tensor] | None = None):
