@@ -118,3 +118,14 @@ def test_paired_difference_is_the_randomization_test_and_bootstrap_of_b_minus_a(
     assert t.p == randomization_test(b - a, n_permutations=999, seed=7) == pytest.approx(1 / 1000)
     assert (t.low, t.high) == bootstrap_ci(b - a, n_resamples=500, seed=8) and t.low > 0
     assert all(math.isnan(x) for x in paired_difference([], []))
+
+
+def test_p_values_read_as_one_clause_in_reports():
+    """A p below the resolution reads "p < 0.001", never "p = <0.001" (the quickstart table once did)."""
+    from xlir.evaluation.significance import format_p, p_equals
+
+    assert format_p(0.0004) == "<0.001" and format_p(0.01234) == "0.012" and format_p(float("nan")) == "–"
+    assert p_equals(0.0004) == "p < 0.001"
+    assert p_equals(0.01234, "Holm p") == "Holm p = 0.012"
+    assert p_equals(0.0004, sep="") == "p<0.001"
+    assert p_equals(0.5, "p_holm", sep="") == "p_holm=0.500"

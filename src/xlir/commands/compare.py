@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Paired randomization test + bootstrap CI per metric and setting, Holm-corrected."""
         from xlir.evaluation.compare import run_compare
-        from xlir.evaluation.significance import format_p
+        from xlir.evaluation.significance import p_equals
 
         result = run_compare(run_a, run_b, metrics=metric or None, alpha=alpha,
                              n_permutations=permutations, n_bootstrap=bootstrap, seed=seed, out_dir=out,
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         for r in held:
             typer.echo(f"  {r.metric:8s} {r.setting:14s} {r.mean_a:.4f} -> {r.mean_b:.4f} "
                        f"({r.diff:+.4f}, 95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}], "
-                       f"p_holm={format_p(r.p_holm)})")
+                       f"{p_equals(r.p_holm, 'p_holm', sep='')})")
         if not held:
             typer.echo("  none")
         from xlir.reports.html import markdown_to_html

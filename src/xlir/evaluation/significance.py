@@ -347,6 +347,15 @@ def format_p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def p_equals(p: float, name: str = "p", sep: str = " ") -> str:
+    """``p = 0.012`` or ``p < 0.001`` (never ``p = <0.001``): :func:`format_p` inside a sentence.
+    ``sep=""`` gives the compact ``p=0.012`` / ``p<0.001`` of table cells."""
+    text = format_p(p)
+    if text.startswith("<"):
+        return f"{name}{sep}<{sep}{text[1:]}"
+    return f"{name}{sep}={sep}{text}"
+
+
 def to_markdown(rows: list[PairedTest], *, name_a: str = "A", name_b: str = "B", alpha: float = 0.05,
                 heading_level: int = 1) -> str:
     """A Markdown table, one row per test; significant rows are marked with ``*``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xlir.evaluation import quick_summary
-from xlir.evaluation.significance import format_p, to_markdown
+from xlir.evaluation.significance import p_equals, to_markdown
 from xlir.reports.heatmap import save_heatmap
 from xlir.reports.html import markdown_to_html
 from xlir.reports.run_report import write_run_reports
@@ -27,7 +27,7 @@ def comparison_rows(base, trained, tests) -> list[tuple[str, str, str, str, str]
         digits = 1 if key == "rank_distance" else 3
         sig = ""
         if (t := agg.get(f"{key}/*")) is not None:
-            sig = (f"p={format_p(t.p_holm)}{' *' if t.significant else ''}, "
+            sig = (f"{p_equals(t.p_holm, sep='')}{' *' if t.significant else ''}, "
                    f"CI [{t.ci_low:+.3f}, {t.ci_high:+.3f}]")
         rows.append((label, f"{va:.{digits}f}", f"{vb:.{digits}f}", f"{vb - va:+.{digits}f}", sig))
     return rows

@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import ClassVar
 
-from xlir.evaluation.significance import format_p, holm, paired_difference
+from xlir.evaluation.significance import holm, p_equals, paired_difference
 from xlir.evaluation.stats import mean_ci
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
@@ -286,7 +286,7 @@ def paper_claims(tests: list[tuple], rank_distance: dict[str, dict[int, float]],
         if any(r is None for r in rows):
             out.append({"claim": claim, "verdict": "inconclusive", "numbers": MISSING})
             continue
-        numbers = "; ".join(f"hybrid - {b}: {d:+.4f} [{lo:+.4f}, {hi:+.4f}], Holm p = {format_p(ph)}"
+        numbers = "; ".join(f"hybrid - {b}: {d:+.4f} [{lo:+.4f}, {hi:+.4f}], {p_equals(ph, 'Holm p')}"
                             for b, _, _, d, lo, hi, _, ph in rows)
         if any(d < 0 and ph < alpha for _, _, _, d, _, _, _, ph in rows):
             verdict = "not reproduced"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from xlir.evaluation.significance import format_p
+from xlir.evaluation.significance import format_p, p_equals
 from xlir.experiments.run_study import read_per_question
 from xlir.experiments.studies.pretrain_languages import (
     design_cells,
@@ -164,7 +164,7 @@ DESIGN_TEXT = {"fixed-total": "fixed total (the budget spread over the k languag
 
 
 def _ci_text(e: dict) -> str:
-    return (f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}], Holm p = {format_p(e['p_holm'])}"
+    return (f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}], {p_equals(e['p_holm'], 'Holm p')}"
             f"{' *' if e['p_holm'] < 0.05 else ''}")
 
 
@@ -293,7 +293,7 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
             f"- **Targets {where} the pre-training set** (primary endpoint, mean mAP over all target "
             f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
             f"Slope {tr['slope']:+.4f} mAP per doubling of k, 95% CI [{tr['slope_low']:+.4f}, "
-            f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} (p = {format_p(tr['rho_p'])}). "
+            f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} ({p_equals(tr['rho_p'])}). "
             f"Verdict: {_verdict(tr)}."
         )
         if ref:
@@ -351,7 +351,7 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         out.append(
             f"- Pre-training at all (targets {e['arm']}, any k, paired per question against k = 0 of the "
             f"same seed): {verdict} (mean AP {e['pt']:.3f} vs {e['k0']:.3f}, difference {e['diff']:+.4f}, "
-            f"95% CI [{e['low']:+.4f}, {e['high']:+.4f}], Holm p = {format_p(e['p_holm'])}, {e['n']} units)."
+            f"95% CI [{e['low']:+.4f}, {e['high']:+.4f}], {p_equals(e['p_holm'], 'Holm p')}, {e['n']} units)."
         )
     out += [
         "",
