@@ -71,15 +71,17 @@ def test_eval_refuses_a_model_trained_on_the_collections_source(tiny_model_path,
 
 
 def test_quickstart_config_carries_a_train_config_from_toml_with_old_keys_working(tmp_path):
-    """One config per concept: the quickstart's training is a TrainConfig (the quick-hybrid recipe
-    plus the [train] table); the old flat keys read the same; the command line wins over the file."""
+    """One config per concept: the quickstart's training is a TrainConfig (the quick recipe plus the
+    [train] table); the old flat keys read the same; the command line wins over the file."""
     from xlir.errors import ConfigError
     from xlir.training.config import recipe
 
     default = QuickstartConfig()
-    quick = recipe("quick-hybrid")
-    same = ("sources", "sampler", "alpha", "steps", "batch_size", "lr", "temperature", "max_length")
+    quick = recipe("quick")
+    same = ("sources", "sampler", "alpha", "steps", "batch_size", "lr", "temperature", "max_length",
+            "freeze_word_embeddings", "precision", "symmetric", "hard_negatives", "seed", "recipe")
     assert {k: getattr(default.train, k) for k in same} == {k: getattr(quick, k) for k in same}
+    assert default.train.recipe == "quick"
     assert default.train.output == default.output / "model" and default.train.resume
     assert default.train.checkpoint_every == 20  # 120 steps // 6
 

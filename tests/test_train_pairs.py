@@ -90,3 +90,7 @@ def test_zero_shot_guard(tmp_path):
     with pytest.raises(ConfigError):
         check_zero_shot(["xquad-r"], "xquad")
     assert check_zero_shot(["xquad"], "xquad", override=True) is False
+    # MIRACL's queries are TyDi QA questions (through Mr. TyDi): not zero-shot after TyDi training
+    with pytest.raises(ConfigError, match=r"built from miracl \(whose queries come from tydiqa\)"):
+        check_zero_shot(["mlqa", "tydiqa-goldp"], "miracl")
+    assert check_zero_shot(["mlqa"], "miracl") is True and check_zero_shot(["tydiqa"], "xquad-r") is True

@@ -167,7 +167,7 @@ def test_cli_with_toml_config_and_refusing_to_overwrite(tmp_path, tiny_model_pat
     assert isinstance(res.exception, ConfigError) and "already holds a training run" in str(res.exception)
     from xlir.training.config import recipe
 
-    quick = recipe("quick-hybrid", output=tmp_path / "q")
+    quick = recipe("quick", output=tmp_path / "q")
     assert (quick.model, quick.sampler, quick.alpha, quick.steps, quick.max_length) == (
         "e5-small", "hybrid", 0.5, 120, 96)
     bad = tmp_path / "bad.toml"

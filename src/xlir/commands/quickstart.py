@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         Zero-shot: XQuAD-R shares no source with MLQA. The default evaluation slice is the first 200
         questions of every language against the full candidate pool; --full evaluates everything.
         Resumable: run it again after an interruption and finished steps are skipped. Options given
-        here override the --config file, which overrides the defaults (the quick-hybrid recipe)."""
+        here override the --config file, which overrides the defaults (the quick recipe)."""
         from xlir.experiments.quickstart import QuickstartConfig, run_quickstart
         from xlir.reports.quickstart_report import comparison_rows, write_quickstart_report
 

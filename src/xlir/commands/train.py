@@ -1,7 +1,8 @@
 """`xlir train`: fine-tune a model with hybrid batches (arXiv 2408.10536).
 
 Options given on the command line override the ``--config`` TOML file, which overrides the
-defaults of :class:`xlir.training.config.TrainConfig`. Several processes: launch with
+``--recipe`` (a packaged config, :mod:`xlir.training.recipes`; ``--list-recipes`` lists them), which
+overrides the defaults of :class:`xlir.training.config.TrainConfig`. Several processes: launch with
 ``torchrun --nproc-per-node N -m xlir train ...`` (the batch size stays the global batch).
 """
 
@@ -62,11 +63,18 @@ def train_command(
     output: Path | None = typer.Option(None, "--output", "-o", show_default=D["output"],
                                        help="model folder to write"),
     config: Path | None = typer.Option(None, "--config", "-c", help="TOML file with TrainConfig fields"),
+    recipe: str | None = typer.Option(None, "--recipe", "-r",
+                                      help="start from a packaged recipe (see --list-recipes)"),
+    list_recipes: bool = typer.Option(False, "--list-recipes", help="list the packaged recipes and exit"),
     resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in --output"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Train a retrieval model on query-passage pairs with hybrid batching."""
-    from xlir.training.config import TrainConfig
+    from xlir.training.recipes import recipe_table, resolve_config
+
+    if list_recipes:
+        typer.echo(recipe_table())
+        return
 
     def split(value: str | None) -> list[str] | None:
         return [x for x in value.replace(",", " ").split() if x] if value is not None else None
@@ -82,11 +90,7 @@ def train_command(
         "num_threads": threads, "output": output, "resume": resume or None,
         "progress": False if quiet else None,
     }
-    if config is not None:
-        cfg = TrainConfig.from_toml(config, **overrides)
-    else:
-        given = {k: v for k, v in overrides.items() if v is not None}
-        cfg = TrainConfig.build("command line", **given)
+    cfg = resolve_config(recipe, config, overrides)
 
     from xlir.training.distributed import is_main_process
     from xlir.training.trainer import train

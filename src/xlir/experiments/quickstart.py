@@ -36,7 +36,7 @@ from xlir.training.record import LOG_FILE, RECORD_FILE, TrainingRecord, read_log
 DEFAULT_SLICE = 200
 
 
-QUICKSTART_RECIPE = "quick-hybrid"
+QUICKSTART_RECIPE = "quick"
 DEFAULT_MODEL = "e5-small"
 DEFAULT_OUTPUT = Path("runs/quickstart")
 LEGACY_TRAIN_KEYS = {"train_sources": "sources", "sampler": "sampler", "alpha": "alpha", "steps": "steps",
@@ -49,8 +49,8 @@ LEGACY_TRAIN_KEYS = {"train_sources": "sources", "sampler": "sampler", "alpha": 
 class QuickstartConfig(TomlConfig):
     """The quickstart: the model, what training it gets, and the evaluation slice.
 
-    ``train`` is a whole :class:`TrainConfig`: the ``quick-hybrid`` recipe
-    (``xlir/training/recipes/quick-hybrid.toml``) with the ``[train]`` table's fields on top; its
+    ``train`` is a whole :class:`TrainConfig`: the ``quick`` recipe
+    (``xlir/training/recipes/quick.toml``) with the ``[train]`` table's fields on top; its
     ``model`` and ``output`` are the quickstart's (``model``, ``<output>/model``). The training
     keys of the old flat schema (``steps = 60``, ``train_sources = [...]``) are still read, into
     ``train``.
@@ -106,17 +106,18 @@ def _move_legacy_keys(data: dict) -> dict:
 
 
 def _train_values(values: dict, quickstart: dict) -> dict:
-    """The quick-hybrid recipe with ``values`` on top, as the quickstart runs it: its model, into
-    ``<output>/model``, resumable, checkpointed about six times unless ``values`` say otherwise."""
-    from xlir.config import read_toml
-    from xlir.training.config import RECIPES_DIR
+    """The quick recipe (or the one ``values`` name) with ``values`` on top, as the quickstart runs
+    it: its model, into ``<output>/model``, resumable, checkpointed about six times unless ``values``
+    say otherwise. The trained model's record names the recipe and what the quickstart changed."""
+    from xlir.training.recipes import load_recipe
 
     fixed = {"model": quickstart.get("model", DEFAULT_MODEL),
              "output": str(Path(quickstart.get("output", DEFAULT_OUTPUT)) / "model")}
     for key, value in fixed.items():
         if key in values and str(values[key]) != value:
             raise ValueError(f"train.{key} is the quickstart's own ({value}); set {key} at the top level")
-    merged = {**read_toml(RECIPES_DIR / f"{QUICKSTART_RECIPE}.toml", "train"), **values, **fixed,
+    recipe = load_recipe(values.get("recipe") or QUICKSTART_RECIPE)  # [train] recipe = "best-cpu" works
+    merged = {**recipe.values, **values, "recipe": recipe.name, **fixed,
               "progress": quickstart.get("progress", True), "resume": True}
     steps = merged.get("steps")
     if "checkpoint_every" not in values and isinstance(steps, int):

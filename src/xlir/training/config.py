@@ -5,7 +5,8 @@ temperature 0.05, AdamW) and the issue's quick CPU recipe otherwise (lr 3e-5, ba
 96, frozen word embeddings for cheap CPU steps). The whole config is written into the model's
 ``xlir_training.json``, so a trained model says how it was made. ``TrainConfig.from_toml(path,
 overrides)`` reads a file (top level or a ``[train]`` table) like every xlir config
-(:class:`xlir.config.TomlConfig`).
+(:class:`xlir.config.TomlConfig`). Packaged, measured configs are recipes
+(:mod:`xlir.training.recipes`; ``recipe("quick")``).
 
 TOML example::
 
@@ -81,6 +82,9 @@ class TrainConfig(TomlConfig):
                                      description="torch CPU threads (None: $XLIR_THREADS, else torch's)")
 
     # bookkeeping
+    recipe: str | None = Field(None, description="the packaged recipe these settings started from "
+                               "(xlir train --recipe; xlir.training.recipes): a label the record "
+                               "resolves to the recipe file, not a source of values")
     checkpoint_every: int = Field(50, ge=1)
     # two by default: a newest checkpoint found cut or damaged on resume falls back to the one before
     keep_checkpoints: int = Field(2, ge=1)
@@ -102,6 +106,19 @@ class TrainConfig(TomlConfig):
             raise ValueError(f"unknown language code(s) {', '.join(map(repr, unknown))}: expected ISO 639 "
                              "codes such as de, en, sw (see docs/languages.md)")
         return [normalize(c) for c in v]
+
+    @field_validator("recipe")
+    @classmethod
+    def _recipe(cls, v: str | None) -> str | None:
+        """A known recipe, by its current name (``quick-hybrid`` reads as ``quick``, with a warning)."""
+        if v is None:
+            return None
+        from xlir.training.recipes import canonical_name
+
+        try:
+            return canonical_name(v)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -156,9 +173,6 @@ def train_overrides(name: str, fields: Sequence[str], *, module: str, doc: str) 
                         __cls_kwargs__={"frozen": True, "extra": "forbid"}, **spec)
 
 
-RECIPES_DIR = Path(__file__).parent / "recipes"
-
-
 def help_defaults() -> dict[str, str]:
     """Each field's default as ``xlir train --help`` shows it. The command's options default to None
     (only the options given override a --config file), so typer cannot show these by itself."""
@@ -172,9 +186,8 @@ def help_defaults() -> dict[str, str]:
 
 
 def recipe(name: str, overrides: dict | None = None, /, **more) -> TrainConfig:
-    """A packaged config by name (``quick-hybrid``), with ``overrides`` applied."""
-    path = RECIPES_DIR / f"{name}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.toml")))
-        raise ConfigError(f"unknown training recipe {name!r}; known: {known}")
-    return TrainConfig.from_toml(path, overrides, **more)
+    """A packaged recipe's config by name (``quick``, ``best-cpu``), with ``overrides`` applied
+    (:mod:`xlir.training.recipes`)."""
+    from xlir.training.recipes import load_recipe
+
+    return load_recipe(name).config(overrides, **more)

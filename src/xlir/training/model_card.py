@@ -14,6 +14,9 @@ import json
 from pathlib import Path
 
 CARD = "README.md"
+BOOKKEEPING = {"output", "progress", "resume", "num_threads", "checkpoint_every", "keep_checkpoints",
+               "log_every"}
+"""Config fields that do not change the model: the card leaves them out of a recipe's changes."""
 EVAL_START, EVAL_END = "<!-- xlir:evaluation -->", "<!-- /xlir:evaluation -->"
 
 CITATIONS = """```bibtex
@@ -75,6 +78,13 @@ def _training_lines(record: dict) -> list[str]:
     ]
     if record.get("final_loss") is not None:
         lines.append(f"- **Final loss**: {record['final_loss']:.4f}")
+    recipe = record.get("recipe")
+    if recipe:
+        changed = {k: v for k, v in (recipe.get("changed") or {}).items() if k not in BOOKKEEPING}
+        lines.append(
+            f"- **Recipe**: `{recipe['name']}` (`xlir train --recipe {recipe['name']}`; recipe file "
+            f"sha256 `{str(recipe.get('sha256'))[:16]}`, its full text in `xlir_training.json`)"
+            + (", with " + ", ".join(f"{k} = {v}" for k, v in changed.items()) if changed else ""))
     return lines
 
 

@@ -1,11 +1,11 @@
 """The training record ``xlir_training.json`` written next to a trained model.
 
-It says how the model was made (config, sources, pair counts, software versions, steps, wall time)
-and, through ``sources``, lets evaluation refuse a non-zero-shot run
-(:func:`xlir.data.provenance.check_zero_shot`). :class:`TrainingRecord` is its typed form: the
-trainer builds one, ``TrainingRecord.read(folder)`` reads one back (None for a model xlir did not
-train), so readers use the field names the trainer writes (``wall_time_s``) and a misspelt one is an
-AttributeError, not a silently missing value.
+It says how the model was made (config, sources, pair counts, software versions, steps, wall time,
+the recipe it started from with that file's text and sha256, the command line) and, through
+``sources``, lets evaluation refuse a non-zero-shot run (:func:`xlir.data.provenance.check_zero_shot`).
+:class:`TrainingRecord` is its typed form: the trainer builds one, ``TrainingRecord.read(folder)``
+reads one back (None for a model xlir did not train), so readers use the field names the trainer
+writes (``wall_time_s``) and a misspelt one is an AttributeError, not a silently missing value.
 """
 
 from __future__ import annotations
@@ -81,6 +81,10 @@ class TrainingRecord(BaseModel):
     precision: str = "float32"  # the dtype of the trained weights
     compute_precision: dict = Field(default_factory=dict)  # matrix products: asked, used, hardware
     base_model_record: dict | None = None  # the base model's xlir_model.json, when it has one
+    # the packaged recipe the config started from: name, file, sha256, full text, and the settings
+    # that differ from it (xlir.training.recipes.recipe_provenance); None for a run from no recipe
+    recipe: dict | None = None
+    command: list[str] = Field(default_factory=list, description="sys.argv of the training process")
 
     def write(self, model_dir: str | Path) -> Path:
         path = Path(model_dir) / RECORD_FILE

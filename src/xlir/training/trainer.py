@@ -40,6 +40,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,13 +51,15 @@ from xlir.errors import ConfigError, XlirError
 from xlir.files import check_output_dir
 from xlir.training.config import TrainConfig
 from xlir.training.model_card import write_model_card
+from xlir.training.recipes import recipe_provenance
 from xlir.training.record import LOG_FILE, RECORD_FILE, PairsSummary, TrainingRecord, read_log, versions
 
 LICENSE_FILES = ("LICENSE", "NOTICE")
 # Config fields a resumed run may change: they do not change what is computed (thread count can
-# change float rounding, not the math).
+# change float rounding, not the math; ``recipe`` names where the settings came from, not what they
+# are, and checkpoints made before it existed lack it).
 RESUMABLE_CHANGES = {"resume", "progress", "num_threads", "checkpoint_every", "keep_checkpoints",
-                     "log_every", "output"}
+                     "log_every", "output", "recipe"}
 
 
 class NonFiniteLossError(XlirError):
@@ -459,7 +462,7 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
         batch_kinds={k: sum(1 for r in log if r["kind"] == k) for k in sorted({r["kind"] for r in log})},
         versions=versions(), device=str(run.device),
         precision=str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
-        compute_precision=run.precision,
+        compute_precision=run.precision, recipe=recipe_provenance(config), command=list(sys.argv),
     )
     if dist.is_main:
         model, output = run.model, run.output
