@@ -188,3 +188,18 @@ def test_a_recipe_run_records_the_recipe_and_reruns_to_the_same_model(tiny_model
     rerun = json.loads((tmp_path / "b" / "xlir_training.json").read_text())
     assert {**rerun["config"], "output": None} == {**record["config"], "output": None}
     assert rerun["loss_curve"] == record["loss_curve"] and rerun["pairs"] == record["pairs"]
+
+
+def test_the_quickstart_trains_the_quick_recipe_or_the_one_its_config_names(tmp_path):
+    from xlir.experiments.quickstart import QuickstartConfig
+
+    default = QuickstartConfig()
+    assert default.train.recipe == "quick"
+    own = {"output", "resume", "checkpoint_every"}  # the quickstart's: its folder, resumable, 6 checkpoints
+    assert default.train.model_dump(exclude=own) == recipe("quick").model_dump(exclude=own)
+    qs = tmp_path / "qs.toml"
+    qs.write_text('[train]\nrecipe = "best-cpu"\nsteps = 600\n')
+    cfg = QuickstartConfig.from_toml(qs)
+    assert (cfg.train.recipe, cfg.train.steps, cfg.train.hard_negatives, cfg.train.precision) == (
+        "best-cpu", 600, 1, "auto")
+    assert cfg.train.checkpoint_every == 100 and cfg.train.output == cfg.output / "model"
