@@ -9,7 +9,7 @@ import os
 import pytest
 
 from xlir.errors import ConfigError
-from xlir.files import atomic_write, check_output_dir, write_json_atomic
+from xlir.files import atomic_dir, atomic_write, check_output_dir, write_json_atomic
 
 
 def _save_many(path: str, writer: int, n: int) -> None:
@@ -65,3 +65,23 @@ def test_check_output_dir_refuses_unwritable_paths(tmp_path, case):
 def test_check_output_dir_creates_nothing(tmp_path):
     assert check_output_dir(tmp_path / "new" / "run") == tmp_path / "new" / "run"
     assert os.listdir(tmp_path) == []
+
+
+def test_atomic_dir_replaces_a_folder_whole_or_not_at_all(tmp_path):
+    """A model folder (xlir merge) appears complete or not at all; an existing one is kept unless
+    overwrite, and a failed write leaves it untouched and no temporary folder behind."""
+    target = tmp_path / "model"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("one")
+    assert (target / "a.txt").read_text() == "one"
+    with pytest.raises(ConfigError, match="already exists and is not empty.*--overwrite"):
+        with atomic_dir(target):
+            pass
+    with pytest.raises(RuntimeError), atomic_dir(target, overwrite=True) as tmp:
+        (tmp / "a.txt").write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert (target / "a.txt").read_text() == "one"
+    with atomic_dir(target, overwrite=True) as tmp:
+        (tmp / "b.txt").write_text("two")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary or old folder left

@@ -20,7 +20,8 @@ app = typer.Typer(
 
 # Each module exposes ``register(app)``; keeping them separate keeps heavy imports (torch) out of
 # ``xlir --help`` and lets every command group be read on its own.
-COMMAND_MODULES = ["data", "model", "eval", "compare", "train", "quickstart", "study", "report", "mteb"]
+COMMAND_MODULES = ["data", "model", "eval", "compare", "train", "merge", "quickstart", "study", "report",
+                   "mteb"]
 
 
 @app.callback()

@@ -9,6 +9,10 @@ rename their own complete file, and the last rename wins. (A fixed name such as 
 made concurrent savers rename each other's files away: issue 11, defect 9.) On any error the
 temporary file is removed and the target is untouched.
 
+Folders (:func:`atomic_dir`): a folder of several files (a model) is written into a unique temporary
+folder beside the target and renamed into place only when complete, so a kill leaves the old folder
+or the new one, never a half-written model.
+
 Output folders (:func:`check_output_dir`): a command that will write a folder checks, before any
 work, that the path is a folder or can become one and that it can be written, so a long evaluation
 does not fail at its very end. The check creates nothing: it probes the nearest existing folder with
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +72,35 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+@contextmanager
+def atomic_dir(path: str | Path, *, overwrite: bool = False, what: str = "output folder") -> Iterator[Path]:
+    """``with atomic_dir(path) as tmp: <write files into tmp>``: ``tmp`` becomes ``path`` when the block
+    ends without an exception; on an exception it is removed and ``path`` is untouched.
+
+    An existing non-empty ``path`` is refused (:class:`ConfigError`) unless ``overwrite``; then it is
+    swapped out after the new folder is complete and removed.
+    """
+    path = Path(path)
+    check_output_dir(path, what)
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise ConfigError(f"{what} {path} already exists and is not empty: choose another path, or "
+                          f"pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.replace(path, old / path.name)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

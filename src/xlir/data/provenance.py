@@ -19,6 +19,8 @@ from xlir.errors import ConfigError, DataError
 
 RECORD_FILE = "xlir_training.json"
 """The training record a model trained by xlir carries (written by :mod:`xlir.training.record`)."""
+MERGE_FILE = "xlir_merge.json"
+"""The record of a weight-space merge (:mod:`xlir.models.merge`): its ``sources`` are both parents'."""
 
 # Different names for the same underlying dataset: the -R retrieval forms are built from the QA
 # sets, SIB-200 is FLORES-200 text, and folder names carry version suffixes. Every registered
@@ -85,17 +87,21 @@ def check_zero_shot(train_sources: Iterable[str], collection_source: str, overri
 
 
 def training_sources(model: str | Path) -> list[str]:
-    """The sources a model folder was trained on, from its ``xlir_training.json`` (empty if none).
+    """The sources a model folder was trained on, from its ``xlir_training.json`` and, for a merged
+    model, the union with both parents' sources in ``xlir_merge.json`` (empty if neither).
 
     A short name (``e5-small``) or a Hub id is not a folder and has no record: a base model.
     """
-    path = Path(model) / RECORD_FILE
-    if not path.is_file():
-        return []
     from xlir.data.io import read_json
 
-    record = read_json(path)  # a cut or garbled record is a DataError naming it, not a traceback
-    sources = record.get("sources", []) if isinstance(record, dict) else None
-    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
-        raise DataError(path, "no list of training 'sources'", expected="the record xlir train writes")
-    return sources
+    found: list[str] = []
+    for name in (RECORD_FILE, MERGE_FILE):
+        path = Path(model) / name
+        if not path.is_file():
+            continue
+        record = read_json(path)  # a cut or garbled record is a DataError naming it, not a traceback
+        sources = record.get("sources", []) if isinstance(record, dict) else None
+        if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+            raise DataError(path, "no list of training 'sources'", expected="the record xlir writes")
+        found += [s for s in sources if s not in found]
+    return found

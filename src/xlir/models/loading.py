@@ -38,7 +38,7 @@ def resolve_model_path(name_or_path: str | Path) -> str:
 
 
 #: Files by which xlir recognises a folder it wrote (a conversion, a trained or pre-trained model).
-XLIR_MARKERS = ("xlir_model.json", "xlir_training.json", "pretrain.json")
+XLIR_MARKERS = ("xlir_model.json", "xlir_training.json", "pretrain.json", "xlir_merge.json")
 
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | None = None):

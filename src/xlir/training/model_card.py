@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from xlir.data.provenance import MERGE_FILE
+
 CARD = "README.md"
 BOOKKEEPING = {"output", "progress", "resume", "num_threads", "checkpoint_every", "keep_checkpoints",
                "log_every"}
@@ -107,9 +109,26 @@ def _evaluation_block(evaluation: list[dict] | None) -> str:
     return f"{EVAL_START}\n## Evaluation\n\n{body}\n{EVAL_END}"
 
 
-def model_card(record: dict, evaluation: list[dict] | None = None) -> str:
+def _merge_lines(merge: dict) -> list[str]:
+    """The card section of a merged model (``xlir_merge.json``, :mod:`xlir.models.merge`)."""
+    w = merge.get("weight")
+    base, trained = merge.get("base", {}), merge.get("trained", {})
+    return [
+        "## Weight-space interpolation (WiSE-FT)", "",
+        f"These weights are not the fine-tuned ones: they are θ = (1 − λ)·θ_base + λ·θ_trained with "
+        f"λ = {w} (Wortsman et al., [arXiv 2109.01903](https://arxiv.org/abs/2109.01903)), every "
+        "floating tensor mixed in fp32. The training section describes the trained parent.", "",
+        f"- **Base parent**: `{base.get('name')}` (fingerprint {base.get('fingerprint')})",
+        f"- **Trained parent**: `{trained.get('name')}` (fingerprint {trained.get('fingerprint')})",
+        f"- **Training sources of either parent** (the zero-shot guard uses all of them): "
+        f"{', '.join(merge.get('sources', [])) or 'none'}", "",
+        "Both parents' weight files' sha256 are in `xlir_merge.json` beside this card.", "",
+    ]
+
+
+def model_card(record: dict, evaluation: list[dict] | None = None, merge: dict | None = None) -> str:
     """The card's Markdown text for a training ``record``; ``evaluation`` rows as in
-    :func:`add_evaluation`."""
+    :func:`add_evaluation`; ``merge``: the ``xlir_merge.json`` of a merged model."""
     base_id, licence = _base(record)
     langs = _languages(record)
     meta = ["---", "library_name: sentence-transformers", "pipeline_tag: sentence-similarity",
@@ -122,7 +141,8 @@ def model_card(record: dict, evaluation: list[dict] | None = None) -> str:
     prompts = record.get("config", {})
     text = [
         *meta, "",
-        f"# {base_id} fine-tuned for multilingual retrieval with hybrid batches",
+        f"# {base_id} fine-tuned for multilingual retrieval with hybrid batches"
+        + (f", interpolated with its base model (λ = {merge.get('weight')})" if merge else ""),
         "",
         "A sentence-transformers bi-encoder fine-tuned with xlir using hybrid batch sampling "
         "([Elmahdy, Lin & Ahmad, arXiv 2408.10536](https://arxiv.org/abs/2408.10536)): every training "
@@ -131,6 +151,7 @@ def model_card(record: dict, evaluation: list[dict] | None = None) -> str:
         "rank answers in the query's language and across languages alike, the property LAReQA "
         "([Roy et al., arXiv 2004.05484](https://arxiv.org/abs/2004.05484)) measures.",
         "",
+        *(_merge_lines(merge) if merge else []),
         "## Training", "", *_training_lines(record), "",
         "The full record (configuration, data fingerprint, loss curve, package versions) is "
         "`xlir_training.json` beside this card.", "",
@@ -161,10 +182,23 @@ def model_card(record: dict, evaluation: list[dict] | None = None) -> str:
 
 def write_model_card(model_dir: str | Path, record: dict, *, base_dir: Path | None = None,
                      evaluation: list[dict] | None = None) -> Path:
-    """Write ``README.md`` into ``model_dir`` (replacing sentence-transformers' stock card)."""
+    """Write ``README.md`` into ``model_dir`` (replacing sentence-transformers' stock card); a merged
+    model's ``xlir_merge.json`` there adds its interpolation section."""
     path = Path(model_dir) / CARD
-    path.write_text(model_card(record, evaluation), encoding="utf-8")
+    merge_file = Path(model_dir) / MERGE_FILE
+    merge = json.loads(merge_file.read_text(encoding="utf-8")) if merge_file.is_file() else None
+    path.write_text(model_card(record, evaluation, merge), encoding="utf-8")
     return path
+
+
+def write_merged_card(model_dir: str | Path) -> Path | None:
+    """The card of a merged model folder, from the trained parent's record copied into it and its
+    ``xlir_merge.json``; None (sentence-transformers' stock card stays) when the trained parent was
+    not trained by xlir."""
+    record_file = Path(model_dir) / "xlir_training.json"
+    if not record_file.is_file():
+        return None
+    return write_model_card(model_dir, json.loads(record_file.read_text(encoding="utf-8")))
 
 
 def add_evaluation(model_dir: str | Path, evaluation: list[dict]) -> Path:

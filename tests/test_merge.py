@@ -1,0 +1,129 @@
+"""WiSE-FT merges (`xlir merge`): the endpoints reproduce their parents, the midpoint is the mean of
+the weights, incompatible models and bad weights are refused, nothing is overwritten unasked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from xlir.errors import ConfigError, ModelError
+
+TEXTS = ["Wo steht der Eiffelturm?", "The Eiffel Tower is in Paris.", "埃菲尔铁塔在哪里？"]
+
+
+@pytest.fixture(scope="module")
+def trained_path(tiny_model_path, tmp_path_factory):
+    """The tiny model after 3 real training steps (lr high enough that every layer moves)."""
+    from xlir.training import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("merge") / "trained"
+    return train(TrainConfig(model=str(tiny_model_path), sources=["mlqa"], steps=3, batch_size=4, lr=1e-2,
+                             max_length=16, max_groups=20, progress=False, output=out)).model_dir
+
+
+def _encode(path):
+    from xlir.models import load_model
+
+    return load_model(str(path)).encode(TEXTS, prompt_name="query", convert_to_numpy=True)
+
+
+def _state(path):
+    from xlir.models import load_model
+
+    return load_model(str(path)).state_dict()
+
+
+def test_endpoints_reproduce_the_parents_and_the_midpoint_is_the_mean(tiny_model_path, trained_path,
+                                                                      tmp_path):
+    from xlir.data.provenance import training_sources
+    from xlir.models.merge import merge_models
+
+    base_vecs, trained_vecs = _encode(tiny_model_path), _encode(trained_path)
+    assert not np.allclose(base_vecs, trained_vecs)  # training moved the model: the checks below can fail
+    m0 = merge_models(str(tiny_model_path), str(trained_path), 0.0, tmp_path / "m0")
+    m1 = merge_models(str(tiny_model_path), str(trained_path), 1.0, tmp_path / "m1")
+    half = merge_models(str(tiny_model_path), str(trained_path), 0.5, tmp_path / "half")
+    assert np.array_equal(_encode(m0), base_vecs)
+    assert np.array_equal(_encode(m1), trained_vecs)
+    sb, st, sh = _state(tiny_model_path), _state(trained_path), _state(half)
+    moved = [k for k in sb if sb[k].is_floating_point() and not torch.equal(sb[k], st[k])]
+    assert len(moved) > 10  # every layer moved (the word embeddings stay frozen)
+    for key in sb:
+        expected = (sb[key] + st[key]) / 2 if sb[key].is_floating_point() else sb[key]
+        assert torch.equal(sh[key], expected), key
+    assert not np.allclose(_encode(half), base_vecs) and not np.allclose(_encode(half), trained_vecs)
+
+    record = json.loads((half / "xlir_merge.json").read_text())
+    assert record["weight"] == 0.5 and record["sources"] == ["mlqa"]
+    sha = hashlib.sha256((trained_path / "model.safetensors").read_bytes()).hexdigest()
+    assert record["trained"]["weights_sha256"]["model.safetensors"] == sha
+    assert record["base"]["training_sources"] == [] and record["trained"]["training_sources"] == ["mlqa"]
+    assert training_sources(half) == ["mlqa"]  # the zero-shot guard still knows the trained parent's data
+    assert not (half / "README.md").exists()  # not the trained model's card: these are other weights
+
+
+def test_cli_merges_and_never_overwrites_unasked(tiny_model_path, trained_path, tmp_path):
+    from xlir.cli import app
+
+    out = tmp_path / "merged"
+    args = ["merge", str(tiny_model_path), str(trained_path), "--weight", "0.25", "-o", str(out)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads((out / "xlir_merge.json").read_text())["weight"] == 0.25
+    card = (out / "README.md").read_text()  # the command writes the merged model's card
+    assert "interpolated with its base model (λ = 0.25)" in card
+    assert "## Weight-space interpolation (WiSE-FT)" in card
+    assert "**Steps**: 3 of 4 pairs" in card  # and describes the trained parent
+    again = CliRunner().invoke(app, [*args[:4], "0.75", *args[5:]])
+    assert isinstance(again.exception, ConfigError) and "--overwrite" in str(again.exception)
+    assert json.loads((out / "xlir_merge.json").read_text())["weight"] == 0.25  # untouched
+    forced = CliRunner().invoke(app, [*args[:4], "0.75", *args[5:], "--overwrite"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads((out / "xlir_merge.json").read_text())["weight"] == 0.75
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, float("nan"), float("inf")])
+def test_weight_outside_0_1_is_refused_before_anything_is_written(tiny_model_path, tmp_path, weight):
+    from xlir.models.merge import merge_models
+
+    with pytest.raises(ConfigError, match=r"finite number in \[0, 1\]"):
+        merge_models(str(tiny_model_path), str(tiny_model_path), weight, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_architecture_is_refused_naming_the_first_difference(tiny_model_path, tmp_path):
+    from xlir.models.merge import merge_models
+    from xlir.models.tiny import build_tiny_model
+
+    other = build_tiny_model(tmp_path / "one-layer", layers=1)
+    with pytest.raises(ModelError, match=r"architectures differ at .*num_hidden_layers \(2 vs 1\)"):
+        merge_models(str(tiny_model_path), str(other), 0.5, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_tokenizer_prompts_or_keys_are_refused(tiny_model_path):
+    from xlir.models import load_model
+    from xlir.models.merge import check_compatible
+
+    def pair():
+        return load_model(str(tiny_model_path)), load_model(str(tiny_model_path))
+
+    base, other = pair()
+    check_compatible(base, other)  # the same model: compatible
+    other.tokenizer.add_tokens(["xlirtoken"])
+    with pytest.raises(ModelError, match="tokenizers differ"):
+        check_compatible(base, other)
+    base, other = pair()
+    other.prompts["query"] = "question: "
+    with pytest.raises(ModelError, match="query prompts differ"):
+        check_compatible(base, other)
+    base, other = pair()
+    other[0].auto_model.register_buffer("extra_scale", torch.ones(2))
+    with pytest.raises(ModelError, match=r"key 0\.\w+\.extra_scale is only in the trained model"):
+        check_compatible(base, other)
