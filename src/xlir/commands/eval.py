@@ -46,6 +46,11 @@ def register(app: typer.Typer) -> None:
                  "candidate pool stays whole, so all of it is still encoded and ranked (XQuAD-R: "
                  "13,014 sentences, ~570k tokens, about 11 min with e5-small on 2 CPU cores the first "
                  "time, then read from the embedding cache) and the figures are full-pool figures."),
+        questions: str = typer.Option(
+            "all", "--questions",
+            help="all; dev: the fixed dev slice of the questions (XQuAD-R: 120 of 1,190, the same ids in "
+                 "every language; rule in xlir.data.dev_split) that the recipe search decides on; test: "
+                 "every question but those (report a searched recipe here). The pool stays whole."),
         output: Path | None = typer.Option(None, "--output", "-o",
                                            help="Run folder (default runs/<dataset>-<model>-<time>)."),
         batch_size: int = typer.Option(64, "--batch-size", min=1),
@@ -100,6 +105,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate MODEL on DATASET: mono-, cross- and multilingual retrieval plus language bias."""
         from xlir.data import load_collection
+        from xlir.data.dev_split import split_questions
         from xlir.data.registry import user_data_options
         from xlir.errors import ConfigError
         from xlir.evaluation import EvalConfig, evaluate
@@ -118,7 +124,7 @@ def register(app: typer.Typer) -> None:
         langs = parse_language_list(languages)
         data_options = user_data_options(dataset, path=path, corpus=corpus, split=split,
                                          data_language=data_language)
-        collection = load_collection(dataset, languages=langs, **data_options)
+        collection = split_questions(load_collection(dataset, languages=langs, **data_options), questions)
         if langs or limit:
             collection = collection.subset(query_languages=collection.query_languages if langs else None,
                                            limit=limit)

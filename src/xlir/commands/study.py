@@ -65,6 +65,20 @@ def register(app: typer.Typer) -> None:
         _run("pretrain-languages", preset, output, jobs, objective, report, answer, dry_run, max_minutes,
              fit_hours)
 
+    @study.command("recipe")
+    def recipe(
+        preset: str = typer.Option("smoke", help="smoke (tiny model, seconds) | dev (the search: e5-small "
+                                                 "on the XQuAD-R dev slice, about 16 h on 2 free cores)"),
+        output: Path = typer.Option(Path("runs/study-recipe"), help="study folder (resumes if it exists)"),
+        jobs: int = typer.Option(1, min=1, help="cells run in parallel processes"),
+        report: bool = typer.Option(True, help="write report.md (and --answer) when cells are done"),
+        answer: Path = typer.Option(None, help="also write the generated answer here (docs/recipes.md)"),
+        dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+        max_minutes: float = typer.Option(None, "--max-minutes", help=MAX_MINUTES_HELP),
+    ) -> None:
+        """Issue 14: one training factor at a time against the quick recipe, decided on a dev slice."""
+        _run("recipe", preset, output, jobs, None, report, answer, dry_run, max_minutes, None)
+
     @study.command("report")
     def report_cmd(
         study_dir: Path = typer.Argument(..., help="a study folder with study.json and results.csv"),

@@ -91,7 +91,8 @@ class Collection:
 
     def subset(self, *, languages: Iterable[str] | None = None, limit: int | None = None,
                query_languages: Iterable[str] | None = None,
-               pool_per_language: int | None = None) -> Collection:
+               pool_per_language: int | None = None, groups: Iterable[str] | None = None,
+               exclude_groups: Iterable[str] | None = None) -> Collection:
         """A slice of the collection: the one place where collections are cut.
 
         ``languages`` keeps queries and documents in those languages only; ``query_languages``
@@ -103,12 +104,21 @@ class Collection:
         ``pool_per_language`` does cut it, for CPU-sized studies: the relevant candidates of the
         kept queries plus the first ``pool_per_language`` other candidates of each language (in
         file order: the paragraphs around the kept questions, hard same-topic distractors).
+        ``groups`` keeps only the queries of those groups (question ids; the query id when a query
+        has no group), ``exclude_groups`` drops them (a dev slice and the rest of the questions, see
+        :mod:`xlir.data.dev_split`); both apply before ``limit``.
         Queries left without a relevant candidate are dropped.
         """
         langs = set(languages) if languages is not None else None
         qlangs = set(query_languages) if query_languages is not None else langs
         docs = [d for d in self.documents if langs is None or d.language in langs]
         queries = [q for q in self.queries if qlangs is None or q.language in qlangs]
+        if groups is not None:
+            keep_groups = set(groups)
+            queries = [q for q in queries if (q.group or q.id) in keep_groups]
+        if exclude_groups is not None:
+            drop_groups = set(exclude_groups)
+            queries = [q for q in queries if (q.group or q.id) not in drop_groups]
         if limit is not None:
             queries = _first_groups(queries, limit, per_language=not self.parallel)
         doc_ids = {d.id for d in docs}
@@ -119,6 +129,9 @@ class Collection:
         queries = [q for q in queries if qrels.get(q.id)]
         qrels = {q.id: qrels[q.id] for q in queries}
         sliced = {"languages": sorted(qlangs) if qlangs else None, "limit": limit}
+        if groups is not None or exclude_groups is not None:
+            sliced["groups"] = "kept" if groups is not None else "excluded"
+            sliced["n_groups"] = len(keep_groups if groups is not None else drop_groups)
         if pool_per_language is not None:
             docs = _trim_pool(docs, qrels, pool_per_language)
             kept = {d.id for d in docs}

@@ -119,8 +119,11 @@ class EvalConfig(TomlConfig):
 
 
 def collection_info(collection) -> dict:
-    """The ``collection`` entry of ``results.json``: summary counts, source and the slice taken."""
-    return {**collection.summary(), "source": collection.source, "subset": collection.meta.get("subset")}
+    """The ``collection`` entry of ``results.json``: summary counts, source and the slice taken (and,
+    for ``--questions dev|test``, which part of the questions, :mod:`xlir.data.dev_split`)."""
+    part = {"questions": q} if (q := collection.meta.get("questions")) else {}
+    return {**collection.summary(), "source": collection.source, "subset": collection.meta.get("subset"),
+            **part}
 
 
 def _model_device(model) -> str:

@@ -50,6 +50,8 @@ def calibrate(model: str, batch_size: int, max_length: int, precision: str = "fp
 
     eval_prec = resolve_precision(precision)
     train_prec = resolve_precision(train_precision(precision) or "fp32")
+    import sentence_transformers  # noqa: F401  (imported once per process: not part of a model load)
+
     t0 = time.perf_counter()
     m = load_model(model)
     load_s = time.perf_counter() - t0
@@ -100,7 +102,16 @@ def eval_sentences(specs, cache: dict) -> int:
 
 
 def estimate_cell(cell, cal: Calibration, cache: dict) -> float:
-    """Seconds one cell takes with one job: its training steps, encoded sentences and model loads."""
+    """Seconds one cell takes with one job: its training steps, encoded sentences and model loads.
+
+    A cell with a ``cost()`` method counts its own: ``{"steps": probe-sized training steps,
+    "passes": evaluations of its slices, "loads": model loads}`` (the recipe study: hard negatives
+    make a step encode more passages, and a trained cell evaluates its merges too).
+    """
+    if callable(getattr(cell, "cost", None)):
+        c = cell.cost()
+        sentences = eval_sentences(cell.evals, cache) * c["passes"]
+        return c["steps"] * cal.step_s + sentences * cal.encode_s_per_sentence + c["loads"] * cal.load_s
     ft = getattr(cell, "finetune", None)
     steps = ft.steps if ft is not None and getattr(cell, "strategy", "") != "base" else 0
     loads = 2 if steps else 1

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_serializer
 
 from xlir.data.schema import Collection
 from xlir.training.config import train_overrides
@@ -37,6 +38,18 @@ class EvalSpec(BaseModel):
     limit: int | None = None
     pool_per_language: int | None = None
     optional: bool = False  # skip (and say so) when the loader or files are missing
+    questions: Literal["all", "dev", "test"] = "all"
+    """``dev``: only the fixed dev slice of the questions, ``test``: all but it
+    (:mod:`xlir.data.dev_split`); applied before ``limit``."""
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler):
+        """Fields added after studies were committed are left out of the dump at their default, so
+        the cells of those studies keep their ids (a cell id hashes its config's dump)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("questions") == "all":
+            data.pop("questions")
+        return data
 
 
 def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
@@ -52,6 +65,10 @@ def load_eval(spec: EvalSpec, data_dir=None) -> Collection | None:
         if spec.optional:
             return None
         raise
+    if spec.questions != "all":
+        from xlir.data.dev_split import split_questions
+
+        coll = split_questions(coll, spec.questions)
     if spec.limit or spec.pool_per_language is not None:
         coll = coll.subset(limit=spec.limit, pool_per_language=spec.pool_per_language)
     return coll
@@ -88,7 +105,7 @@ def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path,
 
 
 def evaluate_specs(
-    model_path: str,
+    model_path,
     specs,
     *,
     train_sources=(),
@@ -97,7 +114,8 @@ def evaluate_specs(
     keep_pairs: bool = True,
     precision: str = "fp32",
 ) -> tuple[list[dict], dict, list[str]]:
-    """Evaluate on every spec; return (rows, per-question scores, skipped collection names).
+    """Evaluate ``model_path`` (a model name or folder, or a loaded SentenceTransformer: a merge made
+    in memory) on every spec; return (rows, per-question scores, skipped collection names).
 
     Rows: one per (collection, setting, metric) plus the aggregate rows ``mono``, ``cross``,
     ``multi`` (AP) and ``rank_distance``. Per-question scores, for paired tests, are keyed
@@ -107,7 +125,7 @@ def evaluate_specs(
     from xlir.evaluation import EvalConfig, evaluate, quick_summary
     from xlir.models.loading import load_model
 
-    model = load_model(model_path)
+    model = load_model(model_path) if isinstance(model_path, str | Path) else model_path
     rows: list[dict] = []
     per_question: dict = {}
     skipped: list[str] = []

@@ -37,7 +37,14 @@ def build_study_cells(name: str, preset: str, objective: str | None = None):
 
 
 STAGES = {"per_question": "finetuned", "per_question_pretrained": "pretrained"}
-"""result.json key -> the ``stage`` column of per_question.csv.gz (study 2 evaluates twice)."""
+"""result.json key -> the ``stage`` column of per_question.csv.gz (study 2 evaluates twice); any other
+``per_question_<stage>`` key is stage ``<stage>`` (the recipe study's merges: ``wise-0.5``)."""
+
+
+def _stages(result: dict) -> list[tuple[str, str]]:
+    """(result key, stage) of every per-question table in a cell's result."""
+    return [(key, STAGES.get(key, key.removeprefix("per_question_"))) for key in sorted(result)
+            if key == "per_question" or key.startswith("per_question_")]
 
 
 def write_per_question(study_dir: Path, cells) -> Path:
@@ -51,7 +58,7 @@ def write_per_question(study_dir: Path, cells) -> Path:
             if not res.is_file():
                 continue
             result = read_json(res)
-            for key, stage in STAGES.items():
+            for key, stage in _stages(result):
                 for coll, kinds in result.get(key, {}).items():
                     for kind, groups in kinds.items():
                         for g, v in groups.items():

@@ -6,6 +6,11 @@
   dashed horizontal reference. Error bars are 95% CIs over seeds.
 * :func:`plot_vs_k` — study 2: a metric against the number of pre-training languages on a log2
   axis, one line per arm, with k = 0 (no pre-training) drawn as a dotted reference line and band.
+* :func:`plot_lambda_curve` — the recipe search: mono and multilingual mAP against the WiSE-FT weight
+  λ (0: the base model, 1: the trained one), one line per training variant, the quick recipe bold with
+  its 95% CIs over seeds.
+* :func:`plot_tradeoff` — the recipe search: monolingual against multilingual mAP of every variant
+  (trained, and its merges along a thin line), the base model and its monolingual level marked.
 """
 
 from __future__ import annotations
@@ -99,3 +104,69 @@ def plot_vs_k(
         ax.minorticks_off()
     ax.set_xlabel("pre-training languages k (log2)")
     return _finish(fig, ax, title, ylabel, path)
+
+
+def _shade(cmap, i: int):
+    """tab20's dark shades first (the light ones are hard to see), then the light ones."""
+    return cmap((2 * i) % 20 + (i // 10) % 2)
+
+
+def plot_lambda_curve(series: dict[str, dict[str, list[tuple[float, float, float, float]]]], highlight: str,
+                      title: str, path: str | Path) -> Path:
+    """``series``: variant -> kind ("mono", "multi") -> [(λ, mean, low, high)], λ = 0 the base model.
+    Two panels (mono, multi); ``highlight`` (the quick recipe) drawn bold with error bars."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharex=True)
+    cmap = plt.get_cmap("tab20")
+    for ax, kind in zip(axes, ("mono", "multi"), strict=True):
+        for i, (variant, kinds) in enumerate(series.items()):
+            pts = sorted(p for p in kinds.get(kind, []) if not math.isnan(p[1]))
+            if not pts:
+                continue
+            x, y = [p[0] for p in pts], [p[1] for p in pts]
+            if variant == highlight:
+                err = [[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]]
+                ax.errorbar(x, y, yerr=err, marker="o", capsize=3, lw=2.2, color="black", label=variant,
+                            zorder=5)
+            else:
+                ax.plot(x, y, marker=".", lw=1, alpha=0.8, color=_shade(cmap, i), label=variant)
+        ax.set_title(f"{kind} mAP", fontsize=10)
+        ax.set_xlabel("λ (0: base model, 1: trained)")
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mAP")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(6, max(1, len(labels))),
+               frameon=False, bbox_to_anchor=(0.5, -0.07 - 0.035 * math.ceil(len(labels) / 6)))
+    fig.suptitle(title, fontsize=10)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_tradeoff(points: dict[str, list[tuple[float, float, float]]], base: tuple[float, float] | None,
+                  highlight: str, title: str, path: str | Path) -> Path:
+    """``points``: variant -> [(λ, multi mAP, mono mAP)] (means over seeds); the λ = 1 point (the
+    trained model) is labelled, its merges joined to it by a thin line; ``base``: (multi, mono)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.6))
+    cmap = plt.get_cmap("tab20")
+    for i, (variant, pts) in enumerate(points.items()):
+        pts = sorted(p for p in pts if not (math.isnan(p[1]) or math.isnan(p[2])))
+        if not pts:
+            continue
+        color = "black" if variant == highlight else _shade(cmap, i)
+        ax.plot([p[1] for p in pts], [p[2] for p in pts], lw=0.8, alpha=0.5, color=color)
+        trained = [p for p in pts if p[0] == 1.0]
+        if trained:
+            _, x, y = trained[0]
+            ax.scatter([x], [y], s=36 if variant == highlight else 22, color=color, zorder=4)
+            ax.annotate(variant, (x, y), fontsize=6.5, xytext=(3, 2), textcoords="offset points")
+    if base is not None and not any(math.isnan(v) for v in base):
+        ax.scatter([base[0]], [base[1]], marker="*", s=120, color="tab:red", zorder=5, label="base model")
+        ax.axhline(base[1], ls="--", lw=1, color="tab:red", alpha=0.6,
+                   label="base model's monolingual mAP")
+    ax.set_xlabel("multilingual mAP (one pool, all languages)")
+    return _finish(fig, ax, title, "monolingual mAP", path)

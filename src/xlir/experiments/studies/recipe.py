@@ -1,0 +1,314 @@
+"""The recipe search (issue 14): which training choices lift the embedded model, decided on a dev slice.
+
+Every cell starts from the packaged ``quick`` recipe (``quick-hybrid`` before its rename: hybrid
+batches alpha 0.5 on MLQA pairs, batch 32, lr 3e-5, temperature 0.05, frozen word embeddings, max
+length 96, 120 steps) and changes **one factor** (:data:`VARIANTS`): training length (360, 1,000
+steps), in-paragraph hard negatives (1, 3), alpha (0.25, 0.75), learning rate (1e-5, 6e-5) and
+warm-up (none, 30%), temperature (0.02, 0.1), symmetric InfoNCE, trained word embeddings, and more
+sources (TyDi QA GoldP train, AfriQA train, NTREX bitext; none shares a source with XQuAD-R, which the
+zero-shot guard checks in every cell); last, the packaged ``best-cpu`` recipe as it stands.
+Each variant runs with seeds 0 and 1; one more cell evaluates
+the untrained base model. Every trained cell also evaluates its WiSE-FT interpolations with the base
+model, θ = (1 − λ)·θ_base + λ·θ_trained at λ in {0.25, 0.5, 0.75} (:mod:`xlir.models.merge`, in
+memory: no weights are written), so the λ curve of every variant costs three evaluations and no
+training.
+
+Where it is decided: the fixed **dev slice** of XQuAD-R (120 of its 1,190 questions, the same ids in
+all 11 languages, chosen by the documented rule of :mod:`xlir.data.dev_split`) against the full
+13,014-sentence pool. The reported test is XQuAD-R in full and XQuAD-R minus the dev questions
+(``xlir eval --questions test``), never the dev slice.
+
+Order (``dev`` preset): the cells run in decision priority: base, quick (2 seeds), length, hard
+negatives, alpha, learning rate and warm-up, temperature, symmetric, embeddings, sources; the λ
+curve comes with every trained cell. ``--max-minutes`` stops between cells and the same command
+resumes, so the most decision-relevant cells finish first.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import ClassVar
+
+from xlir.experiments.grid import CellConfig
+from xlir.experiments.pipeline import EvalSpec, evaluate_specs, finetune
+from xlir.experiments.studies import STUDIES, Study
+from xlir.training.config import train_overrides
+
+RecipeSpec = train_overrides(
+    "RecipeSpec",
+    ("sources", "sampler", "alpha", "steps", "batch_size", "lr", "warmup_steps", "temperature", "symmetric",
+     "hard_negatives", "freeze_word_embeddings", "max_length", "max_groups", "bitext_languages"),
+    module=__name__,
+    doc="The training of a recipe cell: the TrainConfig fields the search varies or fixes.",
+)
+
+# (factor, variant name, overrides of the quick recipe); the factor order is the run priority
+VARIANTS: tuple[tuple[str, str, dict], ...] = (
+    ("baseline", "quick", {}),
+    ("length", "steps-360", {"steps": 360}),
+    ("length", "steps-1000", {"steps": 1000}),
+    ("hard negatives", "hard-neg-1", {"hard_negatives": 1}),
+    ("hard negatives", "hard-neg-3", {"hard_negatives": 3}),
+    ("alpha", "alpha-0.25", {"alpha": 0.25}),
+    ("alpha", "alpha-0.75", {"alpha": 0.75}),
+    ("learning rate", "lr-1e-5", {"lr": 1e-5}),
+    ("learning rate", "lr-6e-5", {"lr": 6e-5}),
+    ("warm-up", "warmup-0", {"warmup_steps": 0}),
+    ("warm-up", "warmup-30pct", {"warmup_steps": "30%"}),
+    ("temperature", "temp-0.02", {"temperature": 0.02}),
+    ("temperature", "temp-0.1", {"temperature": 0.1}),
+    ("symmetric", "symmetric", {"symmetric": True}),
+    ("embeddings", "trained-embeddings", {"freeze_word_embeddings": False}),
+    ("sources", "plus-tydiqa", {"sources": ["mlqa", "tydiqa"]}),
+    ("sources", "plus-afriqa", {"sources": ["mlqa", "afriqa"]}),
+    ("sources", "plus-ntrex", {"sources": ["mlqa", "ntrex"]}),
+    # the packaged best-cpu recipe as it stands (several factors at once), last: a check, not a factor
+    ("packaged recipe", "best-cpu", {"recipe": "best-cpu"}),
+)
+FACTORS = tuple(dict.fromkeys(f for f, _, _ in VARIANTS))
+MERGE_WEIGHTS = (0.25, 0.5, 0.75)
+TRAIN_FIELDS = {"steps", "wall_time_s", "sources", "final_loss", "pairs_per_s"}
+"""What a cell keeps of its model's training record (TrainingRecord field names)."""
+
+
+class RecipeCell(CellConfig):
+    model: str
+    variant: str  # "base" (untrained), "quick", "steps-360", ...
+    factor: str  # "base", "baseline", "length", ...
+    seed: int
+    finetune: RecipeSpec
+    evals: tuple[EvalSpec, ...]
+    merge_weights: tuple[float, ...] = ()
+    """WiSE-FT weights λ also evaluated (in memory) after training; rows carry ``weight``."""
+    precision: str = "fp32"  # training and evaluation; see models.precision
+
+    table_exclude: ClassVar[frozenset[str]] = frozenset({"evals"})
+
+    def label(self) -> str:
+        return f"{self.variant}-s{self.seed}"
+
+    def fit_group(self) -> str:
+        """A variant's seeds are kept or left out together (one seed decides nothing)."""
+        return self.variant
+
+    @property
+    def trained(self) -> bool:
+        return self.variant != "base"
+
+    def cost(self) -> dict:
+        """What :func:`xlir.experiments.estimate.estimate_cell` counts: training steps in units of the
+        probe's step (two encoded texts per pair; a hard negative adds one more passage per pair),
+        evaluations (the trained model and each merge) and model loads. Trained word embeddings
+        make a step slower than the probe's frozen ones: such cells are under-estimated."""
+        if not self.trained:
+            return {"steps": 0, "passes": 1, "loads": 1}
+        per_step = (2 + self.finetune.hard_negatives) / 2
+        return {"steps": self.finetune.steps * per_step, "passes": 1 + len(self.merge_weights), "loads": 3}
+
+
+def quick_recipe(model: str):
+    """The baseline training: the packaged ``quick`` recipe (``quick-hybrid`` before issue 14's rename)
+    with ``model`` as its base."""
+    from xlir.training.config import recipe
+
+    return recipe("quick", model=model)
+
+
+def _spec(model: str, overrides: dict, fixed: dict) -> RecipeSpec:
+    """quick's settings, then the preset's ``fixed`` ones, then the variant's ``overrides`` (a
+    ``recipe`` override starts from that packaged recipe instead of quick)."""
+    from xlir.training.config import recipe
+
+    overrides = dict(overrides)
+    base = recipe(overrides.pop("recipe"), model=model) if "recipe" in overrides else quick_recipe(model)
+    values = {f: getattr(base, f) for f in RecipeSpec.model_fields}
+    values.update(fixed)
+    values.update(overrides)
+    if values.get("warmup_steps") == "30%":
+        values["warmup_steps"] = math.ceil(0.3 * values["steps"])
+    return RecipeSpec.build(f"recipe variant {overrides}", **values)
+
+
+PRESETS: dict[str, dict] = {
+    # the tiny random model, 2 steps, 4 dev questions per language against a 20-per-language pool: checks
+    # the pipeline (cells, merges, resume, report) in seconds; its numbers mean nothing
+    "smoke": {
+        "model": "tiny",
+        "seeds": [0, 1],
+        "variants": ("quick", "steps-360"),
+        # a learning rate the tiny model notices in 2 steps, so that trained, merged and base differ
+        "train": {"steps": 2, "batch_size": 8, "max_length": 32, "max_groups": 40, "lr": 5e-3},
+        "overrides": {"steps-360": {"steps": 4}},
+        "languages": ("de", "en", "zh"),
+        "limit": 4,
+        "pool": 20,
+        "merge_weights": (0.5,),
+    },
+    # the search: e5-small, the quick recipe's settings, the dev slice of XQuAD-R (120 questions x 11
+    # languages) against the full 13,014-sentence pool, bf16 where native, every variant x seeds 0, 1,
+    # each trained cell with its λ curve. About 16 h on 2 free cores (13 h before the best-cpu check) from
+    # the measured speeds (step of 32 at bf16 2.8 s, encoding 3,400 tokens/s: a dev evaluation with
+    # the full pool is about 3 min, four per trained cell, each about 18 min at 120 steps): run it in the
+    # background with --max-minutes; the cells come in decision priority and the same command resumes.
+    "dev": {
+        "model": "e5-small",
+        "precision": "auto",
+        "seeds": [0, 1],
+        "variants": tuple(v for _, v, _ in VARIANTS),
+        "train": {},
+        "overrides": {},
+        "languages": None,
+        "limit": None,
+        "pool": None,
+        "merge_weights": MERGE_WEIGHTS,
+    },
+}
+
+
+def build_cells(preset: str) -> list[RecipeCell]:
+    """Base model first, then each variant (in :data:`VARIANTS` order, i.e. factor priority) with
+    every seed."""
+    p = PRESETS[preset]
+    evals = (EvalSpec(name="xquad-r", questions="dev", languages=p["languages"], limit=p["limit"],
+                      pool_per_language=p["pool"]),)
+    extra = {"precision": p["precision"]} if "precision" in p else {}
+    factor_of = {v: (f, o) for f, v, o in VARIANTS}
+    cells = [RecipeCell(model=p["model"], variant="base", factor="base", seed=0,
+                        finetune=_spec(p["model"], {}, p["train"]), evals=evals, **extra)]
+    for variant in p["variants"]:
+        factor, overrides = factor_of[variant]
+        spec = _spec(p["model"], {**overrides, **p["overrides"].get(variant, {})}, p["train"])
+        for seed in p["seeds"]:
+            cells.append(RecipeCell(model=p["model"], variant=variant, factor=factor, seed=seed,
+                                    finetune=spec,
+                                    evals=evals, merge_weights=tuple(p["merge_weights"]), **extra))
+    return cells
+
+
+def run_cell(cell: RecipeCell, work: Path) -> dict:
+    """Train (unless base), evaluate on the dev slice, then evaluate each WiSE-FT merge in memory."""
+    if cell.model == "tiny":
+        import torch
+
+        torch.set_num_threads(1)  # narrow models run slower on several threads
+    common = {"train_sources": cell.finetune.sources if cell.trained else (),
+              "max_length": cell.finetune.max_length, "precision": cell.precision}
+    if not cell.trained:
+        rows, per_question, skipped = evaluate_specs(cell.model, cell.evals, **common)
+        return {"rows": [{**r, "weight": 0.0} for r in rows], "per_question": per_question,
+                "skipped": skipped, "train": {}}
+    from xlir.models.loading import load_model
+
+    model_path, record = finetune(cell.model, cell.finetune, cell.seed, work / "model",
+                                  precision=cell.precision)
+    trained = load_model(model_path)
+    rows, per_question, skipped = evaluate_specs(trained, cell.evals, **common)
+    out = {"rows": [{**r, "weight": 1.0} for r in rows], "per_question": per_question, "skipped": skipped,
+           "train": record.model_dump(include=TRAIN_FIELDS)}
+    if cell.merge_weights:
+        from xlir.models.merge import interpolated
+
+        base = load_model(cell.model)
+        for w in cell.merge_weights:
+            merged_rows, merged_pq, _ = evaluate_specs(interpolated(base, trained, w), cell.evals, **common)
+            out["rows"] += [{**r, "weight": w} for r in merged_rows]
+            out[f"per_question_{merge_stage(w)}"] = merged_pq
+    return out
+
+
+def merge_stage(weight: float) -> str:
+    """The ``stage`` of a merge's per-question scores in ``per_question.csv.gz``."""
+    return f"wise-{weight:g}"
+
+
+STUDY = STUDIES.register("recipe")(
+    Study("recipe", PRESETS, build_cells, run_cell,
+          required_columns=("cell_id", "seed", "variant", "factor", "collection", "metric", "setting",
+                            "weight")))
+
+
+# ---- decisions from the tables (the report formats them) ----------------------------------------
+KINDS = ("mono", "cross", "multi")
+ALPHA = 0.05
+"""Family-wise level of the paired tests (Holm over every row of a table)."""
+
+
+def cell_index(rows: list[dict]) -> dict[tuple[str, float], dict[int, tuple[str, str]]]:
+    """(variant, λ) -> seed -> (cell id, per-question stage); λ = 1 is the trained model itself, the
+    base model's cell is ("base", 0.0)."""
+    out: dict = {}
+    for r in rows:
+        w = float(r["weight"])
+        stage = "finetuned" if w in (0.0, 1.0) else merge_stage(w)
+        out.setdefault((r["variant"], w), {})[int(r["seed"])] = (r["cell_id"], stage)
+    return out
+
+
+def _paired(pq: dict, a: dict, b: dict, coll: str, kind: str) -> tuple[list[float], list[float]]:
+    """Per-question AP of ``a`` and ``b`` paired by (seed, question); the base model (one cell, it is
+    not trained) pairs with every seed of the other side."""
+    if len(a) == 1 and len(b) > 1:
+        a = dict.fromkeys(b, next(iter(a.values())))
+    if len(b) == 1 and len(a) > 1:
+        b = dict.fromkeys(a, next(iter(b.values())))
+    xs, ys = [], []
+    for seed in sorted(set(a) & set(b)):
+        (ca, sa), (cb, sb) = a[seed], b[seed]
+        qa = pq.get(sa, {}).get(ca, {}).get(coll, {}).get(kind, {})
+        qb = pq.get(sb, {}).get(cb, {}).get(coll, {}).get(kind, {})
+        for g in sorted(set(qa) & set(qb)):
+            xs.append(qa[g])
+            ys.append(qb[g])
+    return xs, ys
+
+
+def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: str) -> list[dict]:
+    """For each (reference, candidate) key pair of :func:`cell_index` and each kind: candidate minus
+    reference, per question paired by (seed, question), 95% bootstrap CI, randomization p, Holm over
+    every row returned. ``pq``: stage -> :func:`~xlir.experiments.run_study.read_per_question`."""
+    from xlir.evaluation.significance import holm, paired_difference
+    from xlir.experiments.run_study import PAIRED
+
+    out = []
+    for ref, cand in pairs:
+        if ref not in index or cand not in index:
+            continue
+        for kind in KINDS:
+            a, b = _paired(pq, index[ref], index[cand], coll, kind)
+            if a:
+                d = paired_difference(a, b, **PAIRED)
+                out.append({"ref": ref, "cand": cand, "kind": kind, "n": len(a), "diff": d[0], "low": d[1],
+                            "high": d[2], "p": d[3]})
+    for row, ph in zip(out, holm([r["p"] for r in out]) if out else [], strict=True):
+        row["p_holm"] = float(ph)
+    return out
+
+
+def verdict(tests: list[dict], alpha: float = ALPHA) -> str:
+    """``better`` (Holm-significantly above the reference on a kind, below on none), ``worse`` (the
+    reverse), ``trade-off`` (both) or ``inconclusive`` (neither), with the kinds that decide it."""
+    up = [t["kind"] for t in tests if t["p_holm"] < alpha and t["diff"] > 0]
+    down = [t["kind"] for t in tests if t["p_holm"] < alpha and t["diff"] < 0]
+    if up and down:
+        return f"trade-off (better {'/'.join(up)}, worse {'/'.join(down)})"
+    if up:
+        return f"better ({'/'.join(up)})"
+    if down:
+        return f"worse ({'/'.join(down)})"
+    return "inconclusive"
+
+
+def factor_decision(verdicts: dict[str, str]) -> str:
+    """What one factor led to, from its variants' verdicts against the quick recipe."""
+    better = [v for v, x in verdicts.items() if x.startswith("better")]
+    worse = [v for v, x in verdicts.items() if x.startswith("worse")]
+    trade = [v for v, x in verdicts.items() if x.startswith("trade-off")]
+    if better:
+        return f"adopt {' or '.join(better)} (better than quick, worse on nothing)"
+    if trade:
+        return f"trade-off: {', '.join(trade)} (see the table; decide by the target)"
+    if worse and len(worse) == len(verdicts):
+        return "keep the quick recipe's setting (every variant is worse)"
+    return "no evidence either way: keep the quick recipe's setting" + (
+        f" ({', '.join(worse)} worse)" if worse else "")
