@@ -109,7 +109,9 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert (study / "figures" / "mono-vs-multi.png").is_file()
     text = answer.read_text()
     assert text.startswith("# Training recipes for the embedded model: the evidence (generated)")
-    assert "](recipes-smoke/figures/lambda-curve.png)" in text
+    assert "](recipes-smoke/figures/lambda-curve.png)" in text  # beside the study folder
+    build_report(study, tmp_path / "docs" / "recipes.md")  # elsewhere: the links still reach the figures
+    assert "](../recipes-smoke/figures/lambda-curve.png)" in (tmp_path / "docs" / "recipes.md").read_text()
     html = (study / "report.html").read_text()
     assert html.count("<table>") == sum(line.startswith("|---") for line in report.splitlines()) >= 4
 

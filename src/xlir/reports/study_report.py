@@ -10,6 +10,7 @@ folder and writes the files.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from xlir.errors import DataError
@@ -57,6 +58,10 @@ def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -
     if answer is not None:
         (study_dir / "answer.md").write_text(answer, encoding="utf-8")
         if answer_path is not None:
-            Path(answer_path).parent.mkdir(parents=True, exist_ok=True)
-            Path(answer_path).write_text(answer, encoding="utf-8")
+            answer_path = Path(answer_path)
+            answer_path.parent.mkdir(parents=True, exist_ok=True)
+            # links into the study folder (``](<name>/figures/...)``) hold from wherever the answer goes
+            rel = os.path.relpath(study_dir.resolve(), answer_path.resolve().parent)
+            answer_path.write_text(answer.replace(f"]({study_dir.name}/", f"]({Path(rel).as_posix()}/"),
+                                   encoding="utf-8")
     return out
