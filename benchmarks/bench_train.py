@@ -10,6 +10,10 @@ the end of step 1 to the end of the last step, so model loading, data preparatio
 
     python benchmarks/bench_train.py                       # tiny model, 30 steps
     python benchmarks/bench_train.py --model e5-small --steps 6
+    # padding of the sampler's batches, counted with the tokenizer only (no model run)
+    python benchmarks/bench_train.py --model e5-small --padding --sampler hybrid --json out/pad.json
+    # xlir's step plain vs length-bucketed (TrainConfig.bucket_tokens), fp32 and bf16, interleaved
+    python benchmarks/bench_train.py --model e5-small --compare-bucketing --sampler hybrid --repeat 2
 
 Prints pairs/s for each (the best of ``--repeat`` runs, alternating which trainer goes first, since a
 shared machine's load changes) and the ratio xlir / sentence-transformers. Needs ``datasets`` (the
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -85,11 +90,12 @@ def _xlir_run(args, pairs) -> dict:
     from xlir.training import TrainConfig, train
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig(model=args.model, sources=args.sources, sampler="random", steps=args.steps,
+        cfg = TrainConfig(model=args.model, sources=args.sources, steps=args.steps,
                           batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
                           max_length=args.max_length, freeze_word_embeddings=not args.train_embeddings,
                           checkpoint_every=10**9, progress=False, output=Path(tmp) / "model",
-                          seed=0, num_threads=args.threads, precision=args.precision)
+                          seed=0, num_threads=args.threads, precision=args.precision,
+                          sampler=args.sampler, bucket_tokens=getattr(args, "bucket", None))
         result = train(cfg, pairs)
         log = [json.loads(x) for x in (Path(tmp) / "model" / "training_log.jsonl").read_text().splitlines()]
     span = log[-1]["elapsed_s"] - log[0]["elapsed_s"]
@@ -121,6 +127,88 @@ def _compare_precision(args, pairs) -> None:
         args.json.write_text(json.dumps(out, indent=2))
 
 
+def _padding(args, pairs) -> None:
+    """Executed tokens / real tokens of the sampler's batches, whole vs length-bucketed, counted with
+    the tokenizer alone: the texts the trainer encodes (prompts included, cut at ``--max-length``)."""
+    import numpy as np
+
+    from xlir.models import load_model
+    from xlir.models.batching import plan_batches
+    from xlir.training.objectives import build_objective
+    from xlir.training.samplers import build_sampler
+
+    model = load_model(args.model)
+    objective = build_objective("info-nce")
+    sampler = build_sampler(args.sampler, pairs.pairs, args.batch_size, seed=0)
+    budgets = [int(b) for b in args.budgets.split(",")]
+    sides = {"queries": 0, "positives": 1}
+    real = {k: 0 for k in sides}
+    plain = {k: 0 for k in sides}
+    bucketed = {k: {b: 0 for b in budgets} for k in sides}
+    chunks = {k: {b: 0 for b in budgets} for k in sides}
+    for _ in range(args.padding_batches):
+        batch = [pairs.pairs[i] for i in sampler.next_global().indices]
+        texts = objective.texts(model, batch)
+        for side, j in sides.items():
+            ids = model.tokenizer(texts[j], truncation=True, max_length=args.max_length)["input_ids"]
+            lengths = np.array([len(x) for x in ids])
+            real[side] += int(lengths.sum())
+            plain[side] += len(lengths) * int(lengths.max())
+            for b in budgets:
+                plan = plan_batches(lengths, max_texts=len(lengths), max_tokens=b)
+                bucketed[side][b] += sum(len(c) * int(lengths[c[0]]) for c in plan)
+                chunks[side][b] += len(plan)
+    n = args.padding_batches
+    out = {"model": args.model, "sampler": args.sampler, "sources": args.sources, "batches": n,
+           "batch_size": args.batch_size, "max_length": args.max_length, "real_tokens": real,
+           "executed_over_real_plain": {k: round(plain[k] / real[k], 3) for k in sides},
+           "executed_over_real_bucketed": {k: {b: round(bucketed[k][b] / real[k], 3) for b in budgets}
+                                           for k in sides},
+           "chunks_per_batch": {k: {b: round(chunks[k][b] / n, 2) for b in budgets} for k in sides}}
+    print(json.dumps(out, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+
+
+def _compare_bucketing(args, pairs) -> None:
+    """xlir's step whole vs length-bucketed, in each precision, all variants interleaved round by
+    round (the order rotates), on the same batches; the best run of each, with the load average."""
+    import os
+
+    import torch
+
+    budgets = [None] + [int(b) for b in str(args.bucket_tokens).split(",")]
+    names = [(p, b) for p in args.precisions.split(",") for b in budgets]
+
+    def label(prec, bucket):
+        return f"{prec} bucketed {bucket}" if bucket else f"{prec} plain"
+
+    runs: dict[str, list[dict]] = {label(p, b): [] for p, b in names}
+    loads: dict[str, list[float]] = {k: [] for k in runs}
+    for r in range(args.repeat):
+        for prec, bucket in names[r % len(names):] + names[:r % len(names)]:  # rotate who goes first
+            key = label(prec, bucket)
+            args.precision, args.bucket = prec, bucket or 0  # 0: whole batches (None: xlir's default)
+            runs[key].append(_xlir_run(args, pairs))
+            loads[key].append(round(os.getloadavg()[0], 2))
+            step_s = args.batch_size / runs[key][-1]["pairs_per_s"]
+            print(f"round {r + 1} {key}: {step_s:.2f} s/step (load {loads[key][-1]})", flush=True)
+    best = {k: max(v, key=lambda x: x["pairs_per_s"]) for k, v in runs.items()}
+    step_s = {k: round(args.batch_size / v["pairs_per_s"], 3) for k, v in best.items()}
+    out = {"command": "python " + " ".join(sys.argv), "model": args.model,
+           "sampler": args.sampler, "steps": args.steps, "timed_steps": args.steps - 1,
+           "batch_size": args.batch_size, "repeat": args.repeat, "bucket_tokens": budgets[1:],
+           "threads": torch.get_num_threads(), "max_length": args.max_length, "loads": loads,
+           "all_step_s": {k: [round(args.batch_size / x["pairs_per_s"], 3) for x in v]
+                          for k, v in runs.items()},
+           "best_step_s": step_s, "best": best,
+           "bucketed_speedup": {label(p, b): round(step_s[label(p, None)] / step_s[label(p, b)], 3)
+                                for p, b in names if b}}
+    print(json.dumps(out, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="tiny", help="tiny (default) or e5-small, or a folder")
@@ -138,6 +226,17 @@ def main() -> None:
                     help="both trainers: xlir's TrainConfig.precision, sentence-transformers' bf16=True")
     ap.add_argument("--compare-precision", action="store_true",
                     help="instead: xlir's trainer in fp32 and bf16, alternating, same batches")
+    ap.add_argument("--sampler", default="random",
+                    help="xlir's sampler (random: the batches the sentence-transformers run reads)")
+    ap.add_argument("--padding", action="store_true",
+                    help="instead: executed/real tokens of the sampler's batches (tokenizer only)")
+    ap.add_argument("--padding-batches", type=int, default=200)
+    ap.add_argument("--budgets", default="256,512,1024,2048", help="--padding: bucket token budgets")
+    ap.add_argument("--compare-bucketing", action="store_true",
+                    help="instead: xlir's step plain vs length-bucketed, each precision, interleaved")
+    ap.add_argument("--bucket-tokens", default="1024",
+                    help="--compare-bucketing: the token budget(s), comma-separated")
+    ap.add_argument("--precisions", default="fp32,bf16", help="--compare-bucketing: which precisions")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     args.steps = args.steps or (30 if args.model == "tiny" else 6)
@@ -150,11 +249,15 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     pairs = load_pairs(args.sources)
-    sampler = build_sampler("random", pairs.pairs, args.batch_size, seed=0)
+    sampler = build_sampler(args.sampler, pairs.pairs, args.batch_size, seed=0)  # = xlir's (seed 0)
     batches = [sampler.next_batch().indices for _ in range(args.steps)]
 
+    if args.padding:
+        return _padding(args, pairs)
     if args.compare_precision:
         return _compare_precision(args, pairs)
+    if args.compare_bucketing:
+        return _compare_bucketing(args, pairs)
     runs: dict[str, list[dict]] = {"xlir": [], "st": []}
     for r in range(args.repeat):  # alternate the order so that a load change hits both alike
         order = ("st", "xlir") if r % 2 == 0 else ("xlir", "st")

@@ -46,16 +46,19 @@ def _env():
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "src")}
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+# default (None): on CPU each batch runs as length-sorted micro-chunks of <= 256 padded tokens; 0: whole
+@pytest.mark.parametrize("precision, bucket_tokens", [("fp32", None), ("bf16", None), ("fp32", 0)],
+                         ids=["fp32", "bf16", "fp32-whole-batches"])
 def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny_model_path, pairs_file,
-                                                                  precision):
+                                                                  precision, bucket_tokens):
     from sentence_transformers import SentenceTransformer
 
-    full = train(_config(tiny_model_path, pairs_file, tmp_path / "full", precision=precision))
+    kw = dict(precision=precision, bucket_tokens=bucket_tokens)
+    full = train(_config(tiny_model_path, pairs_file, tmp_path / "full", **kw))
     assert len(full.losses) == 8
     assert full.record.compute_precision["used"] == precision  # bf16 autocast; weights stay float32
 
-    cfg = _config(tiny_model_path, pairs_file, tmp_path / "killed", precision=precision)
+    cfg = _config(tiny_model_path, pairs_file, tmp_path / "killed", **kw)
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, cfg.model_dump_json(), "5"], env=_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]  # really killed, after step 5 (checkpoint: 3)
@@ -95,6 +98,8 @@ def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny
     assert "arXiv:2408.10536" in card and "arXiv:2004.05484" in card and "## Licence" in card
     assert "**Precision**: float32" in card and "No evaluation was run" in card
     assert record["compute_precision"]["used"] == precision and record["config"]["precision"] == precision
+    assert record["config"]["bucket_tokens"] == bucket_tokens
+    assert record["bucket_tokens"] == (256 if bucket_tokens is None else 0)
 
 
 WORKER = textwrap.dedent("""

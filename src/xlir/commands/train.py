@@ -37,6 +37,10 @@ def train_command(
     max_length: int | None = typer.Option(None, "--max-length", show_default=D["max_length"]),
     chunk_size: int | None = typer.Option(None, "--chunk-size", show_default=D["chunk_size"],
                                           help="gradient cache chunk size"),
+    bucket_tokens: int | None = typer.Option(
+        None, "--bucket-tokens", show_default="256 on CPU, 0 on GPU", min=0,
+        help="encode each batch as length-sorted micro-chunks of at most this many padded tokens "
+             "(same batch and loss, less padding); 0: whole batches"),
     hard_negatives: int | None = typer.Option(None, "--hard-negatives", show_default=D["hard_negatives"],
                                               help="per pair: other sentences of the gold paragraph"),
     symmetric: bool | None = typer.Option(
@@ -83,7 +87,8 @@ def train_command(
         "model": model, "sources": split(sources), "sampler": sampler, "alpha": alpha,
         "weighting": weighting, "steps": steps,
         "batch_size": batch_size, "lr": lr, "temperature": temperature, "max_length": max_length,
-        "chunk_size": chunk_size, "hard_negatives": hard_negatives, "symmetric": symmetric, "unit": unit,
+        "chunk_size": chunk_size, "bucket_tokens": bucket_tokens, "hard_negatives": hard_negatives,
+        "symmetric": symmetric, "unit": unit,
         "languages": split(languages), "max_groups": max_groups,
         "checkpoint_every": checkpoint_every, "seed": seed, "freeze_word_embeddings": freeze_embeddings,
         "precision": precision,

@@ -40,6 +40,7 @@ import numpy as np
 
 from xlir.errors import DataError
 from xlir.evaluation.cache import EmbeddingCache, text_key
+from xlir.models.batching import plan_batches
 
 
 @dataclass
@@ -119,28 +120,6 @@ def _device(model):
         import torch
 
         return torch.device("cpu")
-
-
-def plan_batches(lengths: np.ndarray, *, max_texts: int = 64,
-                 max_tokens: int | None = None) -> list[np.ndarray]:
-    """Batches (arrays of text indices) over texts sorted by token length, longest first.
-
-    Each batch takes the next texts in that order while ``texts x its longest length`` stays within
-    ``max_tokens`` (the padded tokens the model will execute) and ``texts <= max_texts``; a text
-    longer than the budget gets a batch of its own. Sorting the *whole* list (not a window of it) is
-    what makes padding nearly vanish: neighbours in the order differ by a token or less, so executed
-    tokens / real tokens was 1.00x on all of XQuAD-R (BENCHMARKS.md).
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
-    batches: list[np.ndarray] = []
-    start, n = 0, len(order)
-    while start < n:
-        width = max(int(lengths[order[start]]), 1)
-        size = max_texts if max_tokens is None else min(max_texts, max(1, max_tokens // width))
-        batches.append(order[start:start + size])
-        start += size
-    return batches
 
 
 def _batch_runner(model, precision: str):

@@ -53,6 +53,10 @@ class TrainConfig(TomlConfig):
     weighting: str = Field("uniform", description="uniform or proportional: how batch languages are drawn")
     batch_size: int = Field(32, ge=2, description="global batch: pairs per step over all processes")
     chunk_size: int | None = Field(None, ge=1, description="gradient-cache chunk (None: plain backward)")
+    bucket_tokens: int | None = Field(
+        None, ge=0, description="encode each batch as length-sorted micro-chunks of at most this many "
+                                "padded tokens (same batch and loss, less padding); 0: whole batches; "
+                                "None: 256 on CPU, whole batches on GPU (xlir.models.batching)")
 
     # loss: a registered objective (xlir.training.objectives) reads the fields its ``Options``
     # declares by name (temperature, symmetric, hard_negatives for info-nce; max_length and seed for

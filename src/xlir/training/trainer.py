@@ -13,7 +13,9 @@ Scale-out uses ``torch.distributed`` directly: launched by ``torchrun --nproc-pe
 process joins the group, trains on its slice of each global batch, gathers the embeddings of all
 processes (with gradient) as negatives, and averages gradients, so N processes reproduce one
 process with the same global batch (tested on CPU with gloo). ``chunk_size`` switches on the
-gradient cache (:mod:`xlir.training.grad_cache`) for batches larger than memory allows.
+gradient cache (:mod:`xlir.training.grad_cache`) for batches larger than memory allows;
+``bucket_tokens`` runs each drawn batch as length-sorted micro-chunks (less padding, same batch and
+loss; :func:`xlir.models.batching.bucketed_embeddings`).
 
 Robustness: checkpoints (atomic folders, :mod:`xlir.training.checkpoint`) hold everything needed to
 continue bit for bit on CPU after a kill, including sampler and RNG state; a non-finite loss or
@@ -124,6 +126,7 @@ class _Run:
     history: dict = field(default_factory=lambda: {"wall_time_s": 0.0, "resumed_from": []})
     log_rows: list = field(default_factory=list)  # the log so far (rank 0); checkpoints carry a copy
     precision: dict = field(default_factory=dict)  # describe_precision(): asked, used, hardware
+    bucket_tokens: int = 0  # the micro-chunk budget used (resolve_bucket_tokens; 0: whole batches)
 
     @property
     def output(self) -> Path:
@@ -204,6 +207,7 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
     import torch
 
     from xlir.data.pairs import pairs_fingerprint
+    from xlir.models.batching import resolve_bucket_tokens
     from xlir.models.loading import fingerprint, load_model
     from xlir.training import checkpoint as ckpt
     from xlir.training.distributed import init_from_env
@@ -239,6 +243,10 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
     objective = build_objective(config.objective, **config.objective_settings())
     if config.chunk_size and not objective.uses_grad_cache:
         raise ConfigError(f"objective {config.objective!r} does not use the gradient cache: drop chunk_size")
+    if config.bucket_tokens and not objective.uses_bucketing:
+        raise ConfigError(f"objective {config.objective!r} does not encode text batches: drop bucket_tokens")
+    bucketing = objective.uses_bucketing
+    bucket_tokens = resolve_bucket_tokens(config.bucket_tokens, str(device)) if bucketing else 0
     named = trainable_parameters(model)
     for prefix, module in objective.modules(model).items():  # an MLM head: trained and checkpointed
         named += [(f"objective.{prefix}.{n}", p) for n, p in trainable_parameters(module)]
@@ -250,7 +258,7 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
 
     return _Run(config, dist, device, pairs, pairs_fingerprint(pairs), model, base_fp, saved_max_length,
                 frozen, named, objective, optimizer, scheduler, sampler, t_start,
-                precision=describe_precision(config.precision, str(device)))
+                precision=describe_precision(config.precision, str(device)), bucket_tokens=bucket_tokens)
 
 
 # ---- resume ------------------------------------------------------------------------------------
@@ -394,8 +402,9 @@ def _loop(run: _Run, on_step) -> float:
 
     config, dist = run.config, run.dist
     used = run.precision["used"]
-    ctx = StepContext(lambda texts: embed(run.model, texts, run.device, used), run.start, dist.rank,
-                      gather_with_grad if dist.enabled else None, config.chunk_size)
+    bucket = run.bucket_tokens or None
+    ctx = StepContext(lambda texts: embed(run.model, texts, run.device, used, bucket), run.start, dist.rank,
+                      gather_with_grad if dist.enabled else None, config.chunk_size, bucket)
     progress = None
     if config.progress and dist.is_main:
         from tqdm.auto import tqdm
@@ -463,6 +472,7 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
         versions=versions(), device=str(run.device),
         precision=str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
         compute_precision=run.precision, recipe=recipe_provenance(config), command=list(sys.argv),
+        bucket_tokens=run.bucket_tokens,
     )
     if dist.is_main:
         model, output = run.model, run.output

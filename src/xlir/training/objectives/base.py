@@ -22,15 +22,25 @@ from xlir.training.options import Options as BaseOptions
 from xlir.training.options import parse_options
 
 
-def embed(model, texts: list[str], device=None, precision: str = "fp32"):
+def embed(model, texts: list[str], device=None, precision: str = "fp32", bucket_tokens: int | None = None):
     """Sentence embeddings of ``texts`` with gradients (``SentenceTransformer.encode`` has none); the
-    transformer in ``precision`` (resolved: fp32 or bf16 autocast), pooling and output in fp32."""
+    transformer in ``precision`` (resolved: fp32 or bf16 autocast), pooling and output in fp32.
+
+    ``bucket_tokens``: run the texts as length-sorted micro-chunks of at most that many padded
+    tokens, each padded to its own longest text, and return the rows in the order of ``texts``
+    (:func:`xlir.models.batching.bucketed_embeddings`): the same embeddings up to float rounding,
+    fewer padded positions."""
+    from xlir.models.batching import bucketed_embeddings
     from xlir.models.precision import forward_embeddings
 
     features = model.preprocess(texts)
     device = device if device is not None else next(model.parameters()).device
     features = {k: (v.to(device) if hasattr(v, "to") else v) for k, v in features.items()}
-    return forward_embeddings(model, features, precision, str(device))
+
+    def forward(feats):
+        return forward_embeddings(model, feats, precision, str(device))
+
+    return bucketed_embeddings(forward, features, bucket_tokens) if bucket_tokens else forward(features)
 
 
 @dataclass
@@ -42,6 +52,9 @@ class StepContext:
     rank: int = 0
     gather: Callable | None = None  # all ranks' embeddings, differentiable (None: one process)
     chunk_size: int | None = None  # gradient-cache chunk (None: plain backward)
+    # ``encode`` runs length-sorted micro-chunks of this many padded tokens (None: whole batches);
+    # with the gradient cache, each text list is also sorted by length before it is chunked
+    bucket_tokens: int | None = None
 
 
 class Objective(ABC):
@@ -50,6 +63,7 @@ class Objective(ABC):
     name: ClassVar[str] = ""
     budget_unit: ClassVar[str] = "pairs"  # or "tokens": what :meth:`cost` counts
     uses_grad_cache: ClassVar[bool] = False  # whether ``chunk_size`` (gradient cache) applies
+    uses_bucketing: ClassVar[bool] = False  # whether ``bucket_tokens`` (ctx.encode's chunks) applies
 
     class Options(BaseOptions):
         pass
