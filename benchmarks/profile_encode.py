@@ -9,11 +9,13 @@ once under ``torch.profiler`` (CPU, ``record_shapes``), per thread count. The pr
 self times are grouped into the table below; the matmul FLOPs are counted from the recorded shapes.
 
     python benchmarks/profile_encode.py                        # 256 texts, 1 thread, ~1 min
-    python benchmarks/profile_encode.py --threads 1,2 --pre-cast --json out/profile.json
+    python benchmarks/profile_encode.py --threads 1,2 --variants --json out/profile.json
 
-``--pre-cast`` also measures the transformer cast to bf16 once (weights included, no autocast,
-token embeddings back to fp32 for pooling and normalisation), against the autocast path: speed,
-and cosine of each vector to its fp32 twin (one more, unprofiled, fp32 run).
+``--variants`` also times xlir's path against two others (2 interleaved rounds), with the cosine
+of each vector to its fp32 twin (one more, unprofiled, fp32 run): the weights cast for every batch
+(``encode_texts`` before it kept autocast's weight-cast cache alive over all batches; same
+vectors), and the transformer cast to bf16 once (weights included, no autocast, token embeddings
+back to fp32 for pooling and normalisation; other vectors).
 
 Groups (operator *self* time, so nested operators are not counted twice):
   linear matmuls      aten::addmm / mm / linear / matmul (oneDNN bf16 GEMMs of the dense layers)
@@ -129,6 +131,19 @@ class PreCastEncoder:
         return emb.numpy()
 
 
+def full_collection_batches(model, texts: list[str], n: int) -> list[str]:
+    """Whole batches of ``encode_texts``' plan over all of ``texts`` (the full collection), picked
+    evenly over its length order (the middles of equal stretches, so neither extreme batch) until
+    about ``n`` texts: the batches a full evaluation runs, each as little padded as there."""
+    from xlir.models.batching import plan_batches
+
+    lengths = np.array(_lengths(model, texts))
+    plan = plan_batches(lengths, max_texts=BATCH_SIZE, max_tokens=BATCH_TOKENS)
+    per = max(1, round(n / (len(texts) / len(plan))))
+    picked = [plan[int((i + 0.5) * len(plan) / per)] for i in range(per)]
+    return [texts[i] for b in picked for i in b]
+
+
 def encode(encoder, texts, precision, stats=None):
     from xlir.evaluation.encode import encode_texts
 
@@ -148,6 +163,7 @@ def profile_once(encoder, texts, precision: str, tokenizer_s: float) -> dict:
     by_op: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
     flops = {"linear matmuls": 0.0, "attention": 0.0}
+    casts = {"weights and biases": 0.0, "activations": 0.0}
     for ev in prof.events():
         if ev.device_type.name != "CPU" or not ev.name.startswith("aten::"):
             continue
@@ -157,6 +173,9 @@ def profile_once(encoder, texts, precision: str, tokenizer_s: float) -> dict:
         calls[ev.name] += 1
         if group in flops:
             flops[group] += matmul_flops(ev.name, ev.input_shapes)
+        if ev.name == "aten::copy_" and ev.input_shapes:  # a weight/bias (1-2 dims) or activation cast
+            kind = "activations" if len(ev.input_shapes[0]) >= 3 else "weights and biases"
+            casts[kind] += ev.self_cpu_time_total / 1e6
     ops_s = sum(self_us.values()) / 1e6
     seconds = {g: self_us.get(g, 0.0) / 1e6 for g in ORDER[:-2]}
     seconds["tokenizer"] = tokenizer_s
@@ -168,10 +187,33 @@ def profile_once(encoder, texts, precision: str, tokenizer_s: float) -> dict:
             "share": {g: round(s / wall, 4) for g, s in seconds.items()},
             "flops": flops,
             "gflop_per_s": {g: round(flops[g] / max(seconds[g], 1e-9) / 1e9, 1) for g in flops},
+            "copy_s": {k: round(v, 3) for k, v in casts.items()},
             "calls": {n: calls[n] for n in ("aten::addmm", "aten::linear", "aten::_to_copy", "aten::copy_",
                                              "aten::scaled_dot_product_attention") if n in calls},
             "top_ops_s": {n: round(s / 1e6, 3) for n, s in sorted(by_op.items(), key=lambda x: -x[1])[:12]},
             "other_ops_s": {n: round(s / 1e6, 3) for n, s in others}}
+
+
+def variants(model, pre, texts, precision):
+    """The ways to encode that ``--variants`` compares: name -> () -> vectors."""
+    import torch
+
+    import xlir.evaluation.encode as enc
+
+    def per_batch():  # as before: inference mode, so autocast re-casts the weights for every batch
+        kept = enc._no_grad
+        enc._no_grad = lambda model, precision: torch.inference_mode()
+        try:
+            return encode(model, texts, precision)
+        finally:
+            enc._no_grad = kept
+
+    out = {"xlir now (weights cast once per call)": lambda: encode(model, texts, precision)}
+    if precision == "bf16":
+        out["weights cast per batch (before)"] = per_batch
+        if pre is not None:
+            out["transformer pre-cast to bf16"] = lambda: encode(pre, texts, "fp32")
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -180,7 +222,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--texts", type=int, default=256)
     ap.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2")
     ap.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
-    ap.add_argument("--pre-cast", action="store_true", help="also: the transformer cast to bf16 once")
+    ap.add_argument("--variants", action="store_true",
+                    help="also time (2 interleaved rounds) and compare with fp32: the weights cast per "
+                         "batch (as before), and the transformer pre-cast to bf16")
+    ap.add_argument("--sample", default="random", choices=["random", "full-batches"],
+                    help="random: --texts distinct texts at random (bench_precision's sample; its "
+                         "batches pad ~1.6x); full-batches: whole batches of the full collection's "
+                         "plan, evenly spaced over its length order, ~--texts texts (pad ~1.01x)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -192,17 +240,23 @@ def main(argv: list[str] | None = None) -> dict:
 
     model = load_model(args.model)
     model.eval()
-    texts = sample_texts(load_collection("xquad-r"), model, args.texts)
+    full = args.sample == "full-batches"
+    texts = sample_texts(load_collection("xquad-r"), model, None if full else args.texts)
+    if full:
+        texts = full_collection_batches(model, texts, args.texts)
     shape = model_shape(model)
     report: dict = {"command": "python " + " ".join(sys.argv), "model": args.model, "texts": len(texts),
+                    "sample": args.sample,
                     "precision": args.precision, "torch": torch.__version__,
                     "batching": {"batch_size": BATCH_SIZE, "batch_tokens": BATCH_TOKENS}, "runs": {}}
-    pre = PreCastEncoder(model) if args.pre_cast else None
+    pre = PreCastEncoder(model) if args.variants else None
     for n_threads in [int(x) for x in args.threads.split(",")]:
         torch.set_num_threads(n_threads)
         load0 = os.getloadavg()[0]
         peak = {d: round(matmul_peak(dtype=d) / 1e9, 1) for d in ("fp32", "bf16")}
         encode(model, texts[:16], args.precision)  # warm-up: oneDNN kernels for the shapes
+        if pre is not None:
+            encode(pre, texts[:16], "fp32")
         t = time.perf_counter()
         model.tokenizer(texts, truncation=True, max_length=model.max_seq_length, padding=False)
         tokenizer_s = time.perf_counter() - t
@@ -220,22 +274,12 @@ def main(argv: list[str] | None = None) -> dict:
                "gflop_per_s_useful": round(useful / wall / 1e9, 1),
                "gflop_per_s_executed": round(executed / wall / 1e9, 1),
                "useful_over_peak": round(useful / wall / 1e9 / peak[args.precision], 3),
+               "executed_over_peak": round(executed / wall / 1e9 / peak[args.precision], 3),
                "linear_mm_over_peak": round(prof["gflop_per_s"]["linear matmuls"] / peak[args.precision], 3),
                "profile": prof}
-        if pre is not None:
-            encode(pre, texts[:16], "fp32")
-            t = time.perf_counter()
-            v_pre = encode(pre, texts, "fp32")
-            pre_wall = time.perf_counter() - t
-            t = time.perf_counter()
-            v_auto = encode(model, texts, args.precision)  # again, right beside it
-            auto_wall = time.perf_counter() - t
-            ref = encode(model, texts, "fp32")
-            run["pre_cast"] = {
-                "wall_s": round(pre_wall, 3), "autocast_wall_s": round(min(auto_wall, wall), 3),
-                "speedup_vs_autocast": round(min(auto_wall, wall) / pre_wall, 3),
-                "cosine_to_fp32": _cos(v_pre, ref), "autocast_cosine_to_fp32": _cos(v_auto, ref),
-                "profile": profile_once(pre, texts, "fp32", tokenizer_s)}
+        if args.variants:
+            run["variants"] = compare_variants(variants(model, pre, texts, args.precision), model, texts,
+                                               first_s=wall)
         run["load_end"] = round(os.getloadavg()[0], 2)
         report["runs"][str(n_threads)] = run
         _print_table(run, args.precision)
@@ -244,6 +288,24 @@ def main(argv: list[str] | None = None) -> dict:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n")
     return report
+
+
+def compare_variants(fns: dict, model, texts, first_s: float) -> dict:
+    """Two rounds, the order reversed in the second; best seconds, speed against the first variant
+    (whose unprofiled run above counts as one more try), cosine of every vector to fp32."""
+    best = {name: float("inf") for name in fns}
+    best[next(iter(fns))] = first_s
+    vectors, loads = {}, []
+    for r in range(2):
+        for name in list(fns) if r == 0 else list(fns)[::-1]:
+            t = time.perf_counter()
+            vectors[name] = fns[name]()
+            best[name] = min(best[name], time.perf_counter() - t)
+            loads.append(round(os.getloadavg()[0], 2))
+    ref = encode(model, texts, "fp32")
+    base = best[next(iter(fns))]
+    return {"loads": loads, **{name: {"seconds": round(best[name], 3), "speedup": round(base / best[name], 3),
+                                     "cosine_to_fp32": _cos(vectors[name], ref)} for name in fns}}
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> dict:
@@ -269,12 +331,11 @@ def _print_table(run: dict, precision: str) -> None:
               f"{'' if rate is None else f'{rate:>10.1f}'}")
     print(f"linear matmuls alone: {prof['gflop_per_s']['linear matmuls']} GFLOP/s = "
           f"{run['linear_mm_over_peak']:.0%} of the {precision} mm peak; calls {prof['calls']}")
-    print(f"top operators (self s): {prof['top_ops_s']}")
-    if "pre_cast" in run:
-        pc = run["pre_cast"]
-        print(f"pre-cast bf16 transformer: {pc['wall_s']} s vs autocast {pc['autocast_wall_s']} s "
-              f"(x{pc['speedup_vs_autocast']}); cosine to fp32 {pc['cosine_to_fp32']} "
-              f"(autocast {pc['autocast_cosine_to_fp32']})")
+    print(f"top operators (self s): {prof['top_ops_s']}; aten::copy_ by what it casts: {prof['copy_s']}")
+    for name, v in run.get("variants", {}).items():
+        if name != "loads":
+            print(f"{name:<36} {v['seconds']:>7.2f} s  x{v['speedup']:<6} "
+                  f"cosine to fp32 {v['cosine_to_fp32']}")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,28 @@ def test_token_budget_batches_cover_every_text_once_and_respect_the_budget():
     assert [len(b) for b in plan_batches(np.array([5000, 3, 3]), max_texts=8, max_tokens=100)] == [1, 2]
 
 
+def test_bf16_weight_casts_shared_across_batches_change_no_vector(model):
+    """encode_texts keeps autocast's weight casts for all its batches (one outer, disabled context):
+    each weight is cast once, and each batch's vectors equal those of a call that encodes that
+    batch alone (its own casts)."""
+    import torch
+    from torch.profiler import profile
+
+    st = EncodeStats()
+    with profile(record_shapes=True) as prof:
+        together = encode_texts(model, TEXTS, show_progress=False, batch_size=2, precision="bf16", stats=st)
+    assert len(st.batches) == 3
+    linears = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    shapes = [list(w.shape) for w in linears]
+    weight_casts = [e for e in prof.events() if e.name == "aten::_to_copy" and e.input_shapes[0] in shapes]
+    assert len(weight_casts) == len(linears)  # each weight matrix cast once, not once per batch
+    order = np.argsort([-len(model.tokenizer(t)["input_ids"]) for t in TEXTS], kind="stable")
+    for start in range(0, len(TEXTS), 2):
+        rows = order[start:start + 2]
+        alone = encode_texts(model, [TEXTS[i] for i in rows], show_progress=False, precision="bf16")
+        np.testing.assert_array_equal(together[rows], alone)
+
+
 def test_token_budget_changes_batching_not_vectors(model):
     st_small, st_big = EncodeStats(), EncodeStats()
     a = encode_texts(model, TEXTS, show_progress=False, batch_tokens=40, stats=st_small)

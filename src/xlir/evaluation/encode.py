@@ -32,7 +32,7 @@ import os
 import time
 import warnings
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -141,6 +141,27 @@ def _batch_runner(model, precision: str):
     return run
 
 
+def _no_grad(model, precision: str):
+    """``torch.inference_mode()``; for bf16 on torch, ``no_grad`` plus a context that makes autocast
+    cast the weights once per call instead of once per batch.
+
+    Autocast caches its casts of the weights (leaf tensors that require grad) until its outermost
+    context exits, but not under ``inference_mode``; :func:`~xlir.models.precision.forward_embeddings`
+    enters one context per batch, so every batch re-cast all 21M weights of e5-small. The outer
+    context here is *disabled* (pooling and normalisation stay fp32): it only keeps the cache alive.
+    Same vectors (tested). Safe because nothing is differentiated: in training a cast cached under
+    ``no_grad`` would cut the weights' gradients, so the trainer does not do this.
+    """
+    import torch
+
+    if precision != "bf16" or hasattr(model, "embed_batch"):
+        return torch.inference_mode()
+    stack = ExitStack()
+    stack.enter_context(torch.no_grad())
+    stack.enter_context(torch.autocast(_device(model).type, dtype=torch.bfloat16, enabled=False))
+    return stack
+
+
 CHAR_LIMIT_FACTOR = 2
 """Safety factor of :func:`char_limit` over the longest vocabulary entry."""
 
@@ -213,7 +234,7 @@ def encode_texts(model, texts: Sequence[str], *, prefix: str = "", batch_size: i
         model.eval()
     bar = tqdm(total=n, desc=desc, unit="text", disable=not show_progress, leave=False)
     try:
-        with torch.inference_mode():
+        with _no_grad(model, precision):
             for sel in plan_batches(lengths, max_texts=batch_size, max_tokens=batch_tokens):
                 width = int(lengths[sel[0]])
                 input_ids = torch.full((len(sel), width), pad_id, dtype=torch.long)
