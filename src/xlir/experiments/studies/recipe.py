@@ -147,9 +147,10 @@ PRESETS: dict[str, dict] = {
     },
     # the search: e5-small, the quick recipe's settings, the dev slice of XQuAD-R (120 questions x 11
     # languages) against the full 13,014-sentence pool, bf16 where native, every variant x seeds 0, 1,
-    # each trained cell with its λ curve. About 16 h on 2 free cores (13 h before the best-cpu check) from
-    # the measured speeds (step of 32 at bf16 2.8 s, encoding 3,400 tokens/s: a dev evaluation with
-    # the full pool is about 3 min, four per trained cell, each about 18 min at 120 steps): run it in the
+    # each trained cell with its λ curve. About 16 h on 2 free cores from the measured speeds (step of
+    # 32 at bf16 2.8 s, encoding 3,400 tokens/s: a dev evaluation with the full pool is about 3 min,
+    # four per trained cell, each about 18 min at 120 steps), about 13 h with length-bucketed steps
+    # (1.8x faster); the two best-cpu cells, last, are about 3 h of it. Run it in the
     # background with --max-minutes; the cells come in decision priority and the same command resumes.
     "dev": {
         "model": "e5-small",
