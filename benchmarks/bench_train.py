@@ -258,15 +258,20 @@ def main() -> None:
         return _compare_precision(args, pairs)
     if args.compare_bucketing:
         return _compare_bucketing(args, pairs)
+    import os
+
     runs: dict[str, list[dict]] = {"xlir": [], "st": []}
+    loads: dict[str, list[float]] = {"xlir": [], "st": []}
     for r in range(args.repeat):  # alternate the order so that a load change hits both alike
         order = ("st", "xlir") if r % 2 == 0 else ("xlir", "st")
         for name in order:
             runs[name].append(_st_run(args, pairs.pairs, batches) if name == "st" else _xlir_run(args, pairs))
+            loads[name].append(round(os.getloadavg()[0], 2))
     xl, st = (max(runs[k], key=lambda r: r["pairs_per_s"]) for k in ("xlir", "st"))
     out = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size, "repeat": args.repeat,
            "precision": args.precision,
-           "all_pairs_per_s": {k: [r["pairs_per_s"] for r in v] for k, v in runs.items()},
+           "all_pairs_per_s": {k: [r["pairs_per_s"] for r in v] for k, v in runs.items()}, "loads": loads,
+           "bucket_tokens": "xlir's default" if getattr(args, "bucket", None) is None else args.bucket,
            "max_length": args.max_length, "threads": torch.get_num_threads(),
            "frozen_word_embeddings": not args.train_embeddings,
            "xlir": xl, "sentence_transformers": st, "ratio": xl["pairs_per_s"] / st["pairs_per_s"]}
