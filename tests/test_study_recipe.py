@@ -104,6 +104,8 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
         assert heading in report, heading
     assert "| steps-360 | length | 4 | 2 |" in report and "| base | base | 0 | 1 |" in report
     assert "| length |" in report and "sha256(\"xlir-dev-v1:\" + id)" in report
+    assert "The quick recipe against the untrained base model: mono " in report
+    assert "| base | mono | 8 |" in report  # base (one cell) paired with both quick seeds x 4 questions
     assert "**Not run yet.**" in report and "--questions test" in report
     assert (study / "figures" / "lambda-curve.png").is_file()
     assert (study / "figures" / "mono-vs-multi.png").is_file()

@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-from xlir.evaluation.significance import format_p
+from xlir.evaluation.significance import format_p, p_equals
 from xlir.evaluation.stats import mean_ci
 from xlir.experiments.run_study import read_per_question
 from xlir.experiments.studies.recipe import (
@@ -59,8 +59,8 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     variants = [v for v in info if v != "base"]
     figures = study_dir / "figures"
 
-    main = paired_tests(pq, index, [(QUICK, (v, 1.0)) for v in ["base", *variants] if v != "quick"]
-                        if QUICK in index else [], COLL)
+    main = paired_tests(pq, index, [(QUICK, BASE if v == "base" else (v, 1.0)) for v in ["base", *variants]
+                                    if v != "quick"] if QUICK in index else [], COLL)
     by_variant = defaultdict(list)
     for t in main:
         by_variant[t["cand"][0]].append(t)
@@ -117,8 +117,10 @@ def _train_minutes(study_dir: Path, rows: list[dict]) -> dict[str, float]:
 
 def _decisions(by_variant: dict, info: dict) -> list[str]:
     out = ["## What each factor led to (generated from the paired tests)", ""]
-    if not by_variant:
-        return out + ["No trained variant besides the quick recipe has finished yet.", ""]
+    base = (["", f"The quick recipe against the untrained base model: {_base_line(by_variant['base'])}."]
+            if "base" in by_variant else [])
+    if not set(by_variant) - {"base"}:
+        return out + ["No trained variant besides the quick recipe has finished yet.", *base, ""]
     out += [f"A variant is **better** when it is Holm-significantly (p < {ALPHA}) above the quick recipe "
             "on mono, cross or multilingual mAP and below it on none, **worse** in the reverse case, a "
             "**trade-off** when both, else **inconclusive** (dev slice, per question, paired by "
@@ -130,15 +132,13 @@ def _decisions(by_variant: dict, info: dict) -> list[str]:
         if verdicts:
             listed = "; ".join(f"{v}: {x}" for v, x in verdicts.items())
             out.append(f"| {factor} | {listed} | {factor_decision(verdicts)} |")
-    if "base" in by_variant:
-        out += ["", f"The quick recipe against the untrained base model: {_base_line(by_variant['base'])}."]
-    return out + [""]
+    return out + base + [""]
 
 
 def _base_line(tests: list[dict]) -> str:
     """How quick differs from the base model (the tests are base − quick: reversed here)."""
-    return "; ".join(f"{t['kind']} {-t['diff']:+.4f} [{-t['high']:+.4f}, {-t['low']:+.4f}], Holm p = "
-                     f"{format_p(t['p_holm'])}" for t in tests)
+    return "; ".join(f"{t['kind']} {-t['diff']:+.4f} [{-t['high']:+.4f}, {-t['low']:+.4f}], "
+                     f"{p_equals(t['p_holm'], 'Holm p')}" for t in tests)
 
 
 def _tried_table(ci: dict, vals: dict, info: dict, minutes: dict) -> list[str]:
