@@ -29,7 +29,12 @@ def test_eval_command_writes_run_folder_and_hits_cache(data_dir, tmp_path):
                  "runs/mono/de-de.trec", "runs/cross/de-en.qrels.txt", "runs/multi/en.trec"):
         assert (out / name).is_file(), name
     meta = json.loads((out / "results.json").read_text())
-    assert meta["model"]["name"] == "tiny" and len(meta["model"]["fingerprint"]) == 16
+    # precision auto: bf16 where this CPU has it natively (the key says so), fp32 elsewhere
+    used = meta["encoding"]["precision"]
+    assert used == ("bf16" if meta["model"]["precision"]["native_bf16"] else "fp32")
+    assert meta["model"]["name"] == "tiny" and meta["model"]["fingerprint"].split("+")[1:] == (
+        ["bf16"] if used == "bf16" else [])
+    assert len(meta["model"]["fingerprint"].split("+")[0]) == 16
     assert meta["config"]["metrics"] == ["AP", "nDCG@10", "RR@10"]
     assert meta["aggregates"]["cross"]["AP"]["n_queries"] == 20
     assert "torch" in meta["versions"]

@@ -59,9 +59,10 @@ def register(app: typer.Typer) -> None:
         int8: bool = typer.Option(False, "--int8",
                                   help="Encode with torch's int8 dynamic quantization (CPU)."),
         precision: str = typer.Option(
-            "fp32", "--precision",
+            "auto", "--precision",
             help="auto, fp32 or bf16: the encoder's matrix products (auto = bf16 where the CPU has "
-                 "avx512_bf16/AMX or the GPU has bf16, else fp32)."),
+                 "avx512_bf16/AMX or the GPU has bf16, else fp32; bf16 changed e5-small's XQuAD-R "
+                 "mAP by <= 0.0005 at 1.9x the speed)."),
         runtime: str = typer.Option(
             "torch", "--runtime",
             help="Encoder runtime: torch, onnx (ONNX Runtime, fp32 export), onnx-int8 (the documented "
