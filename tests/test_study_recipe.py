@@ -135,3 +135,15 @@ def _xquad_queries(data_dir):
     from xlir.data import load_collection
 
     return load_collection("xquad-r", data_dir=data_dir).queries
+
+
+def test_the_dev_search_draws_lambda_curves_only_where_they_are_read():
+    """Three merges are three full-pool evaluations: only quick, the longest training and best-cpu
+    get them; every other variant is trained once per seed and evaluated once."""
+    from xlir.experiments.studies.recipe import MERGE_VARIANTS, MERGE_WEIGHTS, build_cells
+
+    cells = build_cells("dev")
+    with_curve = {c.variant for c in cells if c.merge_weights}
+    assert with_curve == set(MERGE_VARIANTS) == {"quick", "steps-1000", "best-cpu"}
+    assert all(c.merge_weights == MERGE_WEIGHTS for c in cells if c.variant in with_curve)
+    assert sum(1 + len(c.merge_weights) for c in cells) == len(cells) + 3 * 2 * len(MERGE_WEIGHTS)

@@ -8,10 +8,10 @@ warm-up (none, 30%), temperature (0.02, 0.1), symmetric InfoNCE, trained word em
 sources (TyDi QA GoldP train, AfriQA train, NTREX bitext; none shares a source with XQuAD-R, which the
 zero-shot guard checks in every cell); last, the packaged ``best-cpu`` recipe as it stands.
 Each variant runs with seeds 0 and 1; one more cell evaluates
-the untrained base model. Every trained cell also evaluates its WiSE-FT interpolations with the base
-model, θ = (1 − λ)·θ_base + λ·θ_trained at λ in {0.25, 0.5, 0.75} (:mod:`xlir.models.merge`, in
-memory: no weights are written), so the λ curve of every variant costs three evaluations and no
-training.
+the untrained base model. The cells of :data:`MERGE_VARIANTS` (quick, the longest training, the
+packaged candidate) also evaluate their WiSE-FT interpolations with the base model,
+θ = (1 − λ)·θ_base + λ·θ_trained at λ in {0.25, 0.5, 0.75} (:mod:`xlir.models.merge`, in memory: no
+weights are written), so a λ curve costs three evaluations and no training.
 
 Where it is decided: the fixed **dev slice** of XQuAD-R (120 of its 1,190 questions, the same ids in
 all 11 languages, chosen by the documented rule of :mod:`xlir.data.dev_split`) against the full
@@ -19,8 +19,8 @@ all 11 languages, chosen by the documented rule of :mod:`xlir.data.dev_split`) a
 (``xlir eval --questions test``), never the dev slice.
 
 Order (``dev`` preset): the cells run in decision priority: base, quick (2 seeds), length, hard
-negatives, alpha, learning rate and warm-up, temperature, symmetric, embeddings, sources; the λ
-curve comes with every trained cell. ``--max-minutes`` stops between cells and the same command
+negatives, alpha, learning rate and warm-up, temperature, symmetric, embeddings, sources; a λ
+curve comes with the cells of MERGE_VARIANTS. ``--max-minutes`` stops between cells and the same command
 resumes, so the most decision-relevant cells finish first.
 """
 
@@ -68,6 +68,11 @@ VARIANTS: tuple[tuple[str, str, dict], ...] = (
 )
 FACTORS = tuple(dict.fromkeys(f for f, _, _ in VARIANTS))
 MERGE_WEIGHTS = (0.25, 0.5, 0.75)
+MERGE_VARIANTS = ("quick", "steps-1000", "best-cpu")
+"""The variants whose λ curve the dev preset measures: the baseline, the longest training (the one
+that drifts furthest from the base model, where interpolation has most to give back) and the packaged
+candidate. Three merges of every variant would be 3 of each cell's 4 evaluations, about 40% of the
+whole search, to draw curves nobody decides on."""
 TRAIN_FIELDS = {"steps", "wall_time_s", "sources", "final_loss", "pairs_per_s"}
 """What a cell keeps of its model's training record (TrainingRecord field names)."""
 
@@ -144,13 +149,14 @@ PRESETS: dict[str, dict] = {
         "limit": 4,
         "pool": 20,
         "merge_weights": (0.5,),
+        "merge_variants": ("quick", "steps-360"),
     },
     # the search: e5-small, the quick recipe's settings, the dev slice of XQuAD-R (120 questions x 11
     # languages) against the full 13,014-sentence pool, bf16 where native, every variant x seeds 0, 1,
-    # each trained cell with its λ curve. About 16 h on 2 free cores from the measured speeds (step of
-    # 32 at bf16 2.8 s, encoding 3,400 tokens/s: a dev evaluation with the full pool is about 3 min,
-    # four per trained cell, each about 18 min at 120 steps), about 13 h with length-bucketed steps
-    # (1.8x faster); the two best-cpu cells, last, are about 3 h of it. Run it in the
+    # the λ curve of MERGE_VARIANTS. About 6-7 h on 2 free cores from the measured speeds (length-
+    # bucketed bf16 step of 32 about 1.5 s, encoding about 3,400 tokens/s: a dev evaluation with the
+    # full pool is about 3 min, a 120-step cell about 6 min); the two best-cpu cells, last, are about
+    # 1.5 h of it. Run it in the
     # background with --max-minutes; the cells come in decision priority and the same command resumes.
     "dev": {
         "model": "e5-small",
@@ -163,6 +169,7 @@ PRESETS: dict[str, dict] = {
         "limit": None,
         "pool": None,
         "merge_weights": MERGE_WEIGHTS,
+        "merge_variants": MERGE_VARIANTS,
     },
 }
 
@@ -180,10 +187,11 @@ def build_cells(preset: str) -> list[RecipeCell]:
     for variant in p["variants"]:
         factor, overrides = factor_of[variant]
         spec = _spec(p["model"], {**overrides, **p["overrides"].get(variant, {})}, p["train"])
+        merges = tuple(p["merge_weights"]) if variant in p["merge_variants"] else ()
         for seed in p["seeds"]:
             cells.append(RecipeCell(model=p["model"], variant=variant, factor=factor, seed=seed,
                                     finetune=spec,
-                                    evals=evals, merge_weights=tuple(p["merge_weights"]), **extra))
+                                    evals=evals, merge_weights=merges, **extra))
     return cells
 
 

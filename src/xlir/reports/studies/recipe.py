@@ -198,7 +198,7 @@ def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures:
                             figures / "lambda-curve.png")
     out = ["## The λ curve (WiSE-FT interpolation with the base model)", "",
            f"![mono and multilingual mAP against λ]({png.relative_to(study_dir)})", "",
-           "Every trained cell was also evaluated at λ in {" + ", ".join(
+           "The cells with a λ curve were also evaluated at λ in {" + ", ".join(
                f"{w:g}" for w in sorted({w for _, w in index if w not in (0.0, 1.0)}))
            + "} (merged in memory "
            "from its own weights). Below, every (variant, λ) against the **base model**: monolingual "
