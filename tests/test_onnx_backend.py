@@ -35,13 +35,15 @@ def model():
 def test_onnx_runtime_ranks_like_torch(model, data_dir, cache):
     from xlir.data import load_collection
     from xlir.evaluation import EvalConfig, evaluate
+    from xlir.models.onnx_export import EXPORT_REVISION
 
     col = load_collection("xquad-r").subset(languages=["de", "en"], limit=5)
     common = dict(show_progress=False, cache=False, run_depth=20)
     ref = evaluate(model, col, EvalConfig(precision="fp32", **common))  # ORT runs the fp32 graph
     onx = evaluate(model, col, EvalConfig(runtime="onnx", **common))
     assert onx.model["runtime"] == "onnx" and onx.encoding["runtime"] == "onnx"
-    assert onx.model["fingerprint"] == ref.model["fingerprint"] + "+onnx"  # the export left the model alone
+    # the export left the model alone; cached vectors are keyed by runtime and export revision
+    assert onx.model["fingerprint"] == ref.model["fingerprint"] + "+onnx." + EXPORT_REVISION
     assert (cache / "onnx").is_dir()
     for key, run in ref.runs.items():
         assert onx.runs[key].doc_ids == run.doc_ids, key  # the same top-20 in the same order
@@ -64,6 +66,42 @@ def test_int8_variants_encode_close_and_are_cached_apart(model, cache):
         assert (vecs * ref).sum(axis=1).min() > 0.99
         assert enc.path.is_file() and enc.path.with_suffix(".json").is_file()
     assert model_cache_key(model, backend="onnx-int8-dynamic").endswith("+onnx-int8-dynamic")
+
+
+@pytest.mark.parametrize("variant", ["onnx-int8-block32", "onnx-int8-block64", "onnx-int4w-block32"])
+def test_block_quantized_variants_rank_top1_like_torch(model, data_dir, cache, variant):
+    """MatMulNBits variants: every weight MatMul became a MatMulNBits of the stated bits and block,
+    and each query's best candidate is torch's."""
+    import onnx
+
+    from xlir.data import load_collection
+    from xlir.evaluation import EvalConfig, evaluate
+    from xlir.evaluation.onnx_backend import VARIANTS, ensure_variant
+
+    col = load_collection("xquad-r").subset(languages=["de", "en"], limit=5)
+    common = dict(show_progress=False, cache=False, run_depth=5)
+    ref = evaluate(model, col, EvalConfig(**common))
+    got = evaluate(model, col, EvalConfig(runtime=variant, **common))
+    assert got.model["runtime"] == variant
+    for key, run in ref.runs.items():
+        assert [r[0] for r in got.runs[key].doc_ids] == [r[0] for r in run.doc_ids], key
+    spec = VARIANTS[variant]
+    graph = onnx.load(str(ensure_variant(model, variant))).graph
+    nodes = [n for n in graph.node if n.op_type == "MatMulNBits"]
+    n_layers = model[0].auto_model.config.num_hidden_layers
+    assert len(nodes) == 6 * n_layers  # q, k, v, attention output, FFN in, FFN out
+    for n in nodes:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+        assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"]) == (
+            spec["bits"], spec["block_size"], spec["accuracy_level"])
+
+
+def test_block_quantization_without_onnx_ir_is_a_clear_error(model, monkeypatch, cache):
+    from xlir.evaluation.onnx_backend import onnx_encoder
+
+    monkeypatch.setitem(sys.modules, "onnx_ir", None)
+    with pytest.raises(ConfigError, match=r"needs onnx-ir.*pip install 'xlir\[onnx\]'"):
+        onnx_encoder(model, "onnx-int8-block32")
 
 
 def test_unknown_runtime_and_torch_int8_with_onnx_are_config_errors(model, data_dir, cache):

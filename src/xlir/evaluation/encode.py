@@ -338,13 +338,13 @@ def _collection_encoder(model, *, max_length, quantize, cache, cache_dir, precis
     """``(encoder, cache store or None, cache key)`` with ``model.max_seq_length`` overridden
     by ``max_length`` for the duration (it is part of the key through the fingerprint).
     ``encoder`` (e.g. an :class:`xlir.evaluation.onnx_backend.OnnxEncoder` of ``model``) replaces
-    the torch model; its ``cache_suffix`` keys its vectors apart."""
+    the torch model; its ``cache_key_suffix`` (else ``cache_suffix``) keys its vectors apart."""
     old_len = model.max_seq_length
     if max_length:
         model.max_seq_length = int(max_length)
     try:
-        key = model_cache_key(model, quantized=quantize, precision=precision,
-                              backend=getattr(encoder, "cache_suffix", ""))
+        backend = getattr(encoder, "cache_key_suffix", getattr(encoder, "cache_suffix", ""))
+        key = model_cache_key(model, quantized=quantize, precision=precision, backend=backend)
         if encoder is None:
             encoder = quantize_int8(model) if quantize else model
         store = cache if isinstance(cache, EmbeddingCache) else (

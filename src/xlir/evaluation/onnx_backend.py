@@ -3,8 +3,9 @@
 For people who only encode: ONNX Runtime's CPU kernels run e5-small's fp32 graph faster than eager
 torch and its int8 kernels several times faster (BENCHMARKS.md §5). The export
 (:mod:`xlir.models.onnx_export`) is made once per model fingerprint and kept in the cache folder
-(``$XLIR_CACHE_DIR/onnx/<fingerprint>/<variant>.onnx``), next to the embedding cache; vectors of each variant
-are cached under the fingerprint plus ``+<variant>``, never mixed with torch's.
+(``$XLIR_CACHE_DIR/onnx/<fingerprint>/<export revision>/<variant>.onnx``), next to the embedding cache;
+vectors of each variant are cached under the fingerprint plus ``+<variant>.<export revision>``, never
+mixed with torch's nor with those of an older export.
 
 Runtimes (the int8 ones quantize the fp32 export; what each keeps in fp32 is in :data:`VARIANTS`):
 
@@ -12,6 +13,10 @@ Runtimes (the int8 ones quantize the fp32 export; what each keeps in fp32 is in 
 * ``onnx-int8-dynamic``: int8 per-channel weights, activations quantized per batch;
 * ``onnx-int8-dynamic-ffn``: the same with every FFN output projection (``layer.N/output/dense``,
   whose input is the GELU output with the widest range) kept in fp32;
+* ``onnx-int8-block32`` / ``onnx-int8-block64``: ORT's ``MatMulNBits``, int8 weights with one scale
+  per block of 32 / 64 input rows and int8 products on activations quantized per block of 32 / 64
+  values (``accuracy_level=4``), so an outlier hidden channel widens only its own block's scale;
+* ``onnx-int4w-block32``: the same with 4-bit weights (the speed end of that family);
 * ``onnx-int8-static``: int8 weights and activations, activation scales calibrated on MLQA
   (training-side) text; ``onnx-int8-static-ffn``: with the FFN output projections in fp32;
 * ``onnx-int8``: the documented int8 choice (:data:`INT8_DEFAULT`, chosen from the measured Pareto
@@ -26,12 +31,16 @@ from pathlib import Path
 import numpy as np
 
 from xlir.errors import ConfigError
+from xlir.models.onnx_export import EXPORT_REVISION
 
 FFN_OUT = r"layer\.\d+/output/dense"
 VARIANTS: dict[str, dict | None] = {
     "onnx": None,
     "onnx-int8-dynamic": {"method": "dynamic", "exclude": ()},
     "onnx-int8-dynamic-ffn": {"method": "dynamic", "exclude": (FFN_OUT,)},
+    "onnx-int8-block32": {"method": "nbits", "bits": 8, "block_size": 32, "accuracy_level": 4},
+    "onnx-int8-block64": {"method": "nbits", "bits": 8, "block_size": 64, "accuracy_level": 4},
+    "onnx-int4w-block32": {"method": "nbits", "bits": 4, "block_size": 32, "accuracy_level": 4},
     "onnx-int8-static": {"method": "static", "exclude": ()},
     "onnx-int8-static-ffn": {"method": "static", "exclude": (FFN_OUT,)},
 }
@@ -59,7 +68,8 @@ class OnnxEncoder:
         self.tokenizer = model.tokenizer
         self.max_seq_length = model.max_seq_length
         self.prompts = dict(getattr(model, "prompts", {}) or {})
-        self.cache_suffix = variant
+        self.cache_suffix = variant  # the runtime's name, in results and (with the export) in cache keys
+        self.cache_key_suffix = f"{variant}.{EXPORT_REVISION}"
         self.path = Path(path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads or torch.get_num_threads())
@@ -95,11 +105,11 @@ def calibration_batches(model, n_texts: int = CALIBRATION_TEXTS, batch: int = CA
 
 
 def onnx_dir(model) -> Path:
-    """``$XLIR_CACHE_DIR/onnx/<fingerprint>`` (default ``~/.cache/xlir/onnx/...``)."""
+    """``$XLIR_CACHE_DIR/onnx/<fingerprint>/<export revision>`` (default ``~/.cache/xlir/onnx/...``)."""
     from xlir.models import fingerprint
     from xlir.models.assets import cache_dir
 
-    return cache_dir() / "onnx" / fingerprint(model)
+    return cache_dir() / "onnx" / fingerprint(model) / EXPORT_REVISION
 
 
 def ensure_variant(model, variant: str) -> Path:
@@ -118,7 +128,7 @@ def ensure_variant(model, variant: str) -> Path:
     path = folder / f"{variant}.onnx"
     if not path.is_file():
         calib = calibration_batches(model) if spec["method"] == "static" else None
-        info = quantize_onnx(fp32, path, method=spec["method"], exclude=spec["exclude"], calibration=calib)
+        info = quantize_onnx(fp32, path, calibration=calib, **spec)
         (folder / f"{variant}.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return path
 
