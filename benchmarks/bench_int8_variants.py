@@ -36,6 +36,7 @@ CANDIDATES: dict[str, dict] = {
     "dynamic": {"method": "dynamic"},
     "dynamic-reduce-range": {"method": "dynamic", "reduce_range": True},
     "dynamic-ffn": {"method": "dynamic", "exclude": (GROUPS["ffn_out"],)},
+    # ORT 1.32 stores 8 bits in blocks of 32 as 16 levels: its vectors equal nbits4-b32-acc4's
     "nbits8-b32-acc4": {"method": "nbits", "bits": 8, "block_size": 32, "accuracy_level": 4},
     "nbits8-b64-acc4": {"method": "nbits", "bits": 8, "block_size": 64, "accuracy_level": 4},
     "nbits8-b128-acc4": {"method": "nbits", "bits": 8, "block_size": 128, "accuracy_level": 4},

@@ -68,7 +68,7 @@ def test_int8_variants_encode_close_and_are_cached_apart(model, cache):
     assert model_cache_key(model, backend="onnx-int8-dynamic").endswith("+onnx-int8-dynamic")
 
 
-@pytest.mark.parametrize("variant", ["onnx-int8-block32", "onnx-int8-block64", "onnx-int4w-block32"])
+@pytest.mark.parametrize("variant", ["onnx-int8-block64", "onnx-int4w-block32"])
 def test_block_quantized_variants_rank_top1_like_torch(model, data_dir, cache, variant):
     """MatMulNBits variants: every weight MatMul became a MatMulNBits of the stated bits and block,
     and each query's best candidate is torch's."""
@@ -90,10 +90,13 @@ def test_block_quantized_variants_rank_top1_like_torch(model, data_dir, cache, v
     nodes = [n for n in graph.node if n.op_type == "MatMulNBits"]
     n_layers = model[0].auto_model.config.num_hidden_layers
     assert len(nodes) == 6 * n_layers  # q, k, v, attention output, FFN in, FFN out
+    weights = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
     for n in nodes:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
         assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"]) == (
             spec["bits"], spec["block_size"], spec["accuracy_level"])
+    if spec["bits"] == 8:  # really 8-bit levels: ORT 1.32 asked for 8 bits in blocks of 32 stores 16
+        assert max(np.unique(weights[n.input[1]]).size for n in nodes) > 16
 
 
 def test_block_quantization_without_onnx_ir_is_a_clear_error(model, monkeypatch, cache):
@@ -101,7 +104,7 @@ def test_block_quantization_without_onnx_ir_is_a_clear_error(model, monkeypatch,
 
     monkeypatch.setitem(sys.modules, "onnx_ir", None)
     with pytest.raises(ConfigError, match=r"needs onnx-ir.*pip install 'xlir\[onnx\]'"):
-        onnx_encoder(model, "onnx-int8-block32")
+        onnx_encoder(model, "onnx-int8-block64")
 
 
 def test_unknown_runtime_and_torch_int8_with_onnx_are_config_errors(model, data_dir, cache):

@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
             "torch", "--runtime",
             help="Encoder runtime: torch, onnx (ONNX Runtime, fp32 export), onnx-int8 (the documented "
                  "int8 variant) or a named one: onnx-int8-dynamic, onnx-int8-dynamic-ffn, "
-                 "onnx-int8-block32, onnx-int8-block64, onnx-int4w-block32, "
+                 "onnx-int8-block64, onnx-int4w-block32, "
                  "onnx-int8-static, onnx-int8-static-ffn (speed and mAP of each: BENCHMARKS.md §4). "
                  "Needs `pip install 'xlir[onnx]'`. (--backend is the search backend.)"),
         batch_tokens: int = typer.Option(8192, "--batch-tokens", min=8,

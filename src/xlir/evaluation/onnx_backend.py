@@ -1,7 +1,7 @@
 """Encode through ONNX Runtime instead of torch: ``EvalConfig(runtime="onnx")`` / ``xlir eval --runtime``.
 
 For people who only encode: ONNX Runtime's CPU kernels run e5-small's fp32 graph faster than eager
-torch and its int8 kernels several times faster (BENCHMARKS.md §5). The export
+torch and its int8 kernels faster still (BENCHMARKS.md §4). The export
 (:mod:`xlir.models.onnx_export`) is made once per model fingerprint and kept in the cache folder
 (``$XLIR_CACHE_DIR/onnx/<fingerprint>/<export revision>/<variant>.onnx``), next to the embedding cache;
 vectors of each variant are cached under the fingerprint plus ``+<variant>.<export revision>``, never
@@ -13,14 +13,17 @@ Runtimes (the int8 ones quantize the fp32 export; what each keeps in fp32 is in 
 * ``onnx-int8-dynamic``: int8 per-channel weights, activations quantized per batch;
 * ``onnx-int8-dynamic-ffn``: the same with every FFN output projection (``layer.N/output/dense``,
   whose input is the GELU output with the widest range) kept in fp32;
-* ``onnx-int8-block32`` / ``onnx-int8-block64``: ORT's ``MatMulNBits``, int8 weights with one scale
-  per block of 32 / 64 input rows and int8 products on activations quantized per block of 32 / 64
-  values (``accuracy_level=4``), so an outlier hidden channel widens only its own block's scale;
-* ``onnx-int4w-block32``: the same with 4-bit weights (the speed end of that family);
+* ``onnx-int8-block64``: ORT's ``MatMulNBits``, int8 weights with one scale per block of 64 input
+  rows and int8 products on activations quantized per block of 64 values of each row
+  (``accuracy_level=4``), so an outlier hidden channel widens only its own block's scale;
+* ``onnx-int4w-block32``: the same with 4-bit weights and blocks of 32 (the finer activation blocks
+  make it the closest to fp32). There is no int8 block-32 variant: ORT 1.32's quantizer, asked for
+  8 bits in blocks of 32, stores 16 levels (4-bit values shifted left by 4), whose vectors equal
+  ``onnx-int4w-block32``'s exactly;
 * ``onnx-int8-static``: int8 weights and activations, activation scales calibrated on MLQA
   (training-side) text; ``onnx-int8-static-ffn``: with the FFN output projections in fp32;
-* ``onnx-int8``: the documented int8 choice (:data:`INT8_DEFAULT`, chosen from the measured Pareto
-  table in BENCHMARKS.md).
+* ``onnx-int8``: the documented int8 choice (:data:`INT8_DEFAULT` = ``onnx-int8-block64``, chosen
+  from the measured Pareto table in BENCHMARKS.md §4).
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ VARIANTS: dict[str, dict | None] = {
     "onnx": None,
     "onnx-int8-dynamic": {"method": "dynamic", "exclude": ()},
     "onnx-int8-dynamic-ffn": {"method": "dynamic", "exclude": (FFN_OUT,)},
-    "onnx-int8-block32": {"method": "nbits", "bits": 8, "block_size": 32, "accuracy_level": 4},
     "onnx-int8-block64": {"method": "nbits", "bits": 8, "block_size": 64, "accuracy_level": 4},
     "onnx-int4w-block32": {"method": "nbits", "bits": 4, "block_size": 32, "accuracy_level": 4},
     "onnx-int8-static": {"method": "static", "exclude": ()},
     "onnx-int8-static-ffn": {"method": "static", "exclude": (FFN_OUT,)},
 }
-INT8_DEFAULT = "onnx-int8-dynamic"
+# the fastest variant whose mAP loss on the full XQuAD-R is <= 0.005 in every setting (BENCHMARKS.md
+# §4, "int8: the Pareto table"); the dynamic ones are faster but lose 0.007-0.024
+INT8_DEFAULT = "onnx-int8-block64"
 RUNTIMES = ("torch", "onnx", "onnx-int8", *[v for v in VARIANTS if v != "onnx"])
 CALIBRATION_TEXTS = 256
 CALIBRATION_BATCH = 16
