@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_precision import sample_texts  # noqa: E402
+from bench_precision import sample_texts, write_report  # noqa: E402
 
 LAYER = r"layer\.{i}/"
 GROUPS = {"qkv": r"attention/self/(query|key|value)/", "attn_out": r"attention/output/dense",
@@ -134,10 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"x{row['speed_vs_onnx_fp32']:.2f} vs ORT fp32", file=sys.stderr)
     report["load_during"] = loads
     report["load_end"] = [round(x, 2) for x in os.getloadavg()]
-    text = json.dumps(report, indent=1)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    write_report(report, args.json)
     return report
 
 

@@ -33,6 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_eval import encoder_flops, matmul_peak, model_shape  # noqa: E402
 
 
+def write_report(report: dict, path: Path | None) -> str:
+    """The report as indented JSON, also written to ``path`` (parents made) when one is given."""
+    text = json.dumps(report, indent=1)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+    return text
+
+
 def mm_peak(dtype: str) -> float:
     """The ``torch.mm`` peak of bench_eval in ``dtype`` (fp32 or bf16), measured in this process."""
     return matmul_peak(dtype=dtype)
@@ -186,11 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
     report["mm_peak_gflops_end"] = {"fp32": round(mm_peak("fp32") / 1e9, 1),
                                     "bf16": round(mm_peak("bf16") / 1e9, 1)}
     report["load_end"] = [round(x, 2) for x in os.getloadavg()]
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    print(write_report(report, args.json))
     return report
 
 

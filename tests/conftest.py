@@ -42,3 +42,15 @@ def tiny_model(tiny_model_path):
     from xlir.models import load_model
 
     return load_model(str(tiny_model_path))
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for tests that compare float results: on a shared 2-core machine more
+    threads only contend, and a fixed count keeps reductions in one order."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

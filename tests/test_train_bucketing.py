@@ -10,13 +10,7 @@ import torch
 
 from xlir.models.batching import bucketed_embeddings, right_padded_lengths
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _features(lengths, width=None):
