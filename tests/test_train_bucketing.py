@@ -76,8 +76,10 @@ def tiny_train(tiny_model_path):
     return model
 
 
-def _step(model, pairs, *, bucket_tokens, chunk_size, precision):
+def _step(model, pairs, *, bucket_tokens, chunk_size, precision, scope=None):
     """One step's loss, gradients and the (texts, padded length) shapes the transformer ran."""
+    from contextlib import nullcontext
+
     from xlir.training.objectives import StepContext, build_objective, embed
 
     shapes = []
@@ -88,7 +90,8 @@ def _step(model, pairs, *, bucket_tokens, chunk_size, precision):
         ctx = StepContext(lambda t: embed(model, t, None, precision, bucket_tokens), 0,
                           chunk_size=chunk_size, bucket_tokens=bucket_tokens)
         model.zero_grad(set_to_none=True)
-        loss = float(objective.backward(model, pairs, ctx).detach())
+        with scope if scope is not None else nullcontext():
+            loss = float(objective.backward(model, pairs, ctx).detach())
     finally:
         hook.remove()
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
@@ -120,6 +123,42 @@ def test_bucketed_step_has_the_plain_steps_loss_and_gradients(tiny_train, mlqa_b
     scale = max(float(g.abs().max()) for g in grads0.values())
     worst = max(float((grads1[k] - grads0[k]).abs().max()) for k in grads0)
     assert scale > 1e-3 and worst < grad_tol * scale, (worst, scale)
+
+
+def _weight_casts(model, fn) -> int:
+    """How many dtype casts of a tensor shaped like one of ``model``'s linear weights ``fn`` ran
+    (autocast's fp32 -> bf16 copies in the forward, their gradients' casts back in the backward)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    shapes = {list(m.weight.shape).__repr__() for m in model.modules() if isinstance(m, torch.nn.Linear)}
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        fn()
+    return sum(1 for e in prof.events() if e.name == "aten::_to_copy" and e.input_shapes
+               and repr(list(e.input_shapes[0])) in shapes)
+
+
+def test_one_bf16_cast_per_weight_per_step_with_the_same_gradients(tiny_train, mlqa_batch):
+    """The trainer wraps a step in ``shared_weight_casts``: every length bucket and text list reuses
+    one bf16 copy of each weight (it used to re-cast all of them per bucket), same loss and grads."""
+    from xlir.models.precision import shared_weight_casts
+
+    model = copy.deepcopy(tiny_train)
+    kw = {"bucket_tokens": 96, "chunk_size": None, "precision": "bf16"}
+    plain, shared = {}, {}
+    casts_plain = _weight_casts(model, lambda: plain.update(zip("lgs", _step(model, mlqa_batch, **kw), strict=True)))
+    casts_shared = _weight_casts(model, lambda: shared.update(zip("lgs", _step(
+        model, mlqa_batch, scope=shared_weight_casts("bf16"), **kw), strict=True)))
+    n_linear = sum(1 for m in model.modules() if isinstance(m, torch.nn.Linear))
+    chunks = len(plain["s"])
+    # measured: 24 chunks, 13 linear layers (the pooler's unused): 600 casts plain, 25 shared
+    assert chunks >= 4 and shared["s"] == plain["s"]
+    assert casts_plain >= 2 * chunks * (n_linear - 1)  # each chunk: every used weight, there and back
+    assert casts_shared <= 2 * n_linear, (casts_shared, n_linear)  # once per step, there and back
+    assert abs(shared["l"] - plain["l"]) < TOLERANCE["bf16"][0]
+    assert shared["g"].keys() == plain["g"].keys() and len(plain["g"]) > 20  # gradients still reach weights
+    scale = max(float(g.abs().max()) for g in plain["g"].values())
+    worst = max(float((shared["g"][k] - plain["g"][k]).abs().max()) for k in plain["g"])
+    assert worst < TOLERANCE["bf16"][1] * scale, (worst, scale)
 
 
 def test_bucketing_needs_an_objective_that_encodes_batches(tmp_path, tiny_model_path):

@@ -41,6 +41,7 @@ import numpy as np
 from xlir.errors import DataError
 from xlir.evaluation.cache import EmbeddingCache, text_key
 from xlir.models.batching import plan_batches
+from xlir.models.precision import shared_weight_casts
 
 
 @dataclass
@@ -158,7 +159,7 @@ def _no_grad(model, precision: str):
         return torch.inference_mode()
     stack = ExitStack()
     stack.enter_context(torch.no_grad())
-    stack.enter_context(torch.autocast(_device(model).type, dtype=torch.bfloat16, enabled=False))
+    stack.enter_context(shared_weight_casts(precision, _device(model).type))
     return stack
 
 

@@ -92,6 +92,26 @@ def autocast(precision: str, device: str = "cpu"):
     return torch.autocast(device_type=str(device).split(":")[0], dtype=torch.bfloat16)
 
 
+def shared_weight_casts(precision: str, device: str = "cpu"):
+    """A context in which autocast casts each fp32 weight to bf16 once, however many forward passes
+    (:func:`forward_embeddings` calls) run inside it; a no-op for fp32.
+
+    Autocast caches its casts of leaf tensors that require grad until its *outermost* context exits;
+    :func:`forward_embeddings` enters one context per call, so without an outer one every call (every
+    length bucket, queries and passages apart) re-cast all weights. The outer context is *disabled*:
+    what runs directly in it (pooling, the loss) stays fp32, it only keeps the cache alive.
+
+    Not around a ``no_grad`` pass followed by a differentiated one (the gradient cache's two passes):
+    a cast cached without a graph would be reused and cut the weights' gradients. Under
+    ``inference_mode`` autocast does not cache at all; encoders use ``no_grad`` inside this context.
+    """
+    if precision != "bf16":
+        return nullcontext()
+    import torch
+
+    return torch.autocast(device_type=str(device).split(":")[0], dtype=torch.bfloat16, enabled=False)
+
+
 def forward_embeddings(model, features: dict, precision: str = "fp32", device: str = "cpu"):
     """``model(features)["sentence_embedding"]`` with the transformer (``model[0]``) in ``precision``
     and the modules after it (pooling, dense, normalisation) in fp32. The result is float32."""

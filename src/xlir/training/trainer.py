@@ -349,6 +349,7 @@ def _step(run: _Run, step: int, ctx) -> _StepOut:
     nothing is updated)."""
     import torch
 
+    from xlir.models.precision import shared_weight_casts
     from xlir.training.distributed import average_gradients, mean_over_ranks
 
     config = run.config
@@ -356,7 +357,11 @@ def _step(run: _Run, step: int, ctx) -> _StepOut:
     mine = batch.shard(run.dist.rank, run.dist.world_size)
     run.optimizer.zero_grad(set_to_none=True)
     ctx.step = step
-    loss = run.objective.backward(run.model, [run.pairs.pairs[i] for i in mine.indices], ctx)
+    # one bf16 cast of each weight per step, not one per length bucket / per text list
+    # (the gradient cache's no_grad pass must not share casts with its differentiated one)
+    shared = run.objective.uses_bucketing and not config.chunk_size
+    with shared_weight_casts(run.precision["used"] if shared else "fp32", str(run.device)):
+        loss = run.objective.backward(run.model, [run.pairs.pairs[i] for i in mine.indices], ctx)
     loss_value = mean_over_ranks(float(loss.item()))
     params = run.params
     average_gradients(params)
