@@ -145,7 +145,8 @@ def test_one_bf16_cast_per_weight_per_step_with_the_same_gradients(tiny_train, m
     model = copy.deepcopy(tiny_train)
     kw = {"bucket_tokens": 96, "chunk_size": None, "precision": "bf16"}
     plain, shared = {}, {}
-    casts_plain = _weight_casts(model, lambda: plain.update(zip("lgs", _step(model, mlqa_batch, **kw), strict=True)))
+    casts_plain = _weight_casts(model, lambda: plain.update(zip(
+        "lgs", _step(model, mlqa_batch, **kw), strict=True)))
     casts_shared = _weight_casts(model, lambda: shared.update(zip("lgs", _step(
         model, mlqa_batch, scope=shared_weight_casts("bf16"), **kw), strict=True)))
     n_linear = sum(1 for m in model.modules() if isinstance(m, torch.nn.Linear))
