@@ -96,7 +96,9 @@ def test_the_quick_recipe_reproduces_the_committed_quickstart_figures(tmp_path):
     from xlir.experiments.quickstart import QuickstartConfig, run_quickstart
 
     cfg = QuickstartConfig(output=tmp_path / "quickstart", progress=False)
-    assert (cfg.train.recipe, cfg.eval_limit, cfg.train.precision) == ("quick", 200, "fp32")
+    # auto: bf16 on a CPU with native bf16. The committed figures ran fp32; the measured bf16 run of the
+    # same seed (BENCHMARKS.md, seed spread) is 0.005 / 0.002 / 0.003 mAP and 1.4 rank distance off
+    assert (cfg.train.recipe, cfg.eval_limit, cfg.train.precision) == ("quick", 200, "auto")
     res = run_quickstart(cfg)
     assert res["report_dir"].name == COMMITTED.name
     problems = reproduction_problems(COMMITTED, res["report_dir"])

@@ -31,8 +31,10 @@ def pairs_file(tmp_path_factory, data_dir):
 
 
 def _config(model, pairs_file, output, **kw):
+    """fp32 unless a test asks otherwise: several tests compare runs to fp32 rounding (1e-5)."""
     base = dict(model=str(model), sources=[str(pairs_file)], steps=8, batch_size=8, lr=2e-3,
-                checkpoint_every=3, max_length=48, num_threads=1, progress=False, output=output)
+                checkpoint_every=3, max_length=48, num_threads=1, progress=False, output=output,
+                precision="fp32")
     return TrainConfig(**{**base, **kw})
 
 

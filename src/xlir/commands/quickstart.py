@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Option(None, "--config", "-c",
                                            help="TOML file of QuickstartConfig fields, training in [train]."),
         precision: str | None = typer.Option(
-            None, "--precision", help="auto, fp32 or bf16 for training and evaluation (default fp32; "
-                                      "auto = bf16 where the hardware has it natively)."),
+            None, "--precision", help="auto, fp32 or bf16 for training and evaluation (default auto "
+                                      "= bf16 where the hardware has it natively, else fp32)."),
     ) -> None:
         """Fine-tune e5-small with hybrid batches on MLQA; compare with the base model on XQuAD-R.
 

@@ -79,9 +79,9 @@ class TrainConfig(TomlConfig):
                                   description="override the model's dropout (None: keep)")
     seed: int = 0
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        "fp32", description="bf16: autocast on the transformer's forward and backward (fp32 master "
-                            "weights, optimizer state, loss); auto: bf16 where native "
-                            "(xlir.models.precision)")
+        "auto", description="bf16: autocast on the transformer's forward and backward (fp32 master "
+                            "weights, optimizer state, loss); auto (default): bf16 where native, "
+                            "else fp32 (xlir.models.precision; why: BENCHMARKS.md, 'Default precision')")
     num_threads: int | None = Field(None, ge=1,
                                      description="torch CPU threads (None: $XLIR_THREADS, else torch's)")
 

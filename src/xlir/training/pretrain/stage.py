@@ -54,7 +54,7 @@ class PretrainConfig(TomlConfig):
     freeze_embeddings: bool = True
     sources: tuple[str, ...] = ("flores", "ntrex")
     seed: int = 0
-    precision: Literal["auto", "fp32", "bf16"] = "fp32"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     """Of the transformer's matrix products, as ``TrainConfig.precision``."""
 
 
