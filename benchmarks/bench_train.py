@@ -103,30 +103,6 @@ def _xlir_run(args, pairs) -> dict:
             "first_loss": result.losses[0], "last_loss": result.losses[-1]}
 
 
-def _compare_precision(args, pairs) -> None:
-    """xlir's step in fp32 and bf16, alternating (load changes hit both), best run of each."""
-    import os
-
-    import torch
-
-    runs: dict[str, list[dict]] = {"fp32": [], "bf16": []}
-    loads = []
-    for r in range(args.repeat):
-        for prec in (("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32")):
-            args.precision = prec
-            runs[prec].append(_xlir_run(args, pairs))
-            loads.append(round(os.getloadavg()[0], 2))
-            print(f"{prec}: {runs[prec][-1]['pairs_per_s']:.2f} pairs/s (load {loads[-1]})", flush=True)
-    best = {k: max(v, key=lambda x: x["pairs_per_s"]) for k, v in runs.items()}
-    out = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size, "repeat": args.repeat,
-           "threads": torch.get_num_threads(), "max_length": args.max_length, "loads": loads,
-           "all_pairs_per_s": {k: [x["pairs_per_s"] for x in v] for k, v in runs.items()},
-           "best": best, "bf16_over_fp32": best["bf16"]["pairs_per_s"] / best["fp32"]["pairs_per_s"]}
-    print(json.dumps(out, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2))
-
-
 def _padding(args, pairs) -> None:
     """Executed tokens / real tokens of the sampler's batches, whole vs length-bucketed, counted with
     the tokenizer alone: the texts the trainer encodes (prompts included, cut at ``--max-length``)."""
@@ -204,6 +180,14 @@ def _compare_bucketing(args, pairs) -> None:
            "best_step_s": step_s, "best": best,
            "bucketed_speedup": {label(p, b): round(step_s[label(p, None)] / step_s[label(p, b)], 3)
                                 for p, b in names if b}}
+    if {"fp32", "bf16"} <= {p for p, _ in names}:  # bf16 over fp32 at each batching, best and per round
+        every = out["all_step_s"]
+        out["bf16_over_fp32"] = {
+            label("", b).strip(): {
+                "best": round(step_s[label("fp32", b)] / step_s[label("bf16", b)], 3),
+                "per_round": [round(f / h, 3)
+                              for f, h in zip(every[label("fp32", b)], every[label("bf16", b)], strict=True)]}
+            for b in budgets}
     print(json.dumps(out, indent=1))
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
@@ -225,7 +209,8 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                     help="both trainers: xlir's TrainConfig.precision, sentence-transformers' bf16=True")
     ap.add_argument("--compare-precision", action="store_true",
-                    help="instead: xlir's trainer in fp32 and bf16, alternating, same batches")
+                    help="instead: xlir's trainer in fp32 and bf16, whole and bucketed, interleaved, same "
+                         "batches (= --compare-bucketing --precisions fp32,bf16)")
     ap.add_argument("--sampler", default="random",
                     help="xlir's sampler (random: the batches the sentence-transformers run reads)")
     ap.add_argument("--padding", action="store_true",
@@ -234,7 +219,7 @@ def main() -> None:
     ap.add_argument("--budgets", default="256,512,1024,2048", help="--padding: bucket token budgets")
     ap.add_argument("--compare-bucketing", action="store_true",
                     help="instead: xlir's step plain vs length-bucketed, each precision, interleaved")
-    ap.add_argument("--bucket-tokens", default="1024",
+    ap.add_argument("--bucket-tokens", default="256",
                     help="--compare-bucketing: the token budget(s), comma-separated")
     ap.add_argument("--precisions", default="fp32,bf16", help="--compare-bucketing: which precisions")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -254,8 +239,8 @@ def main() -> None:
 
     if args.padding:
         return _padding(args, pairs)
-    if args.compare_precision:
-        return _compare_precision(args, pairs)
+    if args.compare_precision:  # the same as --compare-bucketing with both precisions
+        args.compare_bucketing, args.precisions = True, "fp32,bf16"
     if args.compare_bucketing:
         return _compare_bucketing(args, pairs)
     import os
