@@ -141,3 +141,33 @@ def test_eval_precision_flag_is_recorded_and_checked(data_dir, tmp_path):
     assert bad.exit_code != 0
     assert isinstance(bad.exception, ConfigError)
     assert "precision" in str(bad.exception) and "Input should be 'auto'" in str(bad.exception)
+
+
+def test_gzip_writes_one_compressed_per_query_file_that_loads_and_compares_the_same(data_dir, tmp_path):
+    """--gzip: per_query.json.gz (and gzipped TREC files) with the same figures; `xlir compare` and
+    `EvalResult.load` read it; a folder holding both forms is refused, naming the file."""
+    from xlir.errors import DataError
+    from xlir.evaluation.compare import load_per_query
+
+    base = ["--data-dir", str(data_dir), "eval", "--model", "tiny", "--dataset", "xquad-r",
+            "--cache-dir", str(tmp_path / "cache"), "--languages", "de,en", "--limit", "6", "--quiet"]
+    plain, packed = tmp_path / "plain", tmp_path / "packed"
+    for out, extra in ((plain, []), (packed, ["--gzip"])):
+        res = CliRunner().invoke(app, [*base, "--output", str(out), *extra])
+        assert res.exit_code == 0, res.output
+    assert (packed / "per_query.json.gz").is_file() and not (packed / "per_query.json").exists()
+    assert (packed / "runs/mono/de-de.trec.gz").is_file()  # --gzip implies --run-format trec.gz
+    raw = json.loads((plain / "per_query.json").read_text())
+    import gzip
+
+    assert json.loads(gzip.decompress((packed / "per_query.json.gz").read_bytes())) == raw
+    a, b = EvalResult.load(plain), EvalResult.load(packed)
+    assert a.per_query == b.per_query and a.bias_per_query == b.bias_per_query
+    assert quick_summary(a) == quick_summary(b)
+    assert load_per_query(packed) == load_per_query(plain)
+    # saving the other form replaces the file: a folder never holds both
+    b.save(packed, runs=False, gzip=False)
+    assert (packed / "per_query.json").is_file() and not (packed / "per_query.json.gz").exists()
+    (packed / "per_query.json.gz").write_bytes((plain / "per_query.json").read_bytes())
+    with pytest.raises(DataError, match="stale"):
+        EvalResult.load(packed)

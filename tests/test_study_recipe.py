@@ -126,6 +126,7 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert res.exit_code == 0, res.output
     report = build_report(study).read_text()
     assert "**Not run yet.**" not in report
+    assert "**The chosen recipe has not been evaluated yet**" in report and "best-cpu-test" in report
     row = next(line for line in report.splitlines() if line.startswith("| test | base-test |"))
     assert row.count("|") == 8 and "| 6 |" in row  # 3 test questions x 2 languages
     assert "| all (paper) | paper: LaBSE, hybrid batches | 1,190 × 11 | 0.817 | 0.767 | 0.682 | – |" in report

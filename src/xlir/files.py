@@ -126,6 +126,20 @@ def write_json_atomic(path: str | Path, obj: Any, *, indent: int | None = 1, tra
     return write_text_atomic(path, text + ("\n" if trailing_newline else ""))
 
 
+def write_gzip_json_atomic(path: str | Path, obj: Any, **dumps_options) -> Path:
+    """:func:`write_json_atomic`'s compact JSON, gzip-compressed (``mtime=0``: the same object gives
+    the same bytes, so a committed file only changes when its content does)."""
+    import gzip
+
+    dumps_options.setdefault("ensure_ascii", False)
+    dumps_options.setdefault("allow_nan", False)
+    dumps_options.setdefault("separators", (",", ":"))
+    data = json.dumps(obj, **dumps_options).encode("utf-8")
+    with atomic_write(path, "wb") as fh:
+        fh.write(gzip.compress(data, compresslevel=9, mtime=0))
+    return Path(path)
+
+
 def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
     """Refuse, with a one-line :class:`ConfigError`, an output folder that cannot be written.
 

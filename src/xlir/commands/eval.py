@@ -89,6 +89,10 @@ def register(app: typer.Typer) -> None:
             "trec", "--run-format",
             help="trec: plain TREC run/qrels text that ranx, ir_measures and trec_eval read as is; "
                  "trec.gz: gzip-compressed, about 6x smaller (whole XQuAD-R at depth 100: ~0.7 GB plain)."),
+        gzip: bool = typer.Option(
+            False, "--gzip",
+            help="Gzip the large files: per_query.json.gz (about 8x smaller) and, unless --run-format "
+                 "says otherwise, the TREC files; for run folders that are committed or shipped."),
         doc_windows: str = typer.Option(
             "none", "--doc-windows",
             help="Long documents: none (one truncated text each), or split into overlapping windows of "
@@ -141,9 +145,12 @@ def register(app: typer.Typer) -> None:
             "window_stride": ("window_stride", window_stride), "metrics": ("metrics", metrics or None),
             "cache_dir": ("cache_dir", str(cache_dir) if cache_dir else None),
             "run_format": ("run_format", run_format), "precision": ("precision", precision),
+            "gzip": ("gzip", gzip),
             "batch_tokens": ("batch_tokens", batch_tokens), "runtime": ("runtime", runtime)}
         cfg = EvalConfig.from_toml(config, **{field: value for opt, (field, value) in cli.items()
                                               if opt in given})
+        if cfg.gzip and "run_format" not in given:
+            cfg = cfg.model_copy(update={"run_format": "trec.gz"})
         check_cache_dir(cfg)
         prepare_run_folder(out_dir, run_identity(model, collection_info(collection), cfg.model_dump()),
                            overwrite=overwrite)

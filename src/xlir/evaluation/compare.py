@@ -17,7 +17,7 @@ from pathlib import Path
 
 from xlir.data.io import read_json
 from xlir.errors import ConfigError, DataError, MissingDataError, XlirError
-from xlir.evaluation.results import EvalResult, check_figures
+from xlir.evaluation.results import EvalResult, check_figures, per_query_path
 from xlir.evaluation.significance import (
     PairedTest,
     Pairing,
@@ -33,14 +33,15 @@ def load_per_query(run_dir: Path) -> dict:
     """``setting -> measure -> query id -> value`` of a run folder, bias measures included.
 
     Uses the evaluator's ``EvalResult.load`` when the folder is complete, so the file format has one
-    owner; otherwise reads ``per_query.json`` alone (enough for a paired test). The multilingual
-    settings' language-bias measures (``rank_distance``, lower is better; ``own_language_top``) are
-    added next to the metrics, so they are tested the same way.
+    owner; otherwise reads ``per_query.json`` (or ``.json.gz``) alone (enough for a paired test). The
+    multilingual settings' language-bias measures (``rank_distance``, lower is better;
+    ``own_language_top``) are added next to the metrics, so they are tested the same way.
     """
     run_dir = Path(run_dir)
-    path = run_dir / "per_query.json"
-    if not path.is_file():
-        raise MissingDataError(f"{path} not found: pass a run folder written by `xlir eval`")
+    path = per_query_path(run_dir)
+    if path is None:
+        raise MissingDataError(f"{run_dir / 'per_query.json'} not found: pass a run folder written by "
+                               "`xlir eval`")
     per_query = bias = None
     if (run_dir / "results.json").is_file():
         try:

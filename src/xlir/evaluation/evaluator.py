@@ -86,6 +86,8 @@ class EvalConfig(TomlConfig):
     run_format: Literal["trec", "trec.gz"] = Field(
         "trec", description="run/qrels files as plain TREC text (ranx, ir_measures and trec_eval read "
                             "them as they are) or gzip-compressed (about 6x smaller)")
+    gzip: bool = Field(False, description="write per_query.json.gz instead of per_query.json (about 8x "
+                                          "smaller; for run folders that are committed or shipped)")
     cache: bool = True
     cache_dir: str | None = None
     quantize_int8: bool = False

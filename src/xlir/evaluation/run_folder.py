@@ -19,11 +19,12 @@ import shutil
 from pathlib import Path
 
 from xlir.errors import ConfigError
-from xlir.evaluation.results import PER_QUERY_FILE, RESULTS_FILE
+from xlir.evaluation.results import PER_QUERY_FILE, PER_QUERY_GZ_FILE, RESULTS_FILE
 from xlir.files import check_output_dir
 
 # Settings that change how fast or where, not what is measured.
-_NOT_IN_IDENTITY = {"show_progress", "cache", "cache_dir", "num_threads", "max_block_mb", "batch_size"}
+_NOT_IN_IDENTITY = {"show_progress", "cache", "cache_dir", "num_threads", "max_block_mb", "batch_size",
+                    "gzip"}
 
 
 def run_identity(model_name: str | None, collection: dict, config: dict) -> dict:
@@ -77,7 +78,7 @@ def prepare_run_folder(run_dir: str | Path, identity: dict, *, overwrite: bool =
     run_dir = check_output_dir(run_dir, "run folder")
     if not run_dir.is_dir() or not any(run_dir.iterdir()):
         return run_dir
-    is_run = (run_dir / RESULTS_FILE).is_file() or (run_dir / PER_QUERY_FILE).is_file()
+    is_run = any((run_dir / n).is_file() for n in (RESULTS_FILE, PER_QUERY_FILE, PER_QUERY_GZ_FILE))
     if overwrite:
         if not is_run:
             raise ConfigError(f"refusing to clear {run_dir}: it is not empty and holds no {RESULTS_FILE} "

@@ -24,6 +24,7 @@ from xlir.data.provenance import training_sources
 from xlir.data.registry import load_collection
 from xlir.errors import DataError
 from xlir.evaluation import EvalConfig, EvalResult, evaluate
+from xlir.evaluation.results import per_query_path
 from xlir.evaluation.significance import compare_runs
 from xlir.files import check_output_dir
 from xlir.models import load_model
@@ -128,7 +129,7 @@ def _train_values(values: dict, quickstart: dict) -> dict:
 def _eval(
     model, name: str, collection, cfg: QuickstartConfig, out: Path, train_sources: list[str] | None = None
 ) -> EvalResult:
-    if (out / "results.json").is_file() and (out / "per_query.json").is_file():
+    if (out / "results.json").is_file() and per_query_path(out) is not None:
         try:
             return EvalResult.load(out)
         except DataError as exc:  # a file cut by a kill or a full disk: evaluate again, say so

@@ -270,7 +270,7 @@ def _test_section(study_dir: Path, meta: dict) -> list[str]:
             "full XQuAD-R and on XQuAD-R minus the dev questions, into this study's `test/` folder, then "
             "regenerate this report:", "",
             "```bash",
-            *[f"xlir eval --model {m} --dataset xquad-r --questions {q} --precision auto --no-runs "
+            *[f"xlir eval --model {m} --dataset xquad-r --questions {q} --precision auto --no-runs --gzip "
               f"--output {name}/test/{label}-{q}" for m, label in (("e5-small", "base"),
                                                                    ("runs/best-cpu", "best-cpu"))
               for q in ("all", "test")],
@@ -295,6 +295,12 @@ def _test_section(study_dir: Path, meta: dict) -> list[str]:
     for label, m, c, mu in PAPER_XQUAD_R:
         out.append(f"| all (paper) | {label} | 1,190 × 11 | {m:.3f} | {c:.3f} | {mu:.3f} | – |")
     out.append("")
+    if not any(r["train_sources"] for r in runs):
+        out += ["**The chosen recipe has not been evaluated yet** (only the base model's rows are here): "
+                "once `best-cpu` is trained, run", "", "```bash",
+                *[f"xlir eval --model runs/best-cpu --dataset xquad-r --questions {q} --precision auto "
+                  f"--no-runs --gzip --output {name}/test/best-cpu-{q}" for q in ("all", "test")],
+                f"xlir study report {name} --answer docs/recipes.md", "```", ""]
     if tests:
         from xlir.evaluation.significance import holm
 
