@@ -148,3 +148,16 @@ def test_the_dev_search_draws_lambda_curves_only_where_they_are_read():
     assert with_curve == set(MERGE_VARIANTS) == {"quick", "steps-1000", "best-cpu"}
     assert all(c.merge_weights == MERGE_WEIGHTS for c in cells if c.variant in with_curve)
     assert sum(1 + len(c.merge_weights) for c in cells) == len(cells) + 3 * 2 * len(MERGE_WEIGHTS)
+
+
+def test_every_committed_search_cell_is_still_a_cell_of_the_dev_preset():
+    """Cell ids hash their settings: a change to the search's baseline (pinned in SEARCH_BASELINE, not
+    read from quick.toml) or to a variant would silently orphan the committed cells and rerun them."""
+    from pathlib import Path
+
+    from xlir.experiments.studies.recipe import build_cells
+
+    cells = Path(__file__).parents[1] / "docs" / "recipes-dev" / "cells"
+    committed = {p.parent.name for p in cells.glob("*/result.json")}
+    assert len(committed) >= 3
+    assert committed <= {c.cell_id for c in build_cells("dev")}
