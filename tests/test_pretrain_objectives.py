@@ -165,6 +165,12 @@ def test_pretraining_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(ob
                                       "num_threads": 1, "resume": False})
 
     full = train(config(tmp_path / "full"))
+    used = full.record.compute_precision["used"]  # PretrainConfig's default: auto
+    if objective == "mlm":  # its forward is its own, in fp32: the record says what ran
+        assert used == "fp32"
+        assert ("note" in full.record.compute_precision) == full.record.compute_precision["native_bf16"]
+    else:
+        assert used == ("bf16" if full.record.compute_precision["native_bf16"] else "fp32")
     cfg = config(tmp_path / "killed")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, cfg.model_dump_json(), "5"], env=env,

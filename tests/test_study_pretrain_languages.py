@@ -136,3 +136,15 @@ def test_survival_verdict_reads_the_holm_corrected_effects(pt, ft, verdict):
                for stage, (d, p) in (("pretrained", pt), ("finetuned", ft))]
     (s,) = survival(effects)
     assert s["verdict"] == verdict and s["pretrained"]["diff"] == pt[0]
+
+
+def test_cell_ids_do_not_move_with_library_defaults():
+    """PretrainConfig.precision's default moved from fp32 to auto (2026-11-28): cpu-scale's ids (it asks
+    for auto) stay what they were, and a preset without a precision pre-trains in fp32 as it fine-tunes.
+    Update the pinned id only when the preset itself is changed on purpose."""
+    from xlir.experiments.studies.pretrain_languages import build_cells
+
+    scale = {c.label(): c for c in build_cells("cpu-scale")}
+    assert scale["k0-none-s0"].cell_id == "k0-none-s0-f7f2880182"
+    assert scale["k0-none-s0"].pretrain.precision == "auto"
+    assert all(c.pretrain.precision == "fp32" == c.precision for c in build_cells("smoke"))

@@ -204,7 +204,7 @@ def test_resume_after_truncated_newest_checkpoint_falls_back_and_matches_bit_for
     pairs = write_pairs(load_pairs(["mlqa"], data_dir=data_dir, max_groups=60), tmp_path / "p.jsonl")
     cfg = TrainConfig(model=str(tiny_model_path), sources=[str(pairs)], steps=5, batch_size=8, lr=2e-3,
                       checkpoint_every=2, max_length=32, num_threads=1, progress=False,
-                      output=tmp_path / "run")
+                      output=tmp_path / "run", precision="fp32")
     first = train(cfg)  # keep_checkpoints defaults to 2: a fallback exists without asking for it
     expect = load_file(str(tmp_path / "run" / "model.safetensors"))
     root = tmp_path / "run.checkpoints"
@@ -244,3 +244,29 @@ def test_state_with_a_field_of_the_wrong_type_is_named(tmp_path, field, value):
     _rewrite_with_manifest(path, "state.json", json.dumps(tree).encode())
     with pytest.raises(ckpt.CheckpointError, match=rf"state\.json: (field '{field}'|bad step)"):
         ckpt.load(path)
+
+
+def test_resume_refuses_other_settings_but_accepts_the_same_precision_spelled_otherwise(
+        tmp_path, tiny_model_path, data_dir, monkeypatch):
+    """A checkpoint made with precision fp32 (the default before 2026-11-28) resumes under the new
+    default ``auto`` only where auto means fp32; where it means bf16 the error says how to resume."""
+    from xlir.data.pairs import load_pairs, write_pairs
+    from xlir.errors import ConfigError
+    from xlir.models import precision
+    from xlir.training import TrainConfig, train
+
+    pairs = write_pairs(load_pairs(["mlqa"], data_dir=data_dir, max_groups=30), tmp_path / "p.jsonl")
+    cfg = TrainConfig(model=str(tiny_model_path), sources=[str(pairs)], steps=2, batch_size=8, lr=2e-3,
+                      checkpoint_every=1, max_length=32, num_threads=1, progress=False,
+                      output=tmp_path / "run", precision="fp32")
+    train(cfg)
+    more = {"resume": True}  # of the finished run: only the settings are checked, no step is left
+    with pytest.raises(ConfigError, match=r"other settings \(lr: 0\.002 -> 0\.001\)"):
+        train(cfg.model_copy(update={**more, "lr": 1e-3}))
+    monkeypatch.setattr(precision, "cpu_bf16_flags", lambda: ("avx512_bf16",))  # auto = bf16 here
+    with pytest.raises(ConfigError, match=r"precision: 'fp32' -> 'auto'\) \(the default precision is auto "
+                                          r"since 2026-11-28.*--precision fp32"):
+        train(cfg.model_copy(update={**more, "precision": "auto"}))
+    monkeypatch.setattr(precision, "cpu_bf16_flags", lambda: ())  # auto = fp32 here: the same run
+    resumed = train(cfg.model_copy(update={**more, "precision": "auto"}))
+    assert resumed.record.resumed_from == [2] and len(resumed.losses) == 2

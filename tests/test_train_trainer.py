@@ -98,7 +98,8 @@ def test_sigkill_then_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, tiny
     assert "Base model: Unknown" not in card and "## Training" in card
     assert "**Steps**: 8 of 8 pairs" in card and "hybrid (alpha = 0.5" in card
     assert "arXiv:2408.10536" in card and "arXiv:2004.05484" in card and "## Licence" in card
-    assert "**Precision**: float32" in card and "No evaluation was run" in card
+    assert "**Precision**: float32 weights; " in card and "No evaluation was run" in card
+    assert ("matrix products in bf16 (autocast" in card) == (precision == "bf16")
     assert record["compute_precision"]["used"] == precision and record["config"]["precision"] == precision
     assert record["config"]["bucket_tokens"] == bucket_tokens
     assert record["bucket_tokens"] == (256 if bucket_tokens is None else 0)

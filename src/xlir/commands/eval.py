@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
             "batch_tokens": ("batch_tokens", batch_tokens), "runtime": ("runtime", runtime)}
         cfg = EvalConfig.from_toml(config, **{field: value for opt, (field, value) in cli.items()
                                               if opt in given})
-        if cfg.gzip and "run_format" not in given:
+        if cfg.gzip and not no_runs and "run_format" not in cfg.model_fields_set:  # neither CLI nor file
             cfg = cfg.model_copy(update={"run_format": "trec.gz"})
         check_cache_dir(cfg)
         prepare_run_folder(out_dir, run_identity(model, collection_info(collection), cfg.model_dump()),

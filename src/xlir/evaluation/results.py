@@ -236,20 +236,23 @@ class EvalResult:
         """
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(run_dir / RESULTS_FILE, self.to_dict())
+        # results.json last, as the commit marker: a kill part-way leaves no results.json beside a
+        # per-query file of another run (load refuses a folder without it)
+        (run_dir / RESULTS_FILE).unlink(missing_ok=True)
         gzip = bool(self.config.get("gzip", False)) if gzip is None else gzip
         doc = {"per_query": self.per_query, "bias_per_query": self.bias_per_query}
         keep, drop = (PER_QUERY_GZ_FILE, PER_QUERY_FILE) if gzip else (PER_QUERY_FILE, PER_QUERY_GZ_FILE)
+        (run_dir / drop).unlink(missing_ok=True)
         if gzip:
             write_gzip_json_atomic(run_dir / keep, doc)
         else:
             write_json_atomic(run_dir / keep, doc)
-        (run_dir / drop).unlink(missing_ok=True)
         if runs:
             for key in self.runs:
                 run_path, qrels_path = run_file_paths(run_dir, key, self.config.get("run_format", "trec"))
                 write_run(run_path, self.runs[key])
                 write_qrels(qrels_path, self.qrels.get(key, {}))
+        write_json_atomic(run_dir / RESULTS_FILE, self.to_dict())
         return run_dir
 
     @classmethod

@@ -63,6 +63,10 @@ class CellConfig(TomlConfig):
     """Fields added after cells were committed (``name`` or ``config.name`` for a nested config's): left
     out of the id while they hold their default, so the cells of an older preset keep their ids (and
     their finished folders) when a field is added."""
+    id_defaults: ClassVar[dict[str, object]] = {}
+    """For an ``id_optional`` field whose default has changed since: the default the ids were made
+    with (the id must not move when a library default does; a cell holding the old default keeps its
+    old id, one holding the new default gets it spelled out)."""
 
     def table_fields(self) -> dict:
         """The flattened config columns every result row of this cell carries in ``results.csv``."""
@@ -79,7 +83,9 @@ class CellConfig(TomlConfig):
             obj, where = self, data
             for part in parents:
                 obj, where = getattr(obj, part), where[part]
-            if getattr(obj, name) == type(obj).model_fields[name].get_default(call_default_factory=True):
+            default = (self.id_defaults[path] if path in self.id_defaults
+                       else type(obj).model_fields[name].get_default(call_default_factory=True))
+            if getattr(obj, name) == default:
                 where.pop(name, None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 

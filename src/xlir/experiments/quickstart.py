@@ -129,8 +129,10 @@ def _train_values(values: dict, quickstart: dict) -> dict:
 def _eval(
     model, name: str, collection, cfg: QuickstartConfig, out: Path, train_sources: list[str] | None = None
 ) -> EvalResult:
-    if (out / "results.json").is_file() and per_query_path(out) is not None:
+    if (out / "results.json").is_file():
         try:
+            if per_query_path(out) is None:
+                raise DataError(out, "no per-query file", expected="a complete run folder")
             return EvalResult.load(out)
         except DataError as exc:  # a file cut by a kill or a full disk: evaluate again, say so
             warnings.warn(f"{exc}; evaluating {name} again", stacklevel=2)

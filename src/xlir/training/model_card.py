@@ -57,6 +57,14 @@ def _languages(record: dict) -> list[str]:
     return sorted(langs)
 
 
+
+def _compute(precision: dict) -> str:
+    """The training's matrix products as the record has them (``compute_precision``)."""
+    used = precision.get("used", "fp32")
+    if used == "bf16":
+        return "matrix products in bf16 (autocast; fp32 master weights, optimizer state and loss)"
+    return "training in fp32"
+
 def _training_lines(record: dict) -> list[str]:
     cfg, sampler, pairs = record.get("config", {}), record.get("sampler", {}), record.get("pairs", {})
     how = str(sampler.get("name", cfg.get("sampler")))
@@ -75,7 +83,8 @@ def _training_lines(record: dict) -> list[str]:
         f"AdamW, lr {cfg.get('lr')}, "
         f"max length {cfg.get('max_length')} tokens, word embeddings "
         f"{'frozen' if cfg.get('freeze_word_embeddings') else 'trained'}, seed {cfg.get('seed')}",
-        f"- **Precision**: {record.get('precision', 'float32')} weights and training, on "
+        f"- **Precision**: {record.get('precision', 'float32')} weights; "
+        f"{_compute(record.get('compute_precision') or {})}, on "
         f"`{record.get('device', 'cpu')}`; {record.get('wall_time_s', 0):.0f} s of training",
     ]
     if record.get("final_loss") is not None:

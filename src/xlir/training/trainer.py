@@ -44,6 +44,7 @@ import random
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,13 +93,27 @@ def _describe_batch(batch, pairs: list[TrainingPair], global_indices: list[int])
     return f"{kind} batch of {len(global_indices)} pairs, groups {', '.join(groups)}{more}"
 
 
-def _check_resume_config(saved: dict, config: TrainConfig) -> None:
+def _check_resume_config(saved: dict, config: TrainConfig, device: str = "cpu") -> None:
+    from xlir.models.precision import resolve_precision
+
     now = config.model_dump(mode="json")
-    diff = sorted(k for k in set(saved) | set(now)
-                  if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k))
+
+    def same(k: str) -> bool:
+        if k == "precision":  # the same products on this device: "auto" here = fp32 or bf16 explicitly
+            # (before 2026-11-28 the default was fp32, and a checkpoint without the field ran fp32)
+            old, new = saved.get(k) or "fp32", now.get(k) or "fp32"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # bf16 on a CPU without it: said once, when training runs
+                return old == new or resolve_precision(old, device) == resolve_precision(new, device)
+        return saved.get(k) == now.get(k)
+
+    diff = sorted(k for k in set(saved) | set(now) if k not in RESUMABLE_CHANGES and not same(k))
     if diff:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
-        raise ConfigError(f"cannot resume: the checkpoint was made with other settings ({details}); "
+        hint = (" (the default precision is auto since 2026-11-28; a run started before then was fp32: "
+                "resume it with --precision fp32)" if "precision" in diff and saved.get("precision") in
+                (None, "fp32") and now.get("precision") == "auto" else "")
+        raise ConfigError(f"cannot resume: the checkpoint was made with other settings ({details}){hint}; "
                           f"resume with the same settings or train into a new --output")
 
 
@@ -256,9 +271,13 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
                             rank=dist.rank, world_size=dist.world_size, **config.sampler_settings())
     from xlir.models.precision import describe_precision
 
+    precision = describe_precision(config.precision, str(device))
+    if not objective.uses_precision and precision["used"] != "fp32":  # what ran, not what was asked
+        precision = {**precision, "used": "fp32",
+                     "note": f"objective {config.objective!r} runs its own forward pass in fp32"}
     return _Run(config, dist, device, pairs, pairs_fingerprint(pairs), model, base_fp, saved_max_length,
                 frozen, named, objective, optimizer, scheduler, sampler, t_start,
-                precision=describe_precision(config.precision, str(device)), bucket_tokens=bucket_tokens)
+                precision=precision, bucket_tokens=bucket_tokens)
 
 
 # ---- resume ------------------------------------------------------------------------------------
@@ -299,7 +318,7 @@ def _load_checkpoint(run: _Run, path: Path, state: dict, rng: dict | None) -> No
 
     from xlir.training import checkpoint as ckpt
 
-    _check_resume_config(state["config"], run.config)
+    _check_resume_config(state["config"], run.config, str(run.device))
     if state["pairs_fingerprint"] != run.data_fp:
         raise ConfigError(f"cannot resume from {path}: the training pairs differ from the ones it "
                           f"was trained on (fingerprint {state['pairs_fingerprint']} vs {run.data_fp})")

@@ -43,6 +43,8 @@ class PretrainCell(CellConfig):
 
     table_exclude: ClassVar[frozenset[str]] = frozenset({"evals", "languages"})
     id_optional: ClassVar[frozenset[str]] = frozenset({"eval_pretrained", "precision", "pretrain.precision"})
+    # PretrainConfig.precision defaulted to fp32 until 2026-11-28 (now auto): the ids keep that reference
+    id_defaults: ClassVar[dict[str, object]] = {"pretrain.precision": "fp32"}
 
     def label(self) -> str:
         return f"k{self.k}-{self.arm}-s{self.seed}"
@@ -176,7 +178,7 @@ def build_cells(preset: str, objective: str | None = None, data_dir=None) -> lis
         budget=p["budget"],
         batch_size=p["pt_batch"],
         max_length=p["max_length"],
-        **({"precision": p["precision"]} if "precision" in p else {}),
+        precision=p.get("precision", "fp32"),  # a preset without one pre-trains as it fine-tunes: fp32
     )
     ft = FinetuneSpec(
         sources=("mlqa",),

@@ -64,6 +64,7 @@ class Objective(ABC):
     budget_unit: ClassVar[str] = "pairs"  # or "tokens": what :meth:`cost` counts
     uses_grad_cache: ClassVar[bool] = False  # whether ``chunk_size`` (gradient cache) applies
     uses_bucketing: ClassVar[bool] = False  # whether ``bucket_tokens`` (ctx.encode's chunks) applies
+    uses_precision: ClassVar[bool] = False  # whether ``precision`` applies (it encodes through ctx.encode)
 
     class Options(BaseOptions):
         pass

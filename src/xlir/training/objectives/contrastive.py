@@ -20,6 +20,7 @@ from xlir.training.objectives.base import Objective, StepContext
 class ContrastiveObjective(Objective):
     uses_grad_cache = True
     uses_bucketing = True
+    uses_precision = True
 
     @abstractmethod
     def texts(self, model, pairs: Sequence[TrainingPair]) -> list[list[str]]:
