@@ -150,8 +150,8 @@ def _no_grad(model, precision: str):
     context exits, but not under ``inference_mode``; :func:`~xlir.models.precision.forward_embeddings`
     enters one context per batch, so every batch re-cast all 21M weights of e5-small. The outer
     context here is *disabled* (pooling and normalisation stay fp32): it only keeps the cache alive.
-    Same vectors (tested). Safe because nothing is differentiated: in training a cast cached under
-    ``no_grad`` would cut the weights' gradients, so the trainer does not do this.
+    Same vectors (tested). Nothing is differentiated here; the trainer shares casts the same way
+    within a step (:func:`~xlir.models.precision.shared_weight_casts`).
     """
     import torch
 

@@ -101,9 +101,11 @@ def shared_weight_casts(precision: str, device: str = "cpu"):
     length bucket, queries and passages apart) re-cast all weights. The outer context is *disabled*:
     what runs directly in it (pooling, the loss) stays fp32, it only keeps the cache alive.
 
-    Not around a ``no_grad`` pass followed by a differentiated one (the gradient cache's two passes):
-    a cast cached without a graph would be reused and cut the weights' gradients. Under
-    ``inference_mode`` autocast does not cache at all; encoders use ``no_grad`` inside this context.
+    The trainer does not use it around a ``no_grad`` pass followed by a differentiated one (the
+    gradient cache's two passes): older torch releases reused a cast cached without a graph there and
+    cut the weights' gradients. The pinned torch 2.13 does not (checked: the weight gradient arrives),
+    so this is caution, not a known failure. Under ``inference_mode`` autocast does not cache at all;
+    encoders use ``no_grad`` inside this context.
     """
     if precision != "bf16":
         return nullcontext()
