@@ -246,9 +246,10 @@ def _tradeoff_section(ci: dict, index: dict, figures: Path, study_dir: Path) -> 
     if not points:
         return []
     base = ci.get(("base", 0.0, "multi", "AP")), ci.get(("base", 0.0, "mono", "AP"))
-    if all(base):  # every merge line ends at the base model (λ = 0)
+    if all(base):  # every merge line ends at the base model (λ = 0); no line for unmerged variants
         for pts in points.values():
-            pts.append((0.0, base[0][0], base[1][0]))
+            if len(pts) > 1:
+                pts.append((0.0, base[0][0], base[1][0]))
     png = plot_tradeoff(dict(points), (base[0][0], base[1][0]) if all(base) else None, "quick",
                         "monolingual vs multilingual mAP (dev slice; thin lines: WiSE-FT merges)",
                         figures / "mono-vs-multi.png")
