@@ -39,6 +39,7 @@ from xlir.files import write_gzip_json_atomic, write_json_atomic
 RESULTS_FILE = "results.json"
 PER_QUERY_FILE = "per_query.json"
 PER_QUERY_GZ_FILE = "per_query.json.gz"
+FORMAT_VERSION = 1
 
 
 def per_query_path(run_dir: str | Path) -> Path | None:
@@ -50,7 +51,6 @@ def per_query_path(run_dir: str | Path) -> Path | None:
         raise DataError(found[1], f"{PER_QUERY_FILE} is there too: one of them is stale",
                         expected="one per-query file per run folder (remove the older one)")
     return found[0] if found else None
-FORMAT_VERSION = 1
 
 
 @dataclass
