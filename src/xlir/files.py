@@ -118,12 +118,18 @@ def write_json_atomic(path: str | Path, obj: Any, *, indent: int | None = 1, tra
     readers reject them, and a non-finite figure in a result file is a bug to surface, not to store).
     ``indent=None`` writes the compact form.
     """
+    text = _json_text(obj, indent, **dumps_options)
+    return write_text_atomic(path, text + ("\n" if trailing_newline else ""))
+
+
+def _json_text(obj: Any, indent: int | None, **dumps_options) -> str:
+    """:func:`json.dumps` with the defaults of :func:`write_json_atomic` (strict, UTF-8, compact
+    separators when ``indent`` is None)."""
     dumps_options.setdefault("ensure_ascii", False)
     dumps_options.setdefault("allow_nan", False)
     if indent is None:
         dumps_options.setdefault("separators", (",", ":"))
-    text = json.dumps(obj, indent=indent, **dumps_options)
-    return write_text_atomic(path, text + ("\n" if trailing_newline else ""))
+    return json.dumps(obj, indent=indent, **dumps_options)
 
 
 def write_gzip_json_atomic(path: str | Path, obj: Any, **dumps_options) -> Path:
@@ -131,10 +137,7 @@ def write_gzip_json_atomic(path: str | Path, obj: Any, **dumps_options) -> Path:
     the same bytes, so a committed file only changes when its content does)."""
     import gzip
 
-    dumps_options.setdefault("ensure_ascii", False)
-    dumps_options.setdefault("allow_nan", False)
-    dumps_options.setdefault("separators", (",", ":"))
-    data = json.dumps(obj, **dumps_options).encode("utf-8")
+    data = _json_text(obj, None, **dumps_options).encode("utf-8")
     with atomic_write(path, "wb") as fh:
         fh.write(gzip.compress(data, compresslevel=9, mtime=0))
     return Path(path)
