@@ -155,13 +155,19 @@ def is_done(study_dir: Path, cell: CellConfig, *, warn: bool = False) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a lock's owner still runs. A zombie counts as gone: a worker killed with its runner
+    stays a zombie until some ancestor reaps it, which in containers can take a while (or never)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no procfs (macOS) or the process just went: trust kill(0)
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def _try_lock(cdir: Path) -> bool:
