@@ -127,3 +127,44 @@ def test_other_tokenizer_prompts_or_keys_are_refused(tiny_model_path):
     other[0].auto_model.register_buffer("extra_scale", torch.ones(2))
     with pytest.raises(ModelError, match=r"key 0\.\w+\.extra_scale is only in the trained model"):
         check_compatible(base, other)
+
+
+def test_training_with_merge_weight_saves_the_merge_and_keeps_the_trained_weights(
+        tiny_model_path, trained_path, tmp_path):
+    """TrainConfig.merge_weight: the same training as ``trained_path`` (same seed and data), merged at
+    the end; ``unmerged/`` holds exactly the weights the plain run saved, the model folder their
+    interpolation with the base, and the record and card say so."""
+    from xlir.training import TrainConfig, train
+    from xlir.training.record import TrainingRecord
+
+    out = tmp_path / "merged-run"
+    result = train(TrainConfig(model=str(tiny_model_path), sources=["mlqa"], steps=3, batch_size=4, lr=1e-2,
+                               max_length=16, max_groups=20, progress=False, output=out, merge_weight=0.25))
+    plain, base = _state(trained_path), _state(tiny_model_path)
+    unmerged, merged = _state(out / "unmerged"), _state(result.model_dir)
+    moved = 0
+    for key, t in plain.items():
+        assert torch.equal(unmerged[key], t), key  # the trained weights, bit for bit
+        if t.is_floating_point():
+            want = 0.75 * base[key].float() + 0.25 * t.float()
+            assert torch.allclose(merged[key].float(), want, atol=1e-6), key
+            moved += int(not torch.equal(t, base[key]))
+    assert moved > 10  # the check compares weights that training changed
+    record = TrainingRecord.read(result.model_dir)
+    assert record.merge["weight"] == 0.25 and record.merge["unmerged"] == "unmerged"
+    assert TrainingRecord.read(out / "unmerged").merge is None
+    card = (result.model_dir / "README.md").read_text()
+    assert "λ = 0.25" in card and "unmerged/" in card
+    # the merged model encodes differently from both parents
+    e_plain, e_merged = _encode(trained_path), _encode(result.model_dir)
+    assert not np.allclose(e_plain, e_merged, atol=1e-4)
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5])
+def test_merge_weight_outside_0_1_is_a_config_error(weight):
+    from pydantic import ValidationError
+
+    from xlir.training import TrainConfig
+
+    with pytest.raises(ValidationError, match="merge_weight"):
+        TrainConfig(merge_weight=weight)

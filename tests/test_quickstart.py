@@ -27,6 +27,10 @@ def test_quickstart_pipeline_runs_and_resumes(tiny_model_path, tmp_path, monkeyp
     assert not (tmp_path / "qs" / "model" / "checkpoints").exists()
     record = json.loads((tmp_path / "qs" / "model" / "xlir_training.json").read_text())
     assert record["sources"] == ["mlqa"] and record["steps"] == 4
+    # the quick recipe ends with a WiSE-FT merge at λ = 0.75; the report says the model is the merge
+    assert record["merge"]["weight"] == 0.75
+    assert (tmp_path / "qs" / "model" / "unmerged" / "modules.json").is_file()
+    assert "WiSE-FT merge with the base model" in text and "λ = 0.75" in text
     # 8 questions x 3 languages against the whole de/en/es pool
     assert res["collection"]["queries"] == 24
     assert res["collection"]["documents"] == 1276 + 1180 + 1215

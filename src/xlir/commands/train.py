@@ -59,6 +59,10 @@ def train_command(
         None, "--precision", show_default=D["precision"],
         help="auto, fp32 or bf16 (autocast on the transformer; fp32 weights, optimizer, loss); auto = "
              "bf16 where the CPU has avx512_bf16/AMX or the GPU has bf16"),
+    merge_weight: float | None = typer.Option(
+        None, "--merge-weight", show_default=D["merge_weight"], min=0.0, max=1.0,
+        help="WiSE-FT when training ends: save (1 - w)·base + w·trained, the trained weights in "
+             "OUTPUT/unmerged (1: keep the trained weights, e.g. over a recipe's merge)"),
     freeze_embeddings: bool | None = typer.Option(
         None, "--freeze-embeddings/--train-embeddings", help="freeze the word embeddings",
         show_default="freeze-embeddings" if D["freeze_word_embeddings"] == "True" else "train-embeddings"),
@@ -91,7 +95,7 @@ def train_command(
         "symmetric": symmetric, "unit": unit,
         "languages": split(languages), "max_groups": max_groups,
         "checkpoint_every": checkpoint_every, "seed": seed, "freeze_word_embeddings": freeze_embeddings,
-        "precision": precision,
+        "precision": precision, "merge_weight": merge_weight,
         "num_threads": threads, "output": output, "resume": resume or None,
         "progress": False if quiet else None,
     }

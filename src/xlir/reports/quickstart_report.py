@@ -85,8 +85,14 @@ def write_quickstart_report(res: dict) -> Path:
         f"Model `{cfg['model']}` fine-tuned with `{tc['sampler']}` batches (alpha {tc['alpha']}) on "
         f"{', '.join(tc['sources'])} pairs for {tc['steps']} steps of {tc['batch_size']} "
         f"(lr {tc['lr']}, temperature {tc['temperature']}, max length {tc['max_length']}, "
-        f"word embeddings {'frozen' if tc['freeze_word_embeddings'] else 'trained'}); "
-        f"training took {rec.wall_time_s:.0f} s.",
+        f"word embeddings {'frozen' if tc['freeze_word_embeddings'] else 'trained'}, "
+        f"{(rec.compute_precision or {}).get('used', tc.get('precision', 'fp32'))}); "
+        f"training took {rec.wall_time_s:.0f} s."
+        + (f" The evaluated model is its WiSE-FT merge with the base model, (1 − λ)·base + λ·trained "
+           f"at λ = {rec.merge['weight']:g} ([arXiv 2109.01903](https://arxiv.org/abs/2109.01903); "
+           f"in the recipe search it keeps monolingual accuracy at no cost to multilingual, "
+           f"`docs/recipes.md`); the unmerged weights are in "
+           f"`model/{rec.merge['unmerged']}/`." if rec.merge else ""),
         "",
         f"Evaluated zero-shot on `{coll['name']}`: {n_q} queries "
         f"({'first ' + str(cfg['eval_limit']) + ' questions per language' if cfg['eval_limit'] else 'all'}) "

@@ -78,6 +78,10 @@ class TrainConfig(TomlConfig):
     dropout: float | None = Field(None, ge=0.0, lt=1.0,
                                   description="override the model's dropout (None: keep)")
     seed: int = 0
+    merge_weight: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="WiSE-FT when training ends: the saved model is (1 - w)·base + w·trained "
+                    "(arXiv 2109.01903; the trained weights stay in <output>/unmerged); None: no merge")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="bf16: autocast on the transformer's forward and backward (fp32 master "
                             "weights, optimizer state, loss); auto (default): bf16 where native, "

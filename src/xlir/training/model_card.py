@@ -135,6 +135,19 @@ def _merge_lines(merge: dict) -> list[str]:
     ]
 
 
+def _training_merge_lines(merge: dict) -> list[str]:
+    """The card section of a model merged when its training ended (``TrainConfig.merge_weight``)."""
+    return [
+        "## Weight-space interpolation (WiSE-FT)", "",
+        f"Training ended with a merge: these weights are θ = (1 − λ)·θ_base + λ·θ_trained with "
+        f"λ = {merge.get('weight')} and θ_base = `{merge.get('base')}` (Wortsman et al., "
+        "[arXiv 2109.01903](https://arxiv.org/abs/2109.01903)), every floating tensor mixed in fp32. "
+        f"The trained weights before the merge are in `{merge.get('unmerged')}/` "
+        f"(`xlir merge {merge.get('base')} <this folder>/{merge.get('unmerged')} --weight λ` gives "
+        "other points of the λ curve).", "",
+    ]
+
+
 def model_card(record: dict, evaluation: list[dict] | None = None, merge: dict | None = None) -> str:
     """The card's Markdown text for a training ``record``; ``evaluation`` rows as in
     :func:`add_evaluation`; ``merge``: the ``xlir_merge.json`` of a merged model."""
@@ -151,7 +164,8 @@ def model_card(record: dict, evaluation: list[dict] | None = None, merge: dict |
     text = [
         *meta, "",
         f"# {base_id} fine-tuned for multilingual retrieval with hybrid batches"
-        + (f", interpolated with its base model (λ = {merge.get('weight')})" if merge else ""),
+        + (f", interpolated with its base model (λ = {(merge or record['merge']).get('weight')})"
+           if merge or record.get("merge") else ""),
         "",
         "A sentence-transformers bi-encoder fine-tuned with xlir using hybrid batch sampling "
         "([Elmahdy, Lin & Ahmad, arXiv 2408.10536](https://arxiv.org/abs/2408.10536)): every training "
@@ -161,6 +175,7 @@ def model_card(record: dict, evaluation: list[dict] | None = None, merge: dict |
         "([Roy et al., arXiv 2004.05484](https://arxiv.org/abs/2004.05484)) measures.",
         "",
         *(_merge_lines(merge) if merge else []),
+        *(_training_merge_lines(record["merge"]) if record.get("merge") and not merge else []),
         "## Training", "", *_training_lines(record), "",
         "The full record (configuration, data fingerprint, loss curve, package versions) is "
         "`xlir_training.json` beside this card.", "",

@@ -87,6 +87,9 @@ class TrainingRecord(BaseModel):
     # that differ from it (xlir.training.recipes.recipe_provenance); None for a run from no recipe
     recipe: dict | None = None
     command: list[str] = Field(default_factory=list, description="sys.argv of the training process")
+    # WiSE-FT applied when training ended (TrainConfig.merge_weight): weight, method, base model,
+    # the folder holding the unmerged weights; None: the saved weights are the trained ones
+    merge: dict | None = None
 
     def write(self, model_dir: str | Path) -> Path:
         path = Path(model_dir) / RECORD_FILE

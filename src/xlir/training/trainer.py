@@ -62,7 +62,7 @@ LICENSE_FILES = ("LICENSE", "NOTICE")
 # change float rounding, not the math; ``recipe`` names where the settings came from, not what they
 # are, and checkpoints made before it existed lack it).
 RESUMABLE_CHANGES = {"resume", "progress", "num_threads", "checkpoint_every", "keep_checkpoints",
-                     "log_every", "output", "recipe"}
+                     "log_every", "output", "recipe", "merge_weight"}
 
 
 class NonFiniteLossError(XlirError):
@@ -471,6 +471,32 @@ def _loop(run: _Run, on_step) -> float:
 
 
 # ---- finish ------------------------------------------------------------------------------------
+UNMERGED_DIR = "unmerged"
+"""Where a run with ``merge_weight`` keeps its trained weights before the merge (a model folder)."""
+
+
+def _save_unmerged_then_merge(run: _Run, record: TrainingRecord, base_dir: Path) -> dict:
+    """WiSE-FT at the end of training: write the trained model to ``<output>/unmerged`` (its own
+    record and card: ``xlir merge BASE <output>/unmerged --weight λ`` draws other points of the λ
+    curve), then replace the weights of ``run.model`` in memory by (1 − λ)·base + λ·trained; the
+    caller saves that as the model. Returns the record's ``merge`` entry."""
+    from xlir.models.loading import load_model
+    from xlir.models.merge import METHOD, interpolate_state
+
+    config, model = run.config, run.model
+    unmerged = run.output / UNMERGED_DIR
+    model.save(str(unmerged))
+    record.write(unmerged)
+    write_model_card(unmerged, record.model_dump(mode="json"), base_dir=base_dir)
+    trained_state = model.state_dict()
+    base = load_model(config.model, device=str(run.device))
+    merged = interpolate_state(base.state_dict(), trained_state, config.merge_weight)
+    model.load_state_dict(merged)
+    del base
+    return {"weight": config.merge_weight, "method": METHOD, "base": config.model,
+            "base_fingerprint": run.base_fp, "unmerged": UNMERGED_DIR}
+
+
 def _finish(run: _Run, train_s: float) -> TrainResult:
     """Write the model folder (with its base model's licence files) and the training record."""
     from xlir.models.loading import resolve_model_path
@@ -501,9 +527,11 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
     if dist.is_main:
         model, output = run.model, run.output
         model.max_seq_length = run.saved_max_length
+        base_dir = Path(resolve_model_path(config.model))
+        if config.merge_weight is not None and config.merge_weight < 1.0:  # λ = 1: the trained weights
+            record.merge = _save_unmerged_then_merge(run, record, base_dir)
         model.save(str(output))
         model.max_seq_length = config.max_length
-        base_dir = Path(resolve_model_path(config.model))
         for name in LICENSE_FILES:  # a fine-tuned model carries its base model's licence terms
             if (base_dir / name).is_file():
                 shutil.copyfile(base_dir / name, output / name)
