@@ -161,3 +161,23 @@ def test_every_committed_search_cell_is_still_a_cell_of_the_dev_preset():
     committed = {p.parent.name for p in cells.glob("*/result.json")}
     assert len(committed) >= 3
     assert committed <= {c.cell_id for c in build_cells("dev")}
+
+
+def test_the_report_says_whether_the_quickstarts_merge_is_free():
+    """The sentence on the quick recipe's merge follows the paired tests of merge vs its trained model."""
+    from xlir.reports.studies.recipe import _quickstart_merge
+    from xlir.training.recipes import load_recipe
+
+    w = load_recipe("quick").config().merge_weight
+    assert w == 0.75
+
+    def test(kind, diff, p):
+        return {"cand": ("quick", w), "kind": kind, "diff": diff, "low": diff - 0.004, "high": diff + 0.004,
+                "p_holm": p}
+
+    free = " ".join(_quickstart_merge([test("mono", 0.011, 0.004), test("cross", 0.007, 0.004),
+                                       test("multi", -0.001, 1.0)]))
+    assert "merge comes free" in free and "multi -0.0010" in free
+    costly = " ".join(_quickstart_merge([test("mono", 0.011, 0.004), test("multi", -0.02, 0.004)]))
+    assert "it costs multi significantly" in costly and "free" not in costly
+    assert "has not measured" in " ".join(_quickstart_merge([]))

@@ -91,6 +91,11 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     lines += _tests_table(main, "Paired tests against the quick recipe (trained models, λ = 1)",
                           "variant − quick")
     lines += _lambda_section(ci, vals, lam, index, figures, study_dir)
+    own = paired_tests(pq, index, [((v, 1.0), (v, w)) for v, w in sorted(index)
+                                   if w not in (0.0, 1.0) and (v, 1.0) in index], COLL)
+    lines += _tests_table(own, "Each merge against its own trained model (λ = 1)",
+                          "merged − trained (same variant, same seeds)")
+    lines += _quickstart_merge(own)
     lines += _tradeoff_section(ci, index, figures, study_dir)
     lines += _test_section(study_dir, meta)
     report = "\n".join(lines)
@@ -231,6 +236,28 @@ def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures:
         out += ["**Generated candidate**: none: no (variant, λ) gains multilingual mAP over the base model "
                 "without a significant monolingual loss.", ""]
     return out
+
+
+def _quickstart_merge(own: list[dict]) -> list[str]:
+    """What the packaged ``quick`` recipe (the quickstart) merges at, and what that merge does to the
+    quick-trained model in this search (the tests of :func:`recipe_report`'s merge table)."""
+    from xlir.training.recipes import load_recipe
+
+    w = load_recipe("quick").config().merge_weight
+    if w is None or w >= 1.0:
+        return ["The `quick` recipe (the quickstart) saves its trained weights unmerged.", ""]
+    tests = {t["kind"]: t for t in own if t["cand"] == ("quick", w)}
+    if not tests:
+        return [f"The `quick` recipe (the quickstart) saves its merge at λ = {w:g}, a weight this search "
+                "has not measured for quick.", ""]
+    parts = [f"{k} {t['diff']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}]"
+             f"{' (Holm p < 0.05)' if t['p_holm'] < ALPHA else ' (n.s.)'}"
+             for k in KINDS if (t := tests.get(k))]
+    losses = [k for k in KINDS if (t := tests.get(k)) and t["p_holm"] < ALPHA and t["diff"] < 0]
+    return [f"**The quickstart's merge.** The `quick` recipe (`make quickstart`) saves its WiSE-FT merge at "
+            f"λ = {w:g}; against the quick-trained model itself that merge measured {'; '.join(parts)}: "
+            + (f"it costs {', '.join(losses)} significantly." if losses else
+               "no setting significantly worse, so the merge comes free at the quickstart's budget."), ""]
 
 
 def _tradeoff_section(ci: dict, index: dict, figures: Path, study_dir: Path) -> list[str]:
