@@ -32,7 +32,9 @@ def preset_note(meta: dict) -> str:
         ("seeds", "seeds"),
         ("precision", "precision"),
     ):
-        if key in p:
+        if key == "pool" and key in p and p[key] is None:
+            parts.append("candidate pool: full (every sentence of the evaluated languages)")
+        elif key in p:
             parts.append(f"{label} {p[key]}")
     note = ", ".join(parts) + "; word embeddings frozen during training."
     if p.get("pool"):
