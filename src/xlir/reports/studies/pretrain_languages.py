@@ -358,8 +358,9 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "## What they do not support",
         "",
         "- Any claim beyond this scale: one base model, the preset's pre-training budget and fine-tuning "
-        "steps, sliced evaluation pools (see the report's preset note). A larger budget per language can "
-        "change the picture: with a fixed budget, more languages also means fewer pairs per language.",
+        "steps" + (", sliced evaluation pools" if ((meta.get("presets") or {}).get(meta.get("preset")) or {})
+                   .get("pool") else "") + " (see the report's preset note). A larger budget per language "
+        "can change the picture: with a fixed budget, more languages also means fewer pairs per language.",
         "- MLDR (the original question's collection): "
         + (
             "not evaluated, its files are not in the data directory."
