@@ -168,3 +168,50 @@ def test_merge_weight_outside_0_1_is_a_config_error(weight):
 
     with pytest.raises(ValidationError, match="merge_weight"):
         TrainConfig(merge_weight=weight)
+
+
+@pytest.fixture(scope="module")
+def merged_run(tiny_model_path, tmp_path_factory):
+    """A training that merges at its end, from a copy of the tiny model carrying a licence file and a
+    base-model record (as the converted e5-small does)."""
+    import shutil
+
+    from xlir.training import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("merged-run")
+    base = root / "base"
+    shutil.copytree(tiny_model_path, base)
+    (base / "LICENSE").write_text("MIT License (test copy)\n")
+    (base / "xlir_model.json").write_text(json.dumps({"upstream": "intfloat/multilingual-e5-small (MIT)"}))
+    out = train(TrainConfig(model=str(base), sources=["mlqa"], steps=2, batch_size=4, lr=1e-2, max_length=16,
+                            max_groups=20, progress=False, output=root / "run", merge_weight=0.5)).model_dir
+    return base, out
+
+
+def test_both_folders_of_a_merged_run_carry_the_licence_and_the_base_record(merged_run):
+    _, out = merged_run
+    for folder in (out, out / "unmerged"):
+        assert (folder / "LICENSE").read_text() == "MIT License (test copy)\n", folder
+        record = json.loads((folder / "xlir_training.json").read_text())
+        assert record["base_model_record"] == {"upstream": "intfloat/multilingual-e5-small (MIT)"}, folder
+
+
+def test_merging_a_merged_model_again_is_refused_naming_the_weights_to_merge(merged_run, tmp_path):
+    from xlir.models.merge import merge_models
+
+    base, out = merged_run
+    with pytest.raises(ModelError, match="merged with its base model when its training ended") as exc:
+        merge_models(str(base), str(out), 0.5, tmp_path / "twice")
+    assert str(out / "unmerged") in str(exc.value)
+    assert not (tmp_path / "twice").exists()
+    once = merge_models(str(base), str(out / "unmerged"), 0.5, tmp_path / "once")  # the way the card says
+    with pytest.raises(ModelError, match="already a WiSE-FT merge"):
+        merge_models(str(base), str(once), 0.5, tmp_path / "again")
+
+
+def test_a_model_folders_weights_are_its_modules_not_a_model_kept_inside_it(merged_run):
+    from xlir.models.loading import weight_files
+
+    _, out = merged_run
+    names = [str(f.relative_to(out)) for f in weight_files(out)]
+    assert "model.safetensors" in names and not any(n.startswith("unmerged") for n in names)

@@ -42,9 +42,23 @@ def test_quickstart_pipeline_runs_and_resumes(tiny_model_path, tmp_path, monkeyp
 
     # a second run finds everything done and returns the same figures without retraining
     mtime = (tmp_path / "qs" / "model" / "xlir_training.json").stat().st_mtime
+    evaluated = tmp_path / "qs" / "xquad-r-de-en-es-n8" / "eval-trained" / "results.json"
+    eval_mtime = evaluated.stat().st_mtime
     again = run_quickstart(cfg)
     assert (tmp_path / "qs" / "model" / "xlir_training.json").stat().st_mtime == mtime
+    assert evaluated.stat().st_mtime == eval_mtime  # the figures are reused, not recomputed
     assert again["trained"].per_query == res["trained"].per_query
+
+    # figures left by another model (here: the base model's, put where the trained model's go) are
+    # not reused: the quickstart says so and evaluates the model it has
+    import shutil
+
+    trained_dir = evaluated.parent
+    shutil.rmtree(trained_dir)
+    shutil.copytree(trained_dir.parent / "eval-base", trained_dir)
+    with pytest.warns(UserWarning, match="holds the figures of another model"):
+        third = run_quickstart(cfg)
+    assert third["trained"].per_query == res["trained"].per_query
 
 
 def test_quickstart_cli_help():

@@ -28,6 +28,7 @@ from xlir.evaluation.results import per_query_path
 from xlir.evaluation.significance import compare_runs
 from xlir.files import check_output_dir
 from xlir.models import load_model
+from xlir.models.loading import fingerprint
 from xlir.training import TrainConfig, train
 from xlir.training.model_card import add_evaluation
 from xlir.training.record import LOG_FILE, RECORD_FILE, TrainingRecord, read_log
@@ -133,7 +134,13 @@ def _eval(
         try:
             if per_query_path(out) is None:
                 raise DataError(out, "no per-query file", expected="a complete run folder")
-            return EvalResult.load(out)
+            saved = EvalResult.load(out)
+            # figures of another model (retrained, or a recipe that now merges) are not this one's
+            was = str(saved.model.get("fingerprint") or "").split("+")[0]
+            if was == fingerprint(model):
+                return saved
+            warnings.warn(f"{out} holds the figures of another model (fingerprint {was or 'none'}); "
+                          f"evaluating {name} again", stacklevel=2)
         except DataError as exc:  # a file cut by a kill or a full disk: evaluate again, say so
             warnings.warn(f"{exc}; evaluating {name} again", stacklevel=2)
     result = evaluate(

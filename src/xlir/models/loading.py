@@ -119,8 +119,22 @@ def check_model_folder(folder: Path) -> None:
             if not (sub / "config.json").is_file():
                 raise ModelError(f"{sub / 'config.json'} is missing: the transformer module of {folder} "
                                  f"cannot be built without it")
-    for file in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*/*.safetensors")):
+    for file in weight_files(folder):
         _check_safetensors(file)
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The ``*.safetensors`` files of the model in ``folder``: its own and its modules' (the folders
+    ``modules.json`` names), not those of another model kept inside it (a trained run's ``unmerged/``)."""
+    folder = Path(folder)
+    subdirs: set[str] = set()
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        subdirs = {str(m.get("path", "")) for m in modules if isinstance(m, dict)} - {""}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError):
+        pass
+    return sorted(folder.glob("*.safetensors")) + [f for sub in sorted(subdirs)
+                                                   for f in sorted((folder / sub).glob("*.safetensors"))]
 
 
 def fingerprint(model) -> str:

@@ -137,12 +137,12 @@ def interpolated(base, trained, weight: float):
 def _parent_info(name: str, model) -> dict:
     """What the merge record says of a parent: its name, folder, weight files' sha256, fingerprint,
     training sources."""
-    from xlir.models.loading import fingerprint, resolve_model_path
+    from xlir.models.loading import fingerprint, resolve_model_path, weight_files
 
     path = Path(resolve_model_path(name))
     files = {}
     if path.is_dir():
-        for f in sorted(path.glob("*.safetensors")) + sorted(path.glob("*/*.safetensors")):
+        for f in weight_files(path):
             h = hashlib.sha256()
             with open(f, "rb") as fh:
                 for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
@@ -165,6 +165,7 @@ def merge_models(base: str | Path, trained: str | Path, weight: float, output: s
 
     w = check_weight(weight)
     output = Path(output)
+    _refuse_merged_parent(trained)
     with atomic_dir(output, overwrite=overwrite, what="merged model folder") as tmp:
         base_model = load_model(base)
         trained_model = load_model(trained)
@@ -189,6 +190,28 @@ def merge_models(base: str | Path, trained: str | Path, weight: float, output: s
         if finish is not None:
             finish(tmp)
     return output
+
+
+def _refuse_merged_parent(trained: str | Path) -> None:
+    """A trained parent that is itself a merge would be merged twice (λ' = λ·λ_before) under a record
+    and card that name one λ: refuse it, naming the folder to merge instead."""
+    from xlir.models.loading import resolve_model_path
+
+    path = Path(resolve_model_path(trained))
+    if (path / MERGE_FILE).is_file():
+        raise ModelError(f"{path} is already a WiSE-FT merge ({MERGE_FILE}); merge the trained model it was "
+                         "made from instead (its 'trained' entry names it)")
+    record = path / "xlir_training.json"
+    if record.is_file():
+        try:
+            merged = json.loads(record.read_text(encoding="utf-8")).get("merge")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            merged = None
+        if merged:
+            raise ModelError(
+                f"{path} was merged with its base model when its training ended (λ = {merged.get('weight')}); "
+                f"merge its trained weights instead: xlir merge BASE {path / str(merged.get('unmerged'))} "
+                "--weight λ")
 
 
 def _versions() -> dict[str, str]:

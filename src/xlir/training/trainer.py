@@ -471,6 +471,18 @@ def _loop(run: _Run, on_step) -> float:
 
 
 # ---- finish ------------------------------------------------------------------------------------
+def _save_model_folder(model, folder: Path, record: TrainingRecord, base_dir: Path) -> None:
+    """A trained model's folder: weights and modules, its base model's licence files (a fine-tuned
+    model carries its base model's licence terms), the training record, the model card (replacing
+    sentence-transformers' stock card)."""
+    model.save(str(folder))
+    for name in LICENSE_FILES:
+        if (base_dir / name).is_file():
+            shutil.copyfile(base_dir / name, folder / name)
+    record.write(folder)
+    write_model_card(folder, record.model_dump(mode="json"), base_dir=base_dir)
+
+
 UNMERGED_DIR = "unmerged"
 """Where a run with ``merge_weight`` keeps its trained weights before the merge (a model folder)."""
 
@@ -484,10 +496,7 @@ def _save_unmerged_then_merge(run: _Run, record: TrainingRecord, base_dir: Path)
     from xlir.models.merge import METHOD, interpolate_state
 
     config, model = run.config, run.model
-    unmerged = run.output / UNMERGED_DIR
-    model.save(str(unmerged))
-    record.write(unmerged)
-    write_model_card(unmerged, record.model_dump(mode="json"), base_dir=base_dir)
+    _save_model_folder(model, run.output / UNMERGED_DIR, record, base_dir)
     trained_state = model.state_dict()
     base = load_model(config.model, device=str(run.device))
     merged = interpolate_state(base.state_dict(), trained_state, config.merge_weight)
@@ -528,13 +537,6 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
         model, output = run.model, run.output
         model.max_seq_length = run.saved_max_length
         base_dir = Path(resolve_model_path(config.model))
-        if config.merge_weight is not None and config.merge_weight < 1.0:  # λ = 1: the trained weights
-            record.merge = _save_unmerged_then_merge(run, record, base_dir)
-        model.save(str(output))
-        model.max_seq_length = config.max_length
-        for name in LICENSE_FILES:  # a fine-tuned model carries its base model's licence terms
-            if (base_dir / name).is_file():
-                shutil.copyfile(base_dir / name, output / name)
         if (base_dir / "xlir_model.json").is_file():
             from xlir.data.io import read_json
 
@@ -545,8 +547,11 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
 
                 warnings.warn(f"base model record not copied: {exc}", stacklevel=2)
                 record.base_model_record = {"unreadable": str(exc)}
-        record.write(output)
-        # replaces sentence-transformers' stock card
-        write_model_card(output, record.model_dump(mode="json"), base_dir=base_dir)
+        if config.merge_weight is not None and config.merge_weight < 1.0:  # λ = 1: the trained weights
+            record.merge = _save_unmerged_then_merge(run, record, base_dir)
+        elif (output / UNMERGED_DIR).is_dir():  # a resumed run that no longer merges: no stale copy
+            shutil.rmtree(output / UNMERGED_DIR)
+        _save_model_folder(model, output, record, base_dir)
+        model.max_seq_length = config.max_length
     barrier()
     return TrainResult(run.output, record, losses)
