@@ -209,7 +209,8 @@ def _refuse_merged_parent(trained: str | Path) -> None:
             merged = None
         if merged:
             raise ModelError(
-                f"{path} was merged with its base model when its training ended (λ = {merged.get('weight')}); "
+                f"{path} was merged with its base model when its training ended "
+                f"(λ = {merged.get('weight')}); "
                 f"merge its trained weights instead: xlir merge BASE {path / str(merged.get('unmerged'))} "
                 "--weight λ")
 
