@@ -82,6 +82,9 @@ class TrainingRecord(BaseModel):
     compute_precision: dict = Field(default_factory=dict)  # matrix products: asked, used, hardware
     # padded tokens per length-sorted micro-chunk of a batch (0: whole batches; None: older records)
     bucket_tokens: int | None = None
+    # the attention kernel of each transformer while training ran (xlir.models.attention; eager on a
+    # CPU since 2026-11-28, sdpa before); None: older records
+    attention: list[str] | None = None
     base_model_record: dict | None = None  # the base model's xlir_model.json, when it has one
     # the packaged recipe the config started from: name, file, sha256, full text, and the settings
     # that differ from it (xlir.training.recipes.recipe_provenance); None for a run from no recipe

@@ -52,6 +52,7 @@ from pathlib import Path
 from xlir.data.schema import PairSet, TrainingPair
 from xlir.errors import ConfigError, XlirError
 from xlir.files import check_output_dir
+from xlir.models.attention import attention_implementations, restore_attention, training_attention
 from xlir.training.config import TrainConfig
 from xlir.training.model_card import write_model_card
 from xlir.training.recipes import recipe_provenance
@@ -142,6 +143,9 @@ class _Run:
     log_rows: list = field(default_factory=list)  # the log so far (rank 0); checkpoints carry a copy
     precision: dict = field(default_factory=dict)  # describe_precision(): asked, used, hardware
     bucket_tokens: int = 0  # the micro-chunk budget used (resolve_bucket_tokens; 0: whole batches)
+    # the attention kernels the model was loaded with, restored before saving (None: unchanged);
+    # xlir.models.attention.training_attention
+    attention_before: list | None = None
 
     @property
     def output(self) -> Path:
@@ -255,6 +259,7 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
     frozen = freeze_word_embeddings(model) if config.freeze_word_embeddings else 0
     if config.dropout is not None:
         set_dropout(model, config.dropout)
+    attention_before = training_attention(model, str(device))
     objective = build_objective(config.objective, **config.objective_settings())
     if config.chunk_size and not objective.uses_grad_cache:
         raise ConfigError(f"objective {config.objective!r} does not use the gradient cache: drop chunk_size")
@@ -277,7 +282,7 @@ def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:
                      "note": f"objective {config.objective!r} runs its own forward pass in fp32"}
     return _Run(config, dist, device, pairs, pairs_fingerprint(pairs), model, base_fp, saved_max_length,
                 frozen, named, objective, optimizer, scheduler, sampler, t_start,
-                precision=precision, bucket_tokens=bucket_tokens)
+                precision=precision, bucket_tokens=bucket_tokens, attention_before=attention_before)
 
 
 # ---- resume ------------------------------------------------------------------------------------
@@ -531,11 +536,13 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
         versions=versions(), device=str(run.device),
         precision=str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
         compute_precision=run.precision, recipe=recipe_provenance(config), command=list(sys.argv),
-        bucket_tokens=run.bucket_tokens,
+        bucket_tokens=run.bucket_tokens, attention=attention_implementations(run.model),
     )
     if dist.is_main:
         model, output = run.model, run.output
         model.max_seq_length = run.saved_max_length
+        if run.attention_before is not None:  # the saved model encodes with the kernel it came with
+            restore_attention(model, run.attention_before)
         base_dir = Path(resolve_model_path(config.model))
         if (base_dir / "xlir_model.json").is_file():
             from xlir.data.io import read_json
