@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -41,24 +42,28 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=9, help="steps per run; steps 2.. are timed")
     ap.add_argument("--rounds", type=int, default=2, help="rounds, every other one in reverse order")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--attention", default="sdpa,eager", help="kernels to compare (comma-separated)")
+    ap.add_argument("--buckets", default="0,256", help="bucket_tokens values (0: whole batches)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
     from xlir.data.pairs import load_pairs
 
     pairs = load_pairs(["mlqa"])
-    variants = [(a, p, b) for p in ("fp32", "bf16") for a in ("sdpa", "eager") for b in (0, 256)]
+    kernels = args.attention.split(",")
+    buckets = [int(b) for b in args.buckets.split(",")]
+    variants = [(a, p, b) for p in ("fp32", "bf16") for a in kernels for b in buckets]
     res: dict[str, list[float]] = {}
     for rnd in range(args.rounds):
         for v in variants if rnd % 2 == 0 else variants[::-1]:
             res.setdefault(" ".join(map(str, v)), []).append(round(_step_seconds(*v, args, pairs), 3))
     ratios = {}
-    for a in ("sdpa", "eager"):
-        for b in (0, 256):
+    for a in kernels:
+        for b in buckets:
             fp32, bf16 = res[f"{a} fp32 {b}"], res[f"{a} bf16 {b}"]
             ratios[f"bf16/fp32 {a} bucket {b}"] = [round(f / h, 3) for f, h in zip(fp32, bf16, strict=True)]
     for p in ("fp32", "bf16"):
-        for b in (0, 256):
+        for b in buckets if {"sdpa", "eager"} <= set(kernels) else []:
             ratios[f"sdpa/eager {p} bucket {b}"] = [
                 round(s / e, 3) for s, e in zip(res[f"sdpa {p} {b}"], res[f"eager {p} {b}"], strict=True)]
     for k, v in res.items():
@@ -66,7 +71,7 @@ def main() -> None:
     for k, v in ratios.items():
         print(f"{k:28s} per round {v}")
     if args.json:
-        out = {"command": "python benchmarks/ab_train_attention.py", "model": args.model, "steps": args.steps,
+        out = {"command": " ".join(["python", *sys.argv]), "model": args.model, "steps": args.steps,
                "threads": args.threads, "s_per_step": res, "ratios": ratios}
         args.json.write_text(json.dumps(out, indent=1) + "\n")
 
