@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_eval, beside this file
+
 
 def _step_seconds(attention: str, precision: str, bucket: int, args, pairs) -> float:
     import xlir.training.trainer as trainer
@@ -47,9 +49,17 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
+    import os
+
+    import torch
+    from bench_eval import matmul_peak
+
     from xlir.data.pairs import load_pairs
 
+    torch.set_num_threads(args.threads)
+    peaks = {d: round(matmul_peak(dtype=d) / 1e9, 1) for d in ("fp32", "bf16")}  # GFLOP/s, this process
     pairs = load_pairs(["mlqa"])
+    loads: dict[str, list[float]] = {}
     kernels = args.attention.split(",")
     buckets = [int(b) for b in args.buckets.split(",")]
     variants = [(a, p, b) for p in ("fp32", "bf16") for a in kernels for b in buckets]
@@ -57,6 +67,7 @@ def main() -> None:
     for rnd in range(args.rounds):
         for v in variants if rnd % 2 == 0 else variants[::-1]:
             res.setdefault(" ".join(map(str, v)), []).append(round(_step_seconds(*v, args, pairs), 3))
+            loads.setdefault(" ".join(map(str, v)), []).append(round(os.getloadavg()[0], 2))
     ratios = {}
     for a in kernels:
         for b in buckets:
@@ -66,13 +77,16 @@ def main() -> None:
         for b in buckets if {"sdpa", "eager"} <= set(kernels) else []:
             ratios[f"sdpa/eager {p} bucket {b}"] = [
                 round(s / e, 3) for s, e in zip(res[f"sdpa {p} {b}"], res[f"eager {p} {b}"], strict=True)]
+    peaks_after = {d: round(matmul_peak(dtype=d) / 1e9, 1) for d in ("fp32", "bf16")}
+    print(f"torch.mm 2048 peaks, GFLOP/s: before {peaks}, after {peaks_after}")
     for k, v in res.items():
-        print(f"{k:22s} s/step {v}")
+        print(f"{k:22s} s/step {v}  load {loads[k]}")
     for k, v in ratios.items():
         print(f"{k:28s} per round {v}")
     if args.json:
         out = {"command": " ".join(["python", *sys.argv]), "model": args.model, "steps": args.steps,
-               "threads": args.threads, "s_per_step": res, "ratios": ratios}
+               "threads": args.threads, "mm_peak_gflops": {"before": peaks, "after": peaks_after},
+               "loads": loads, "s_per_step": res, "ratios": ratios}
         args.json.write_text(json.dumps(out, indent=1) + "\n")
 
 
