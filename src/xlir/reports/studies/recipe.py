@@ -72,8 +72,9 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
         "Which training choices lift the embedded model's multilingual retrieval without costing "
         "monolingual accuracy (issue 14)? Every variant starts from the `quick` recipe (hybrid batches "
         "alpha 0.5 on MLQA pairs, batch 32, lr 3e-5, temperature 0.05, frozen word embeddings, max "
-        "length 96, 120 steps) and changes one factor; every trained model is also interpolated with the "
-        "base model (WiSE-FT, θ = (1 − λ)·θ_base + λ·θ_trained).",
+        "length 96, 120 steps) and changes one factor; "
+        + _merged_variants_text(meta) + " also interpolated with the base model (WiSE-FT, "
+        "θ = (1 − λ)·θ_base + λ·θ_trained).",
         "",
         "**Where it is decided: the dev slice, not the test.** 120 of XQuAD-R's 1,190 questions, the same "
         "ids in all 11 languages: the question ids ranked by sha256(\"xlir-dev-v1:\" + id), first 120 "
@@ -107,6 +108,14 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
                             f"<this file>` from the tables in `{where}/` (figures there); do not edit "
                             "by hand.\n\nWhich training", 1)
     return report, answer + "\n"
+
+
+def _merged_variants_text(meta: dict) -> str:
+    """Which variants the preset interpolates with the base model, as the report's intro names them."""
+    names = ((meta.get("presets") or {}).get(meta.get("preset")) or {}).get("merge_variants")
+    if not names:
+        return "the trained models are"
+    return "the models of " + ", ".join(f"`{n}`" for n in names) + " are"
 
 
 def _train_minutes(study_dir: Path, rows: list[dict]) -> dict[str, float]:
