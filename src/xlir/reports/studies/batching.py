@@ -19,7 +19,7 @@ from xlir.experiments.studies.batching import (
     seed_cis,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import fmt_ci, preset_note
+from xlir.reports.studies.common import fmt_ci, preset_note, preset_settings, sliced_pools
 
 PAPER_XQUAD_R = {
     # model: strategy: (mono, cross, multi) mAP; rank distance per strategy
@@ -124,14 +124,14 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
     ours = [(s, ci[(*main, s, "mono", "AP")], ci[(*main, s, "cross", "AP")], ci[(*main, s, "multi", "AP")],
              ci[(*main, s, "multi", "rank_distance")])
             for s in ("xx-mono", "xy", "hybrid-0.5") if (*main, s, "mono", "AP") in vals]
-    model = ((meta.get("presets") or {}).get(meta.get("preset")) or {}).get("model", "ours")
+    model = preset_settings(meta).get("model", "ours")
     lines += [
         "## The paper's published figures (XQuAD-R, full pool, GPU-scale training)" if not ours else
         "## Ours beside the paper's published figures (XQuAD-R)",
         "",
         "For orientation only: different models (XLM-R, LaBSE) and far larger training data"
         + ("; our pools are sliced, so our absolute values are not comparable."
-           if _sliced(meta) else "; the pool is the same (all 13,014 sentences), the budgets are not."),
+           if sliced_pools(meta) else "; the pool is the same (all 13,014 sentences), the budgets are not."),
         "",
         "| model | strategy | monolingual | cross-lingual | multilingual | rank distance |",
         "|---|---|---:|---:|---:|---:|",
@@ -198,7 +198,7 @@ def _batching_summary(vals: dict, findings: list[tuple], meta: dict) -> list[str
         "",
         "A best mean inside the others' seed CIs is not a finding; only the Holm-significant comparisons "
         "are. " + ("Absolute values come from sliced pools and short training (see the preset note)."
-                   if _sliced(meta) else "Absolute values come from short training on a CPU budget "
+                   if sliced_pools(meta) else "Absolute values come from short training on a CPU budget "
                    "(see the preset note); the candidate pools are full."),
         "",
     ]
@@ -252,8 +252,3 @@ def _cross_only_table(rows: list[dict], direction: str, coll: str) -> list[str]:
             per.append(f"{sum(v) / len(v):.3f}" if v else "–")
         out.append(f"| {s} | {len(vals[(s, 'cross')])} | {overall} | " + " | ".join(per) + " |")
     return out
-
-
-def _sliced(meta: dict) -> bool:
-    """Whether the preset trims the candidate pools (absolute mAP then reads higher than LAReQA's)."""
-    return bool(((meta.get("presets") or {}).get(meta.get("preset")) or {}).get("pool"))

@@ -1,4 +1,4 @@
-"""Pieces every study report shares: the mean [CI] format and the preset note."""
+"""Pieces every study report shares: the mean [CI] format, the preset's settings and the preset note."""
 
 from __future__ import annotations
 
@@ -12,9 +12,19 @@ def fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:
         return f"{m:.{digits}f}"
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
+def preset_settings(meta: dict) -> dict:
+    """The settings of the preset a study ran (``study.json``: ``presets[preset]``); {} if not recorded."""
+    return (meta.get("presets") or {}).get(meta.get("preset")) or {}
+
+
+def sliced_pools(meta: dict) -> bool:
+    """Whether the preset trims the candidate pools (absolute mAP then reads higher than LAReQA's)."""
+    return bool(preset_settings(meta).get("pool"))
+
+
 def preset_note(meta: dict) -> str:
     preset = meta.get("preset")
-    p = (meta.get("presets") or {}).get(preset, {})
+    p = preset_settings(meta)
     parts = [f"Preset `{preset}`: model `{p.get('model')}`"]
     for key, label in (
         ("steps", "fine-tuning steps"),
@@ -37,7 +47,7 @@ def preset_note(meta: dict) -> str:
         elif key in p:
             parts.append(f"{label} {p[key]}")
     note = ", ".join(parts) + "; word embeddings frozen during training."
-    if p.get("pool"):
+    if sliced_pools(meta):
         note += (
             " Evaluation uses slices (first questions per language, trimmed candidate pools), identical "
             "for every cell: differences between cells are exact, absolute values are higher than on the "

@@ -23,7 +23,7 @@ from xlir.experiments.studies.pretrain_languages import (
     target_trends,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import fmt_ci, preset_note
+from xlir.reports.studies.common import fmt_ci, preset_note, preset_settings, sliced_pools
 
 EPS = 1e-6  # slopes closer to 0 than this are float noise (a metric that did not move at all)
 
@@ -53,7 +53,7 @@ def _verdict(tr: dict) -> str:
 def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, str]:
     from xlir.reports.plots import plot_vs_k
 
-    preset = (meta.get("presets") or {}).get(meta.get("preset"), {})
+    preset = preset_settings(meta)
     all_rows, rows = rows, main_rows(rows, preset)  # the primary tables: main design, after fine-tuning
     scores = target_scores(rows)
     figures = study_dir / "figures"
@@ -358,9 +358,9 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "## What they do not support",
         "",
         "- Any claim beyond this scale: one base model, the preset's pre-training budget and fine-tuning "
-        "steps" + (", sliced evaluation pools" if ((meta.get("presets") or {}).get(meta.get("preset")) or {})
-                   .get("pool") else "") + " (see the report's preset note). A larger budget per language "
-        "can change the picture: with a fixed budget, more languages also means fewer pairs per language.",
+        "steps" + (", sliced evaluation pools" if sliced_pools(meta) else "") + " (see the report's "
+        "preset note). A larger budget per language can change the picture: with a fixed budget, more "
+        "languages also means fewer pairs per language.",
         "- MLDR (the original question's collection): "
         + (
             "not evaluated, its files are not in the data directory."

@@ -28,7 +28,7 @@ from xlir.experiments.studies.recipe import (
     verdict,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import fmt_ci
+from xlir.reports.studies.common import fmt_ci, preset_settings
 
 COLL = "xquad-r"
 QUICK = ("quick", 1.0)
@@ -112,7 +112,7 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
 
 def _merged_variants_text(meta: dict) -> str:
     """Which variants the preset interpolates with the base model, as the report's intro names them."""
-    names = ((meta.get("presets") or {}).get(meta.get("preset")) or {}).get("merge_variants")
+    names = preset_settings(meta).get("merge_variants")
     if not names:
         return "the trained models are"
     return "the models of " + ", ".join(f"`{n}`" for n in names) + " are"
@@ -366,7 +366,7 @@ def _study_path(meta: dict, study_dir: Path) -> str:
 def _preset_note(meta: dict) -> str:
     """The preset and what the run cost (each cell's own wall time, summed)."""
     preset = meta.get("preset")
-    p = (meta.get("presets") or {}).get(preset, {})
+    p = preset_settings(meta)
     note = (f"Preset `{preset}`: model `{p.get('model')}`, seeds {p.get('seeds')}, precision "
             f"{p.get('precision', 'fp32')}, WiSE-FT weights {p.get('merge_weights')}")
     if p.get("limit") or p.get("pool"):
