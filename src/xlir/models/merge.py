@@ -36,7 +36,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from xlir.data.provenance import MERGE_FILE, training_sources
+from xlir.data.provenance import MERGE_FILE, RECORD_FILE, training_sources
 from xlir.errors import ConfigError, ModelError
 from xlir.files import atomic_dir, write_json_atomic
 
@@ -201,12 +201,11 @@ def _refuse_merged_parent(trained: str | Path) -> None:
     if (path / MERGE_FILE).is_file():
         raise ModelError(f"{path} is already a WiSE-FT merge ({MERGE_FILE}); merge the trained model it was "
                          "made from instead (its 'trained' entry names it)")
-    record = path / "xlir_training.json"
-    if record.is_file():
-        try:
-            merged = json.loads(record.read_text(encoding="utf-8")).get("merge")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-            merged = None
+    if (path / RECORD_FILE).is_file():
+        from xlir.data.io import read_json
+
+        record = read_json(path / RECORD_FILE)  # a garbled record: a DataError naming it
+        merged = record.get("merge") if isinstance(record, dict) else None
         if merged:
             raise ModelError(
                 f"{path} was merged with its base model when its training ended "
