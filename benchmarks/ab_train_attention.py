@@ -52,8 +52,8 @@ def main() -> None:
     import os
 
     import torch
-    from bench_eval import matmul_peak
 
+    from bench_eval import matmul_peak
     from xlir.data.pairs import load_pairs
 
     torch.set_num_threads(args.threads)

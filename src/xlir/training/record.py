@@ -85,6 +85,9 @@ class TrainingRecord(BaseModel):
     # the attention kernel of each transformer while training ran (xlir.models.attention; eager on a
     # CPU since 2026-11-28, sdpa before); None: older records
     attention: list[str] | None = None
+    # AdamW's update kernel (xlir.training.optim): 'fused' since 2026-11-28, 'for-loop' on a CPU
+    # before (the same update up to float rounding); None: older records
+    optimizer: str | None = None
     base_model_record: dict | None = None  # the base model's xlir_model.json, when it has one
     # the packaged recipe the config started from: name, file, sha256, full text, and the settings
     # that differ from it (xlir.training.recipes.recipe_provenance); None for a run from no recipe

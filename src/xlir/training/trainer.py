@@ -515,6 +515,7 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
     """Write the model folder (with its base model's licence files) and the training record."""
     from xlir.models.loading import resolve_model_path
     from xlir.training.distributed import barrier
+    from xlir.training.optim import optimizer_implementation
 
     config, dist, pairs = run.config, run.dist, run.pairs
     wall = run.history.get("wall_time_s", 0.0) + train_s
@@ -537,6 +538,7 @@ def _finish(run: _Run, train_s: float) -> TrainResult:
         precision=str(run.params[0].dtype).replace("torch.", "") if run.params else "float32",
         compute_precision=run.precision, recipe=recipe_provenance(config), command=list(sys.argv),
         bucket_tokens=run.bucket_tokens, attention=attention_implementations(run.model),
+        optimizer=optimizer_implementation(run.optimizer),
     )
     if dist.is_main:
         model, output = run.model, run.output
