@@ -32,7 +32,7 @@ def test_fused_adamw_makes_the_for_loop_update_in_both_decay_groups():
         opt = build_optimizer(named, lr=1e-2, weight_decay=0.1)
         assert optimizer_implementation(opt) == "fused"
         for group in opt.param_groups:  # the kernel torch picks for CPU parameters without fused
-            group["fused"], group["foreach"] = False, False
+            group["fused"], group["foreach"] = False, None
         assert optimizer_implementation(opt) == "for-loop"
         return opt
 

@@ -50,7 +50,10 @@ def optimizer_implementation(optimizer: torch.optim.Optimizer) -> str:
     group = optimizer.param_groups[0]
     if group.get("fused"):
         return "fused"
-    return "foreach" if group.get("foreach") else "for-loop"
+    foreach = group.get("foreach")
+    if foreach is None:  # torch decides at step time: foreach for CUDA tensors, the loop otherwise
+        foreach = all(p.device.type == "cuda" for p in group["params"])
+    return "foreach" if foreach else "for-loop"
 
 
 def linear_schedule(step: int, *, warmup: int, total: int) -> float:
