@@ -105,7 +105,8 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert "| steps-360 | length | 4 | 2 |" in report and "| base | base | 0 | 1 |" in report
     assert "| length |" in report and "sha256(\"xlir-dev-v1:\" + id)" in report
     assert "The quick recipe against the untrained base model: mono " in report
-    assert "| base | mono | 8 |" in report  # base (one cell) paired with both quick seeds x 4 questions
+    assert "**Seed noise.** The quick recipe, seed 1 − seed 0 on the same questions: mono " in report
+    assert "| base | mono | 4 × 2 |" in report  # 4 questions, each quick's mean over 2 seeds, against base
     assert "**Not run yet.**" in report and "--questions test" in report
     assert (study / "figures" / "lambda-curve.png").is_file()
     assert (study / "figures" / "mono-vs-multi.png").is_file()
@@ -181,3 +182,54 @@ def test_the_report_says_whether_the_quickstarts_merge_is_free():
     costly = " ".join(_quickstart_merge([test("mono", 0.011, 0.004), test("multi", -0.02, 0.004)]))
     assert "it costs multi significantly" in costly and "free" not in costly
     assert "has not measured" in " ".join(_quickstart_merge([]))
+
+
+def _constructed(values: dict[tuple[str, int], list[float]]) -> tuple[dict, dict]:
+    """A per-question table and cell index as the report reads them: (variant, seed) -> the AP of
+    questions q0, q1, ... (the same values for every kind)."""
+    pq: dict = {"finetuned": {}}
+    index: dict = {}
+    for (variant, seed), aps in values.items():
+        cid = f"{variant}-s{seed}"
+        by_q = {f"q{i}": v for i, v in enumerate(aps)}
+        pq["finetuned"][cid] = {"xquad-r": dict.fromkeys(("mono", "cross", "multi"), by_q)}
+        index.setdefault((variant, 0.0 if variant == "base" else 1.0), {})[seed] = (cid, "finetuned")
+    return pq, index
+
+
+def test_the_paired_tests_take_one_unit_per_question_not_per_seed_and_question():
+    """A question's two seeds are two runs on the same question, not two independent questions:
+    the test's unit is the question (its AP averaged over the seeds both sides ran). Pooling
+    (seed, question) as separate pairs doubled n and made p too small (steps-360 vs quick, multi:
+    p 0.035 pooled, 0.082 per question, on the committed dev cells)."""
+    from xlir.evaluation.significance import paired_difference
+    from xlir.experiments.run_study import PAIRED
+    from xlir.experiments.studies.recipe import paired_tests
+
+    quick = {0: [0.50, 0.60, 0.70, 0.40, 0.55, 0.65], 1: [0.52, 0.58, 0.74, 0.42, 0.50, 0.69]}
+    variant = {0: [0.55, 0.61, 0.71, 0.48, 0.56, 0.70], 1: [0.57, 0.60, 0.75, 0.47, 0.52, 0.71]}
+    pq, index = _constructed({**{("quick", s): v for s, v in quick.items()},
+                              **{("v", s): v for s, v in variant.items()}})
+    tests = paired_tests(pq, index, [(("quick", 1.0), ("v", 1.0))], "xquad-r")
+    mono = next(t for t in tests if t["kind"] == "mono")
+    mean = [[(x + y) / 2 for x, y in zip(side[0], side[1], strict=True)] for side in (quick, variant)]
+    expected = paired_difference(mean[0], mean[1], **PAIRED)
+    assert (mono["n"], mono["seeds"]) == (6, 2)
+    assert mono["diff"] == pytest.approx(expected.diff) and mono["p"] == pytest.approx(expected.p)
+    assert (mono["low"], mono["high"]) == pytest.approx((expected.low, expected.high))
+
+
+def test_a_variant_with_one_finished_seed_is_paired_with_that_seed_of_quick_only():
+    """Only the untrained base model (one cell) stands for every seed; a trained variant whose
+    second seed has not run yet is compared with the same seed of quick, not with both."""
+    from xlir.experiments.studies.recipe import paired_tests
+
+    pq, index = _constructed({("quick", 0): [0.5, 0.6, 0.7], ("quick", 1): [0.9, 0.9, 0.9],
+                              ("v", 0): [0.6, 0.7, 0.8], ("base", 0): [0.4, 0.5, 0.6]})
+    quick = ("quick", 1.0)
+    tests = paired_tests(pq, index, [(quick, ("v", 1.0)), (quick, ("base", 0.0))], "xquad-r")
+    v = next(t for t in tests if t["cand"] == ("v", 1.0) and t["kind"] == "mono")
+    assert (v["n"], v["seeds"]) == (3, 1) and v["diff"] == pytest.approx(0.1)
+    base = next(t for t in tests if t["cand"] == ("base", 0.0) and t["kind"] == "mono")
+    # quick's per-question mean over both seeds (0.7, 0.75, 0.8) against the base model, once per question
+    assert (base["n"], base["seeds"]) == (3, 2) and base["diff"] == pytest.approx(-0.25)

@@ -249,6 +249,8 @@ STUDY = STUDIES.register("recipe")(
 
 # ---- decisions from the tables (the report formats them) ----------------------------------------
 KINDS = ("mono", "cross", "multi")
+BASE_KEY = ("base", 0.0)
+"""The untrained base model's key in :func:`cell_index` (one cell, the same for every seed)."""
 ALPHA = 0.05
 """Family-wise level of the paired tests (Holm over every row of a table)."""
 
@@ -264,28 +266,41 @@ def cell_index(rows: list[dict]) -> dict[tuple[str, float], dict[int, tuple[str,
     return out
 
 
-def _paired(pq: dict, a: dict, b: dict, coll: str, kind: str) -> tuple[list[float], list[float]]:
-    """Per-question AP of ``a`` and ``b`` paired by (seed, question); the base model (one cell, it is
-    not trained) pairs with every seed of the other side."""
-    if len(a) == 1 and len(b) > 1:
+def _paired(pq: dict, a: dict, b: dict, coll: str, kind: str, *, a_base: bool = False,
+            b_base: bool = False) -> tuple[list[float], list[float], int]:
+    """Per-question AP of ``a`` and ``b``, one value per question and side: its AP averaged over the
+    seeds both sides ran (seed paired with seed: same data order), and how many seeds that is. The
+    untrained base model (``*_base``: one cell) stands for every seed of the other side.
+
+    The question is the unit, not (seed, question): a question's seeds are two runs on the same
+    question, strongly correlated, and counting them as two pairs doubled n and understated p (on the
+    committed dev cells, steps-360 vs quick, multi: p 0.035 pooled, 0.082 per question). A variant
+    with one finished seed is compared with that seed of the other side only, not broadcast.
+    """
+    if a_base and not b_base:
         a = dict.fromkeys(b, next(iter(a.values())))
-    if len(b) == 1 and len(a) > 1:
+    if b_base and not a_base:
         b = dict.fromkeys(a, next(iter(b.values())))
-    xs, ys = [], []
-    for seed in sorted(set(a) & set(b)):
+    seeds = sorted(set(a) & set(b))
+    acc: dict[str, tuple[list[float], list[float]]] = {}
+    for seed in seeds:
         (ca, sa), (cb, sb) = a[seed], b[seed]
         qa = pq.get(sa, {}).get(ca, {}).get(coll, {}).get(kind, {})
         qb = pq.get(sb, {}).get(cb, {}).get(coll, {}).get(kind, {})
         for g in sorted(set(qa) & set(qb)):
+            xs, ys = acc.setdefault(g, ([], []))
             xs.append(qa[g])
             ys.append(qb[g])
-    return xs, ys
+    questions = sorted(acc)
+    return ([sum(acc[g][0]) / len(acc[g][0]) for g in questions],
+            [sum(acc[g][1]) / len(acc[g][1]) for g in questions], len(seeds) if questions else 0)
 
 
 def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: str) -> list[dict]:
     """For each (reference, candidate) key pair of :func:`cell_index` and each kind: candidate minus
-    reference, per question paired by (seed, question), 95% bootstrap CI, randomization p, Holm over
-    every row returned. ``pq``: stage -> :func:`~xlir.experiments.run_study.read_per_question`."""
+    reference, one unit per question (:func:`_paired`: AP averaged over the shared seeds), 95%
+    bootstrap CI, randomization p, Holm over every row returned (``n`` questions, ``seeds`` averaged).
+    ``pq``: stage -> :func:`~xlir.experiments.run_study.read_per_question`."""
     from xlir.evaluation.significance import holm, paired_difference
     from xlir.experiments.run_study import PAIRED
 
@@ -294,13 +309,36 @@ def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: 
         if ref not in index or cand not in index:
             continue
         for kind in KINDS:
-            a, b = _paired(pq, index[ref], index[cand], coll, kind)
+            a, b, seeds = _paired(pq, index[ref], index[cand], coll, kind, a_base=ref == BASE_KEY,
+                                  b_base=cand == BASE_KEY)
             if a:
                 d = paired_difference(a, b, **PAIRED)
-                out.append({"ref": ref, "cand": cand, "kind": kind, "n": len(a), "diff": d[0], "low": d[1],
-                            "high": d[2], "p": d[3]})
+                out.append({"ref": ref, "cand": cand, "kind": kind, "n": len(a), "seeds": seeds, "diff": d[0],
+                            "low": d[1], "high": d[2], "p": d[3]})
     for row, ph in zip(out, holm([r["p"] for r in out]) if out else [], strict=True):
         row["p_holm"] = float(ph)
+    return out
+
+
+def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) -> list[dict]:
+    """The same recipe's second seed minus its first, per question and kind (an A/A comparison, p
+    unadjusted: it calibrates, it decides nothing). The paired tests average over the seeds they
+    have and so cannot see training noise; this shows its size (quick on the dev slice, 2026-11-28:
+    mono +0.009, p 0.013 between two seeds of one recipe)."""
+    from xlir.evaluation.significance import paired_difference
+    from xlir.experiments.run_study import PAIRED
+
+    seeds = sorted(index.get(key, {}))
+    if len(seeds) < 2:
+        return []
+    first, second = ({0: index[key][s]} for s in seeds[:2])
+    out = []
+    for kind in KINDS:
+        a, b, _ = _paired(pq, first, second, coll, kind)
+        if a:
+            d = paired_difference(a, b, **PAIRED)
+            out.append({"seeds": tuple(seeds[:2]), "kind": kind, "n": len(a), "diff": d[0], "low": d[1],
+                        "high": d[2], "p": d[3]})
     return out
 
 
