@@ -182,3 +182,21 @@ def test_cli_with_toml_config_and_refusing_to_overwrite(tmp_path, tiny_model_pat
     bad.write_text("steps = -1\n")
     with pytest.raises(ConfigError, match="steps"):
         TrainConfig.from_toml(bad)
+
+
+def test_hard_negatives_that_would_drop_a_whole_source_are_refused(data_dir, monkeypatch):
+    """AfriQA's gold passages are single documents and bitext has no paragraphs: with hard negatives
+    every pair of such a source lacks them. Dropping the pairs short of k negatives then trained on
+    MLQA alone while the config (and the record's sources) said mlqa + afriqa; now it is an error
+    naming the source. A source that only loses some pairs (MLQA, short paragraphs) still trains."""
+    from xlir.errors import ConfigError
+    from xlir.training import TrainConfig
+    from xlir.training.trainer import _training_pairs
+
+    monkeypatch.setenv("XLIR_DATA_DIR", str(data_dir))
+    for extra in ("afriqa", "ntrex"):
+        config = TrainConfig(sources=["mlqa", extra], hard_negatives=1, max_groups=30)
+        with pytest.raises(ConfigError, match=f"no {extra} pair has 1 hard negative"):
+            _training_pairs(config, None)
+    kept = _training_pairs(TrainConfig(sources=["mlqa"], hard_negatives=1, max_groups=30), None)
+    assert 0 < kept.meta["dropped_without_hard_negatives"] < len(kept.pairs)

@@ -212,12 +212,31 @@ def _training_pairs(config: TrainConfig, pairs: PairSet | None) -> PairSet:
         pairs = load_pairs(config.sources, languages=config.languages, unit=config.unit,
                            hard_negatives=config.hard_negatives, max_groups=config.max_groups, **extra)
     if config.hard_negatives:
-        keep = [p for p in pairs.pairs if len(p.negatives) >= config.hard_negatives]
+        k = config.hard_negatives
+        _refuse_sources_without_hard_negatives(pairs, k)
+        keep = [p for p in pairs.pairs if len(p.negatives) >= k]
         pairs = PairSet(pairs.name, keep, pairs.sources,
                         {**pairs.meta, "dropped_without_hard_negatives": len(pairs.pairs) - len(keep)})
     if not pairs.pairs:
         raise ConfigError(f"no training pairs from {', '.join(config.sources)}")
     return pairs
+
+
+def _refuse_sources_without_hard_negatives(pairs: PairSet, k: int) -> None:
+    """A source none of whose pairs has ``k`` hard negatives (AfriQA's single-document passages,
+    bitext) would be dropped whole, and the run would train on the other sources while its record
+    still names it: a :class:`ConfigError` instead. Sources come from ``load_pairs``' per-source
+    counts (in order); pairs handed in without them are not checked."""
+    counts = pairs.meta.get("counts") or {}
+    if sum(counts.values()) != len(pairs.pairs):
+        return
+    start = 0
+    for name, n in counts.items():
+        if n and not any(len(p.negatives) >= k for p in pairs.pairs[start:start + n]):
+            raise ConfigError(f"no {name} pair has {k} hard negative{'s' if k > 1 else ''} (other sentences "
+                              f"of the answer's paragraph): with hard_negatives = {k} all {n} of its pairs "
+                              f"would be dropped; leave {name} out or set hard_negatives = 0")
+        start += n
 
 
 def _set_up(config: TrainConfig, pairs: PairSet | None, t_start: float) -> _Run:

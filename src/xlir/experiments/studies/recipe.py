@@ -374,7 +374,7 @@ def factor_decision(verdicts: dict[str, str]) -> str:
     worse = [v for v, x in verdicts.items() if x.startswith("worse")]
     trade = [v for v, x in verdicts.items() if x.startswith("trade-off")]
     if better:
-        return f"adopt {' or '.join(better)} (better than quick, worse on nothing)"
+        return f"adopt {' or '.join(better)} (significantly better than quick, significantly worse on none)"
     if trade:
         return f"trade-off: {', '.join(trade)} (see the table; decide by the target)"
     if worse and len(worse) == len(verdicts):

@@ -138,7 +138,8 @@ def _decisions(by_variant: dict, info: dict) -> list[str]:
     if not set(by_variant) - {"base"}:
         return out + ["No trained variant besides the quick recipe has finished yet.", *base, ""]
     out += [f"A variant is **better** when it is Holm-significantly (p < {ALPHA}) above the quick recipe "
-            "on mono, cross or multilingual mAP and below it on none, **worse** in the reverse case, a "
+            "on mono, cross or multilingual mAP and significantly below it on none (a non-significant loss "
+            "still counts as none: read the CIs), **worse** in the reverse case, a "
             "**trade-off** when both, else **inconclusive** (dev slice; the unit is the question, its AP "
             "averaged over the seeds both sides ran, seed paired with seed).", "",
             "| factor | variants: verdict against quick | decision |", "|---|---|---|"]
