@@ -6,7 +6,12 @@ length 96, 120 steps) and changes **one factor** (:data:`VARIANTS`): training le
 steps), in-paragraph hard negatives (1, 3), alpha (0.25, 0.75), learning rate (1e-5, 6e-5) and
 warm-up (none, 30%), temperature (0.02, 0.1), symmetric InfoNCE, trained word embeddings, and more
 sources (TyDi QA GoldP train, AfriQA train, NTREX bitext; none shares a source with XQuAD-R, which the
-zero-shot guard checks in every cell); last, the packaged ``best-cpu`` recipe as it stands.
+zero-shot guard checks by name in every cell); last, the packaged ``best-cpu`` recipe as it stands.
+By content (2026-11-28): no training text equals an XQuAD-R sentence or question, even lower-cased
+without punctuation; sharing an 8-word run with an English XQuAD-R sentence are TyDi QA train's
+two "Oxygen" sentences (another revision of XQuAD's article: gold of 5 test questions, no dev
+question) and, in the baseline's MLQA, two "Prime number" ones (gold of 2 test questions); AfriQA
+and NTREX none.
 How the extra sources mix into hybrid batches (the samplers pool pairs by language, or language
 pair, and draw pools uniformly; measured over 400 batches of 32, seed 0): TyDi QA GoldP train (en, ko,
 sw; monolingual only) is 31% of the monolingual rows (ko and sw become two of nine batch languages,
@@ -18,7 +23,8 @@ the pairs: 22% of cross-lingual rows, none monolingual, 11% of all rows. In-para
 need k other sentences in the answer's paragraph: the trainer drops the pairs short of them, so
 ``hard-neg-1`` trains on 94% of the MLQA pairs and ``hard-neg-3`` on 67% (51% of es, 74% of en):
 hard-neg-3 changes the negatives *and* thins the training pairs towards long paragraphs. AfriQA's
-passages are single documents, so no AfriQA pair has a hard negative.
+passages are single documents and bitext has no paragraphs, so with hard negatives those sources
+would be dropped whole: the trainer refuses that.
 Each variant runs with seeds 0 and 1; one more cell evaluates
 the untrained base model. The cells of :data:`MERGE_VARIANTS` (quick, the longest training, the
 packaged candidate) also evaluate their WiSE-FT interpolations with the base model,
