@@ -141,3 +141,19 @@ def test_fit_hours_keeps_design_points_in_priority_order_and_a_rerun_reuses_the_
     again = run_study("batching", "smoke", tmp_path, dry_run=True, fit_hours=100, log=logs.append)
     assert again["cells"] == again["pending"] == 5 and again["plan"]["kept"] == kept
     assert json.loads((tmp_path / "study.json").read_text())["plan"]["kept"] == kept
+
+
+def test_hybrid_against_baselines_takes_one_unit_per_question_averaged_over_seeds():
+    from xlir.experiments.studies.batching import hybrid_against_baselines
+
+    # two seeds, three questions; the hybrid's gain is +0.2 on q1 in seed 0 only
+    pq = {"x0": {"c": {"multi": {"q1": 0.5, "q2": 0.5, "q3": 0.5}}},
+          "x1": {"c": {"multi": {"q1": 0.5, "q2": 0.5, "q3": 0.5}}},
+          "h0": {"c": {"multi": {"q1": 0.7, "q2": 0.5, "q3": 0.5}}},
+          "h1": {"c": {"multi": {"q1": 0.5, "q2": 0.5, "q3": 0.5}}},
+          "h2": {"c": {"multi": {"q1": 0.0, "q2": 0.0, "q3": 0.0}}}}  # seed 2 has no baseline: unused
+    cells = {("d", "xx-mono"): {0: "x0", 1: "x1"}, ("d", "hybrid-0.5"): {0: "h0", 1: "h1", 2: "h2"}}
+    (row,) = hybrid_against_baselines(pq, cells, "d", "c")
+    base, kind, n, diff = row[:4]
+    assert (base, kind, n) == ("xx-mono", "multi", 3)  # 3 questions, not 6 (seed, question) pairs
+    assert diff == pytest.approx(0.1 / 3)  # q1's gain averaged over its two seeds, then over questions

@@ -148,3 +148,18 @@ def test_cell_ids_do_not_move_with_library_defaults():
     assert scale["k0-none-s0"].cell_id == "k0-none-s0-f7f2880182"
     assert scale["k0-none-s0"].pretrain.precision == "auto"
     assert all(c.pretrain.precision == "fp32" == c.precision for c in build_cells("smoke"))
+
+
+def test_pretraining_effect_counts_each_question_once_whatever_the_seeds_and_ks():
+    from xlir.experiments.studies.pretrain_languages import pretraining_effect
+
+    rows = [{"cell_id": cid, "k": k, "arm": arm, "seed": seed}
+            for cid, k, arm, seed in [("r0", 0, "none", 0), ("r1", 0, "none", 1), ("a0", 1, "inside", 0),
+                                      ("b0", 4, "inside", 0), ("a1", 1, "inside", 1), ("b1", 4, "inside", 1)]]
+    q = {"q1": 0.5, "q2": 0.4}
+    pq = {"r0": {"flores": {"en-th": q}}, "r1": {"flores": {"en-th": q}},
+          "a0": {"flores": {"en-th": {"q1": 0.9, "q2": 0.4}}}, "b0": {"flores": {"en-th": q}},
+          "a1": {"flores": {"en-th": q}}, "b1": {"flores": {"en-th": q}}}
+    effects = {e["collection"]: e for e in pretraining_effect(pq, rows) if e["arm"] == "inside"}
+    assert effects["all"]["n"] == 2  # two questions, not 4 (seed, question) units
+    assert effects["all"]["diff"] == pytest.approx(0.4 / 2 / 2 / 2)  # q1: +0.4 in one of 2 k, 1 of 2 seeds

@@ -195,7 +195,7 @@ def _jsonable(obj):
 
 
 PAIRED = {"n_permutations": 5000, "n_bootstrap": 2000, "seed": 0}
-"""Resamples of the studies' paired tests (per question, pooled over seeds)."""
+"""Resamples of the studies' paired tests (one unit per question, AP averaged over seeds)."""
 
 
 def read_per_question(study_dir: Path, stage: str = "finetuned") -> dict:
@@ -212,13 +212,37 @@ def read_per_question(study_dir: Path, stage: str = "finetuned") -> dict:
             out[r["cell_id"]][r["collection"]].setdefault(r["kind"], {})[r["group"]] = float(r["AP"])
     return out
 
+def seed_averaged(per_seed) -> tuple[list[float], list[float], int]:
+    """One unit per question: ``per_seed`` holds, for each seed both sides ran, the two sides'
+    question -> AP maps; returns each question's AP averaged over the seeds that have it on both
+    sides (a list per side, questions in sorted order) and the number of seeds.
+
+    Why the question and not (seed, question) is the unit: a question's seeds are runs on the same
+    question, strongly correlated, so counting them as separate pairs multiplies n by the seeds and
+    understates p (the recipe's dev cells, steps-360 vs quick, multi: p 0.035 pooled, 0.082 per
+    question). Averaging keeps the seeds' information in each unit's value. What no per-question
+    test sees is training noise between seeds: two seeds of one recipe differ by ~0.01 mono with a
+    per-question p of 0.013 (xlir.experiments.studies.recipe.seed_noise), so the reports give seed
+    CIs beside these tests.
+    """
+    acc: dict = {}
+    seeds = 0
+    for qa, qb in per_seed:
+        seeds += 1
+        for g in set(qa) & set(qb):
+            xs, ys = acc.setdefault(g, ([], []))
+            xs.append(qa[g])
+            ys.append(qb[g])
+    questions = sorted(acc)
+    return ([sum(acc[g][0]) / len(acc[g][0]) for g in questions],
+            [sum(acc[g][1]) / len(acc[g][1]) for g in questions], seeds if questions else 0)
+
+
 def paired_questions(pq: dict, cells_a: dict[int, str], cells_b: dict[int, str], coll: str, kind: str):
-    """Pool per-question differences over seeds, pairing (seed, question); returns (a, b) lists."""
-    a, b = [], []
-    for seed in sorted(set(cells_a) & set(cells_b)):
-        qa = pq.get(cells_a[seed], {}).get(coll, {}).get(kind, {})
-        qb = pq.get(cells_b[seed], {}).get(coll, {}).get(kind, {})
-        for g in sorted(set(qa) & set(qb)):
-            a.append(qa[g])
-            b.append(qb[g])
+    """Per-question AP of two strategies over the seeds both ran (seed paired with seed: the same
+    data order), one unit per question (:func:`seed_averaged`); returns (a, b) lists."""
+    a, b, _ = seed_averaged(
+        (pq.get(cells_a[seed], {}).get(coll, {}).get(kind, {}),
+         pq.get(cells_b[seed], {}).get(coll, {}).get(kind, {}))
+        for seed in sorted(set(cells_a) & set(cells_b)))
     return a, b

@@ -229,7 +229,8 @@ def run_cell(cell: BatchingCell, work: Path) -> dict:
 
 
 def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
-    """Hybrid (alpha 0.5) against each baseline on ``coll``: per question, paired by (seed, question).
+    """Hybrid (alpha 0.5) against each baseline on ``coll``: one unit per question (its AP averaged
+    over the seeds both ran).
 
     ``cells``: (direction, strategy) -> seed -> cell id; ``pq``: :func:`read_per_question`. Rows
     ``(baseline, setting, n, diff, low, high, p, p_holm)``, difference = hybrid - baseline, Holm over

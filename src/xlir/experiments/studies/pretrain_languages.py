@@ -316,8 +316,9 @@ def pretraining_effect(pq: dict, rows: list[dict]) -> list[dict]:
     """Does the pre-training stage help at all? Per arm (and per collection, plus ``all``): paired
     per-question differences between pre-trained cells and the k = 0 cell of the same seed.
 
-    Averaging an arm's k levels per (seed, question) first keeps one unit per question and seed, so
-    the k = 0 reference is not counted once per k."""
+    One unit per question: its AP averaged over the arm's k levels and the seeds (and the k = 0
+    cells' over the same seeds), so neither the reference nor a question counts once per k or per
+    seed (:func:`~xlir.experiments.run_study.seed_averaged` says why)."""
 
     info = {}
     for r in rows:
@@ -333,11 +334,15 @@ def pretraining_effect(pq: dict, rows: list[dict]) -> list[dict]:
                 for kind, groups in kinds.items():
                     for g, ap in groups.items():
                         per_unit[(seed, coll, kind, g)].append(ap)
-        units = []
+        per_question: dict = defaultdict(lambda: ([], []))  # (coll, kind, group) -> (k0 APs, pt APs)
         for (seed, coll, kind, g), aps in per_unit.items():
             base = pq.get(ref[seed], {}).get(coll, {}).get(kind, {}).get(g)
             if base is not None:
-                units.append((coll, base, sum(aps) / len(aps)))
+                k0s, pts = per_question[(coll, kind, g)]
+                k0s.append(base)
+                pts.append(sum(aps) / len(aps))
+        units = [(coll, sum(k0s) / len(k0s), sum(pts) / len(pts))
+                 for (coll, _, _), (k0s, pts) in sorted(per_question.items())]
         for coll in ["all", *sorted({u[0] for u in units})]:
             sel = [u for u in units if coll in ("all", u[0])]
             if not sel:

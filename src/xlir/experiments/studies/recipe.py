@@ -287,31 +287,21 @@ def cell_index(rows: list[dict]) -> dict[tuple[str, float], dict[int, tuple[str,
 def _paired(pq: dict, a: dict, b: dict, coll: str, kind: str, *, a_base: bool = False,
             b_base: bool = False) -> tuple[list[float], list[float], int]:
     """Per-question AP of ``a`` and ``b``, one value per question and side: its AP averaged over the
-    seeds both sides ran (seed paired with seed: same data order), and how many seeds that is. The
-    untrained base model (``*_base``: one cell) stands for every seed of the other side.
-
-    The question is the unit, not (seed, question): a question's seeds are two runs on the same
-    question, strongly correlated, and counting them as two pairs doubled n and understated p (on the
-    committed dev cells, steps-360 vs quick, multi: p 0.035 pooled, 0.082 per question). A variant
-    with one finished seed is compared with that seed of the other side only, not broadcast.
-    """
+    seeds both sides ran (seed paired with seed: same data order; why the question is the unit:
+    :func:`~xlir.experiments.run_study.seed_averaged`), and how many seeds that is. The untrained
+    base model (``*_base``: one cell) stands for every seed of the other side; a variant with one
+    finished seed is compared with that seed of the other side only, not broadcast."""
     if a_base and not b_base:
         a = dict.fromkeys(b, next(iter(a.values())))
     if b_base and not a_base:
         b = dict.fromkeys(a, next(iter(b.values())))
-    seeds = sorted(set(a) & set(b))
-    acc: dict[str, tuple[list[float], list[float]]] = {}
-    for seed in seeds:
-        (ca, sa), (cb, sb) = a[seed], b[seed]
-        qa = pq.get(sa, {}).get(ca, {}).get(coll, {}).get(kind, {})
-        qb = pq.get(sb, {}).get(cb, {}).get(coll, {}).get(kind, {})
-        for g in sorted(set(qa) & set(qb)):
-            xs, ys = acc.setdefault(g, ([], []))
-            xs.append(qa[g])
-            ys.append(qb[g])
-    questions = sorted(acc)
-    return ([sum(acc[g][0]) / len(acc[g][0]) for g in questions],
-            [sum(acc[g][1]) / len(acc[g][1]) for g in questions], len(seeds) if questions else 0)
+    from xlir.experiments.run_study import seed_averaged
+
+    def side(cells: dict, seed: int) -> dict:
+        cid, stage = cells[seed]
+        return pq.get(stage, {}).get(cid, {}).get(coll, {}).get(kind, {})
+
+    return seed_averaged((side(a, seed), side(b, seed)) for seed in sorted(set(a) & set(b)))
 
 
 def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: str) -> list[dict]:

@@ -138,9 +138,10 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             "",
             "## Pre-training at all, against none (paired)",
             "",
-            "Per question: AP after pre-training (mean over the arm's k >= 1 cells of one seed) minus AP "
-            "of the k = 0 cell with the same seed (same fine-tuning seed); units are (seed, collection, "
-            "setting, question) over all evaluation slices; 95% paired bootstrap CI and two-sided "
+            "Per question: AP after pre-training (mean over the arm's k >= 1 cells and the seeds) minus "
+            "AP of the k = 0 cells of the same seeds (same fine-tuning seeds); units are (collection, "
+            "setting, question) over all evaluation slices, one per question whatever the seeds; 95% "
+            "paired bootstrap CI and two-sided "
             "randomization test, Holm-corrected over the rows. `all` pools every unit, so the collection "
             "with most questions weighs most; the other rows show each collection.",
             "",
@@ -208,8 +209,9 @@ def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
             "",
             "### Does a pre-training gain survive fine-tuning?",
             "",
-            "Per question, paired with the k = 0 cell of the same seed at the same evaluation point: AP of "
-            "the pre-trained cells (mean over the arm's k >= 1) minus AP without pre-training; 95% paired "
+            "Per question (one unit, averaged over seeds), paired with the k = 0 cells of the same seeds at "
+            "the same evaluation point: AP of the pre-trained cells (mean over the arm's k >= 1) minus AP "
+            "without pre-training; 95% paired "
             "bootstrap CI, Holm-corrected within each design and evaluation point.",
             "",
             "| design | arm | collection | after pre-training | after fine-tuning | verdict |",
