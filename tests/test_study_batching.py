@@ -157,3 +157,9 @@ def test_hybrid_against_baselines_takes_one_unit_per_question_averaged_over_seed
     base, kind, n, diff = row[:4]
     assert (base, kind, n) == ("xx-mono", "multi", 3)  # 3 questions, not 6 (seed, question) pairs
     assert diff == pytest.approx(0.1 / 3)  # q1's gain averaged over its two seeds, then over questions
+
+    from xlir.experiments.studies.batching import seed_noise
+
+    noise = {row[0]: row for row in seed_noise(pq, cells, "d", "c")}
+    assert noise["xx-mono"][3] == 0.0 and noise["xx-mono"][6] == 1.0  # identical seeds
+    assert noise["hybrid-0.5"][2:4] == (3, pytest.approx(-0.2 / 3))  # seed 1 - seed 0, seed 2 unused

@@ -251,6 +251,24 @@ def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -
 
 
 
+def seed_noise(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
+    """A/A comparisons: for each strategy with two or more seeds, its seed 1 minus its seed 0 on the
+    same questions, tested like :func:`hybrid_against_baselines` (p unadjusted: it calibrates, it
+    decides nothing). Two runs of one strategy differ only by training noise, so a "significant"
+    difference here measures what the per-question tests cannot see. Rows ``(strategy, setting, n,
+    diff, low, high, p)``."""
+    out = []
+    for (d, strategy), by_seed in sorted(cells.items()):
+        if d != direction or len(by_seed) < 2:
+            continue
+        first, second = sorted(by_seed)[:2]
+        for kind in ("mono", "cross", "multi"):
+            a, b = paired_questions(pq, {0: by_seed[first]}, {0: by_seed[second]}, coll, kind)
+            if a:
+                out.append((strategy, kind, len(a), *paired_difference(a, b, **PAIRED)))
+    return out
+
+
 def seed_cis(vals: dict) -> dict:
     """Mean [95% CI over seeds] (:func:`~xlir.evaluation.stats.mean_ci`) of each key's values over
     seeds; a key without values reads (nan, nan, nan)."""
