@@ -163,3 +163,27 @@ def test_pretraining_effect_counts_each_question_once_whatever_the_seeds_and_ks(
     effects = {e["collection"]: e for e in pretraining_effect(pq, rows) if e["arm"] == "inside"}
     assert effects["all"]["n"] == 2  # two questions, not 4 (seed, question) units
     assert effects["all"]["diff"] == pytest.approx(0.4 / 2 / 2 / 2)  # q1: +0.4 in one of 2 k, 1 of 2 seeds
+
+
+def test_a_cell_killed_after_fine_tuning_finishes_when_run_again(tmp_path, tiny_model_path, data_dir,
+                                                                 monkeypatch, one_thread):
+    """A grid that outlasts a sitting is killed mid-cell; the next run of the same command runs that cell
+    again in its kept work folder. Killed after fine-tuning saved its model (during the evaluation, most
+    of a cpu-scale cell's last ten minutes), the cell must finish from the saved run, not fail every
+    rerun with "already holds a training run" (study 2's and every study's ``finetune``)."""
+    from safetensors.torch import load_file
+
+    from xlir.experiments.pipeline import FinetuneSpec, finetune
+
+    monkeypatch.setenv("XLIR_DATA_DIR", str(data_dir))
+    spec = FinetuneSpec(sources=("mlqa",), sampler="hybrid", alpha=0.5, steps=2, batch_size=8,
+                        max_length=32, max_groups=40)
+    out = tmp_path / "cells" / "k1-inside-s0-x" / "work" / "finetuned"
+    first, record = finetune(str(tiny_model_path), spec, 0, out)
+    weights = load_file(f"{first}/model.safetensors")
+    again, record_again = finetune(str(tiny_model_path), spec, 0, out)  # the rerun after the kill
+    assert again == first and record_again.steps == 2
+    assert record_again.resumed_from == [2]  # restored from the finished run's checkpoint, not retrained
+    assert record_again.final_loss == record.final_loss
+    now = load_file(f"{again}/model.safetensors")
+    assert weights.keys() == now.keys() and all(bool((weights[k] == now[k]).all()) for k in weights)

@@ -94,12 +94,18 @@ def train_precision(precision: str | None) -> str | None:
 
 def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path,
              precision: str | None = None) -> tuple[str, TrainingRecord]:
-    """Train with :func:`xlir.training.train`; return (model folder, training record)."""
+    """Train with :func:`xlir.training.train`; return (model folder, training record).
+
+    Resumes: a grid runs a killed cell again in its kept work folder, and a cell killed after this
+    run saved its model (during the evaluation that follows) would otherwise fail on every rerun with
+    "already holds a training run". The final step's checkpoint restores the finished run (nothing is
+    trained again); a folder without a checkpoint trains from the start; other settings are refused."""
     from xlir.training import TrainConfig, train
 
     extra = {"precision": p} if (p := train_precision(precision)) else {}
     config = TrainConfig.build("study cell", **spec.model_dump(), **extra, model=str(model), seed=seed,
-                               output=Path(output), progress=False, checkpoint_every=max(spec.steps, 1))
+                               output=Path(output), progress=False, checkpoint_every=max(spec.steps, 1),
+                               resume=True)
     result = train(config)
     return str(result.model_dir), result.record
 
