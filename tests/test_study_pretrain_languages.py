@@ -38,6 +38,9 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert k4["languages"][:2] == k2["languages"] and len(k4["languages"]) == 4
     res = [json.loads(p.read_text()) for p in study.glob("cells/k4-inside-*/result.json")]
     assert all(r["pretrain"]["steps"] == 4 and r["pretrain"]["budget_used"] == 32 for r in res)
+    # what each language had to draw from (FLORES train + dev: 701 + 99, plus NTREX's 1,997 where it has one)
+    assert all(len(r["pretrain"]["pairs_available"]) == 4 and set(r["pretrain"]["pairs_available"].values())
+               <= {800, 800 + 1997} for r in res)
 
     answer_path = tmp_path / "docs" / "pretrain-languages.md"
     report = build_report(study, answer_path).read_text()

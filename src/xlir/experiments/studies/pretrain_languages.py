@@ -275,7 +275,11 @@ def run_cell(cell: PretrainCell, work: Path) -> dict:
         "per_question": per_question,
         **({"per_question_pretrained": stages["pretrained"][1]} if cell.eval_pretrained else {}),
         "skipped": skipped,
-        "pretrain": {k: record.get(k) for k in ("steps", "budget_used", "first_loss", "last_loss", "wall_s")},
+        # pairs_available: the bitext each language had (800 FLORES train+dev, 2,797 with NTREX); a budget
+        # above it is drawn again in reshuffled passes (fixed total at k = 1: up to 10 passes), and the
+        # work folder holding pretrain.json is deleted once the cell is done
+        "pretrain": {k: record.get(k) for k in ("steps", "budget_used", "pairs_available", "first_loss",
+                                                 "last_loss", "wall_s")},
         "train": train_record.model_dump(include={"steps", "wall_time_s", "final_loss"}),
     }
 
