@@ -91,7 +91,10 @@ MERGE_VARIANTS = ("quick", "steps-1000", "best-cpu")
 that drifts furthest from the base model, where interpolation has most to give back) and the packaged
 candidate. Three merges of every variant would be 3 of each cell's 4 evaluations, about 40% of the
 whole search, to draw curves nobody decides on."""
-TRAIN_FIELDS = {"steps", "wall_time_s", "sources", "final_loss", "pairs_per_s"}
+TRAIN_FIELDS = {"steps": True, "wall_time_s": True, "sources": True, "final_loss": True, "pairs_per_s": True,
+                "pairs": {"count"}}
+"""What a cell keeps of its training record; ``pairs.count`` (recorded since 2026-11-28 17:00): the
+pairs left after the variant's filters (hard negatives drop pairs whose paragraph is too short)."""
 """What a cell keeps of its model's training record (TrainingRecord field names)."""
 
 

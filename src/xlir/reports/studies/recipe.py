@@ -90,7 +90,7 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     ]
     lines += _decisions(by_variant, info)
     lines += _seed_noise_line(seed_noise(pq, index, COLL))
-    lines += _tried_table(ci, vals, info, _train_minutes(study_dir, rows))
+    lines += _tried_table(ci, vals, info, *_train_facts(study_dir, rows))
     lines += _tests_table(main, "Paired tests against the quick recipe (trained models, λ = 1)",
                           "variant − quick")
     lines += _lambda_section(ci, vals, lam, index, figures, study_dir)
@@ -120,15 +120,22 @@ def _merged_variants_text(meta: dict) -> str:
     return "the models of " + ", ".join(f"`{n}`" for n in names) + " are"
 
 
-def _train_minutes(study_dir: Path, rows: list[dict]) -> dict[str, float]:
-    """variant -> mean training minutes over its cells (each cell's training record)."""
+def _train_facts(study_dir: Path, rows: list[dict]) -> tuple[dict[str, float], dict[str, int]]:
+    """variant -> mean training minutes over its cells, and variant -> training pairs (after the
+    variant's filters; only where the cells' records have it), from each cell's training record."""
     variant_of = {r["cell_id"]: r["variant"] for r in rows}
-    out: dict = defaultdict(list)
+    minutes: dict = defaultdict(list)
+    pairs: dict = {}
     for res in study_dir.glob("cells/*/result.json"):
-        wall = (json.loads(res.read_text(encoding="utf-8")).get("train") or {}).get("wall_time_s")
-        if wall and res.parent.name in variant_of:
-            out[variant_of[res.parent.name]].append(wall / 60)
-    return {v: sum(x) / len(x) for v, x in out.items()}
+        if res.parent.name not in variant_of:
+            continue
+        train = json.loads(res.read_text(encoding="utf-8")).get("train") or {}
+        variant = variant_of[res.parent.name]
+        if train.get("wall_time_s"):
+            minutes[variant].append(train["wall_time_s"] / 60)
+        if (train.get("pairs") or {}).get("count"):
+            pairs[variant] = int(train["pairs"]["count"])
+    return {v: sum(x) / len(x) for v, x in minutes.items()}, pairs
 
 
 def _decisions(by_variant: dict, info: dict) -> list[str]:
@@ -172,12 +179,15 @@ def _base_line(tests: list[dict]) -> str:
                      f"{p_equals(t['p_holm'], 'Holm p')}" for t in tests)
 
 
-def _tried_table(ci: dict, vals: dict, info: dict, minutes: dict) -> list[str]:
+def _tried_table(ci: dict, vals: dict, info: dict, minutes: dict, pairs: dict) -> list[str]:
     out = ["## What was tried (dev slice)", "",
            "mAP mean [95% CI over seeds] and rank distance (multilingual pool, lower = less language "
-           "bias); n = seeds; training minutes measured (mean over seeds).", "",
-           "| variant | factor | steps | n | monolingual | cross-lingual | multilingual | rank distance | "
-           "training min |", "|---|---|---:|---:|---|---|---|---|---:|"]
+           "bias); n = seeds; training minutes measured (mean over seeds); pairs = the training pairs "
+           "left after the variant's filters (hard negatives drop the pairs whose paragraph has too few "
+           "other sentences), where the cell's record has it (– for cells trained before it was "
+           "recorded).", "",
+           "| variant | factor | steps | n | pairs | monolingual | cross-lingual | multilingual | "
+           "rank distance | training min |", "|---|---|---:|---:|---:|---|---|---|---|---:|"]
     for variant, (factor, steps) in info.items():
         w = 0.0 if variant == "base" else 1.0
         if (variant, w, "mono", "AP") not in vals:
@@ -188,7 +198,8 @@ def _tried_table(ci: dict, vals: dict, info: dict, minutes: dict) -> list[str]:
         n = len(vals[(variant, w, "mono", "AP")])
         st = "0" if variant == "base" else f"{steps:.0f}" if isinstance(steps, float) else str(steps)
         mins = f"{minutes[variant]:.1f}" if variant in minutes else "–"
-        out.append(f"| {variant} | {factor} | {st} | {n} | " + " | ".join(cols) + f" | {mins} |")
+        npairs = f"{pairs[variant]:,}" if variant in pairs else "–"
+        out.append(f"| {variant} | {factor} | {st} | {n} | {npairs} | " + " | ".join(cols) + f" | {mins} |")
     return out + [""]
 
 
