@@ -171,9 +171,9 @@ def test_pretraining_effect_counts_each_question_once_whatever_the_seeds_and_ks(
 def test_a_cell_killed_after_fine_tuning_finishes_when_run_again(tmp_path, tiny_model_path, data_dir,
                                                                  monkeypatch, one_thread):
     """A grid that outlasts a sitting is killed mid-cell; the next run of the same command runs that cell
-    again in its kept work folder. Killed after fine-tuning saved its model (during the evaluation, most
-    of a cpu-scale cell's last ten minutes), the cell must finish from the saved run, not fail every
-    rerun with "already holds a training run" (study 2's and every study's ``finetune``)."""
+    again in its kept work folder. Killed after fine-tuning saved its final checkpoint (during the
+    evaluation that follows: about 4 of a cpu-scale cell's 24 minutes), the cell must finish from the
+    saved run, not fail every rerun with "already holds a training run" (every study's ``finetune``)."""
     from safetensors.torch import load_file
 
     from xlir.experiments.pipeline import FinetuneSpec, finetune
