@@ -371,6 +371,12 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         ),
         "- Causal attribution to specific languages: sets are drawn by a seeded rule, and seeds vary "
         "which languages enter, so the trend averages over language choices.",
+        "- A pure breadth effect from the held-out arm: it never holds a target, but at large k it holds "
+        "close relatives of some (e.g. Awadhi, Magahi, Maithili beside Hindi; Xhosa, Swati beside Zulu; "
+        "Akan beside Twi), so part of what it measures is transfer from neighbours.",
+        "- Effects through the target languages' word embeddings: they stay frozen in both stages, so "
+        "pre-training can only move the transformer layers. And the fine-tuning data (MLQA) already hold "
+        "two of the XQuAD-R targets (hi, vi) for every cell, k = 0 included.",
         "- For the smoke preset (a tiny random model): nothing; it only checks that the pipeline runs.",
         "",
     ]
