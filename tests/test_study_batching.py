@@ -163,3 +163,21 @@ def test_hybrid_against_baselines_takes_one_unit_per_question_averaged_over_seed
     noise = {row[0]: row for row in seed_noise(pq, cells, "d", "c")}
     assert noise["xx-mono"][3] == 0.0 and noise["xx-mono"][6] == 1.0  # identical seeds
     assert noise["hybrid-0.5"][2:4] == (3, pytest.approx(-0.2 / 3))  # seed 1 - seed 0, seed 2 unused
+
+
+def test_paper_claims_show_the_per_seed_difference_without_changing_the_verdict():
+    from xlir.experiments.studies.batching import paper_claims
+
+    tests = [("xx-mono", "multi", 200, 0.02, 0.01, 0.03, 0.001, 0.002),
+             ("xy", "multi", 200, 0.02, 0.01, 0.03, 0.001, 0.002),
+             ("xx-mono", "mono", 200, 0.0, -0.005, 0.005, 0.9, 0.9)]
+    seed_map = {("hybrid-0.5", "multi"): {0: 0.60, 1: 0.62, 2: 0.61},
+                ("xx-mono", "multi"): {0: 0.58, 1: 0.60, 2: 0.59}, ("xy", "multi"): {0: 0.59, 1: 0.60}}
+    plain = paper_claims(tests, {})
+    shown = paper_claims(tests, {}, seed_map=seed_map)
+    assert [c["verdict"] for c in shown] == [c["verdict"] for c in plain]
+    multi = shown[0]["numbers"]
+    assert "hybrid - xx-mono: +0.0200 [+0.0100, +0.0300], Holm p = 0.002 (per seed: +0.0200 [+0.0200, +0.0200] " \
+        "over 3 seeds)" in multi
+    assert "(per seed: +0.0150 [" in multi and "over 2 seeds)" in multi  # xy: the 2 seeds both ran
+    assert "per seed" not in shown[1]["numbers"]  # no per-seed mono figures given
