@@ -208,3 +208,26 @@ def test_cpu_scale_cell_ids_are_pinned_so_the_grid_resumes_across_code_changes(d
     assert by[(1, "heldout", 0, 8192)].languages == ("ts",)  # 800 pairs: 8,192 draws are ~10 passes
     digest = hashlib.sha256(" ".join(c.cell_id for c in cells).encode()).hexdigest()[:16]
     assert digest == "7f86b14fafb48ff7"  # all 45 ids, in the preset's priority order
+
+
+@pytest.mark.parametrize(("steps", "every"), [(2, 2), (200, 200), (1200, 200)])
+def test_long_study_fine_tuning_checkpoints_every_200_steps(monkeypatch, tmp_path, steps, every):
+    """The recipe search's 1,200-step cells run over an hour: a kill mid-training must not lose all
+    of it (the trainer resumes bit for bit from a checkpoint; tests/test_train_trainer.py)."""
+    import xlir.training as training
+    from xlir.experiments.pipeline import FinetuneSpec, finetune
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(config, *args, **kwargs):
+        seen.update(every=config.checkpoint_every, resume=config.resume)
+        raise Stop
+
+    monkeypatch.setattr(training, "train", capture)
+    spec = FinetuneSpec(sources=("mlqa",), sampler="hybrid", alpha=0.5, steps=steps, batch_size=8)
+    with pytest.raises(Stop):
+        finetune("tiny", spec, 0, tmp_path / "m")
+    assert seen == {"every": every, "resume": True}
