@@ -177,7 +177,7 @@ def test_paper_claims_show_the_per_seed_difference_without_changing_the_verdict(
     shown = paper_claims(tests, {}, seed_map=seed_map)
     assert [c["verdict"] for c in shown] == [c["verdict"] for c in plain]
     multi = shown[0]["numbers"]
-    assert "hybrid - xx-mono: +0.0200 [+0.0100, +0.0300], Holm p = 0.002 (per seed: +0.0200 [+0.0200, +0.0200] " \
-        "over 3 seeds)" in multi
+    assert ("hybrid - xx-mono: +0.0200 [+0.0100, +0.0300], Holm p = 0.002 "
+            "(per seed: +0.0200 [+0.0200, +0.0200] over 3 seeds)") in multi
     assert "(per seed: +0.0150 [" in multi and "over 2 seeds)" in multi  # xy: the 2 seeds both ran
     assert "per seed" not in shown[1]["numbers"]  # no per-seed mono figures given

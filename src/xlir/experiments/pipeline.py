@@ -109,9 +109,9 @@ def finetune(model: str, spec: FinetuneSpec, seed: int, output: Path,
     from xlir.training import TrainConfig, train
 
     extra = {"precision": p} if (p := train_precision(precision)) else {}
+    every = max(1, min(spec.steps, CHECKPOINT_EVERY))
     config = TrainConfig.build("study cell", **spec.model_dump(), **extra, model=str(model), seed=seed,
-                               output=Path(output), progress=False, checkpoint_every=max(1, min(spec.steps, CHECKPOINT_EVERY)),
-                               resume=True)
+                               output=Path(output), progress=False, checkpoint_every=every, resume=True)
     result = train(config)
     return str(result.model_dir), result.record
 
