@@ -191,6 +191,41 @@ def test_resume_after_sigkill_runs_each_cell_exactly_once(tmp_path):
     assert len(read_table(study / "results.csv")) == 16
 
 
+class DyingCell(SleepCell):
+    """A cell whose worker is killed outright (as the OOM killer does) unless ``allow`` exists."""
+
+
+def dying_cell(cell: DyingCell, work: Path) -> dict:
+    if cell.fail and not (work.parent / "allow").exists():
+        with open(work.parent / "attempts.log", "a") as fh:
+            fh.write(f"start {os.getpid()}\n")
+        time.sleep(cell.sleep)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return sleep_cell(cell, work)
+
+
+@pytest.mark.slow  # three pools of spawned workers, each importing torch: ~30 s on 2 busy cores
+def test_a_killed_worker_fails_its_own_cell_and_the_grid_goes_on(tmp_path):
+    """A worker killed outright breaks the whole process pool, and the cell beside it fails with the
+    same BrokenProcessPool: the grid runs both again alone, records the one that dies alone as
+    failed (error.json), finishes every other cell and writes the table; a rerun retries it."""
+    cells = [DyingCell(name="a", seed=0, sleep=0.2), DyingCell(name="slow", seed=0, sleep=2.0),
+             DyingCell(name="boom", seed=0, sleep=0.3, fail=True), DyingCell(name="b", seed=0),
+             DyingCell(name="c", seed=0)]
+    boom = cells[2].cell_id
+    s = run_grid(cells, dying_cell, tmp_path, jobs=2, log=lambda m: None)
+    assert s.failed == [boom] and sorted(s.ran) == sorted(c.cell_id for c in cells if c.cell_id != boom)
+    error = json.loads((tmp_path / "cells" / boom / "error.json").read_text())
+    assert "died abruptly" in error["error"]
+    assert {r["cell_id"] for r in read_table(tmp_path / "results.csv")} == set(s.ran)
+    attempts = _attempts(tmp_path)
+    assert attempts[cells[1].cell_id] == ["start", "start", "finish"]  # killed beside boom, run again
+    assert attempts[boom] == ["start", "start"]  # beside "slow", then alone
+    (tmp_path / "cells" / boom / "allow").touch()
+    again = run_grid(cells, dying_cell, tmp_path, jobs=2, log=lambda m: None)
+    assert again.complete and again.ran == [boom]
+
+
 @pytest.mark.parametrize(("seconds", "text"), [(0.4, "0 s"), (20, "20 s"), (89, "89 s"), (90, "1.5 min"),
                                                (450, "7.5 min"), (1800, "30 min"), (7300, "2.0 h")])
 def test_durations_read_in_a_sensible_unit(seconds, text):

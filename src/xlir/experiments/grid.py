@@ -21,7 +21,8 @@ folder, and adding cells to a study (more seeds) reuses every finished one.
 
 Parallel cells run in ``spawn``-ed worker processes (torch and ``fork`` do not mix); each worker
 gets ``cores // jobs`` torch threads and, on Linux, dies with its parent (``PR_SET_PDEATHSIG``),
-so a SIGKILL of the runner does not leave orphans finishing cells behind its back.
+so a SIGKILL of the runner does not leave orphans finishing cells behind its back. A worker
+killed on its own (out of memory) fails its cell, not the grid (:func:`_run_in_workers`).
 """
 
 from __future__ import annotations
@@ -359,49 +360,100 @@ def run_grid(
         return False
 
     done_ids: set[str] = set()
+    finished = 0
+
+    def finish(cell: CellConfig, seconds: float, status: str) -> None:
+        nonlocal finished
+        finished += 1
+        pace.observe(cell, seconds, status)
+        done_ids.add(cell.cell_id)
+        record(cell, status, finished)
+
     if jobs == 1 or len(pending) <= 1:
-        for i, cell in enumerate(pending, 1):
+        for cell in pending:
             if not may_start(cell):
                 break
             t0 = time.monotonic()
             status = execute_cell(run_cell, cell, study_dir, keep_work)
-            pace.observe(cell, time.monotonic() - t0, status)
-            done_ids.add(cell.cell_id)
-            record(cell, status, i)
+            finish(cell, time.monotonic() - t0, status)
     else:
-        import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=mp.get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(threads,),
-        ) as pool:
-            queue = list(pending)
-            running: dict = {}  # future -> (cell, start)
-            i = 0
-            while queue or running:
-                while queue and len(running) < jobs:
-                    if not may_start(queue[0], len(running)):
-                        queue.clear()
-                        break
-                    cell = queue.pop(0)
-                    running[pool.submit(execute_cell, run_cell, cell, study_dir, keep_work)] = (
-                        cell, time.monotonic())
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    cell, t0 = running.pop(fut)
-                    i += 1
-                    status = fut.result()
-                    pace.observe(cell, time.monotonic() - t0, status)
-                    done_ids.add(cell.cell_id)
-                    record(cell, status, i)
+        _run_in_workers(pending, run_cell, study_dir, keep_work, jobs, may_start, finish)
     summary.table = write_table(study_dir, cells)
     return summary
+
+
+WORKER_DIED = ("its worker process died abruptly (killed by a signal: out of memory, or a crash in "
+               "native code); no traceback exists. The cell runs again on the next start (its work "
+               "folder is kept, so fine-tuning resumes from its last checkpoint)")
+
+
+def _worker_pool(jobs: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                               initializer=_worker_init, initargs=(threads,))
+
+
+def _run_in_workers(pending: list[CellConfig], run_cell: RunCell, study_dir: Path, keep_work: bool,
+                    jobs: int, may_start: Callable[[CellConfig, int], bool],
+                    finish: Callable[[CellConfig, float, str], None]) -> None:
+    """Run ``pending`` ``jobs`` at a time in spawned workers; ``finish(cell, seconds, status)`` each.
+
+    A worker that dies without a word (the OOM killer, a segfault) breaks the whole pool: every cell
+    in flight fails with ``BrokenProcessPool``, and which of them killed its worker is unknown. The
+    grid then starts a fresh pool and runs those cells again, each alone: one that dies alone is
+    recorded as failed (``error.json``), the others finish. Without this the grid would stop with a
+    traceback, no table, and the same death at the same place on every rerun.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    queue = list(pending)
+    suspects: set[str] = set()  # in flight when the pool broke beside another cell: run alone
+    running: dict = {}  # future -> (cell, start)
+    pool = _worker_pool(jobs)
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                if running and (queue[0].cell_id in suspects
+                                or any(c.cell_id in suspects for c, _ in running.values())):
+                    break
+                if not may_start(queue[0], len(running)):
+                    queue.clear()
+                    break
+                cell = queue.pop(0)
+                running[pool.submit(execute_cell, run_cell, cell, study_dir, keep_work)] = (
+                    cell, time.monotonic())
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            if not any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                for fut in done:
+                    cell, t0 = running.pop(fut)
+                    finish(cell, time.monotonic() - t0, fut.result())
+                continue
+            # the pool is broken: its other futures fail too; shutting it down also reaps the old
+            # workers, so the locks they hold are free (dead pids) before new workers start
+            pool.shutdown(wait=True)
+            died = []
+            for fut, (cell, t0) in running.items():
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    died.append(cell)
+                else:  # finished just before the break
+                    finish(cell, time.monotonic() - t0, fut.result())
+            running.clear()
+            pool = _worker_pool(jobs)
+            if len(died) == 1:
+                write_json_atomic(cell_dir(study_dir, died[0]) / "error.json",
+                                  {"error": f"WorkerDied: {WORKER_DIED}", "traceback": ""})
+                finish(died[0], 0.0, "failed")
+            else:
+                suspects.update(c.cell_id for c in died)
+                queue[0:0] = died
+    finally:
+        pool.shutdown(wait=True)
 
 
 class _Pace:
