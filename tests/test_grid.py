@@ -295,3 +295,16 @@ def test_fit_to_budget_keeps_whole_groups_in_priority_order():
     assert fit_to_budget(cells, secs, 50) == ([], [{"group": "main", "cells": 2, "estimate_s": 200},
                                                    {"group": "sweep", "cells": 1, "estimate_s": 300},
                                                    {"group": "cheap", "cells": 1, "estimate_s": 1}])
+
+
+def test_max_minutes_counts_parallel_cells_slower_from_the_start(tmp_path):
+    """Estimates are for one cell on every core; with --jobs 2 each cell takes ~1.5x longer. The first
+    cells start before any has finished to tell, so the runner scales by the expected slowdown:
+    1 s cells with 1.2 s left do not start (they would end at ~1.4 s)."""
+    from xlir.experiments.grid import cell_slowdown
+
+    cells = [SleepCell(name="j", seed=i) for i in range(3)]
+    s = run_grid(cells, sleep_cell, tmp_path, jobs=2, log=lambda m: None,
+                 deadline=time.monotonic() + 1.2, cell_seconds=lambda c: 1.0)
+    assert s.ran == [] and s.stopped == [c.cell_id for c in cells]
+    assert cell_slowdown(1) == 1.0 and 1.3 < cell_slowdown(2) <= 2.0

@@ -343,7 +343,8 @@ def run_grid(
         eta = f", about {format_duration(elapsed / i * left)} left at this pace" if left else ""
         log(f"[{i}/{len(pending)}] {cell.cell_id}: {status}{extra} ({format_duration(elapsed)} elapsed{eta})")
 
-    pace = _Pace(cell_seconds)
+    parallel = jobs > 1 and len(pending) > 1
+    pace = _Pace(cell_seconds, floor=cell_slowdown(jobs) if parallel else 1.0)
 
     def may_start(cell: CellConfig, running: int = 0) -> bool:
         if deadline is None:
@@ -369,7 +370,7 @@ def run_grid(
         done_ids.add(cell.cell_id)
         record(cell, status, finished)
 
-    if jobs == 1 or len(pending) <= 1:
+    if not parallel:
         for cell in pending:
             if not may_start(cell):
                 break
@@ -456,22 +457,35 @@ def _run_in_workers(pending: list[CellConfig], run_cell: RunCell, study_dir: Pat
         pool.shutdown(wait=True)
 
 
+def cell_slowdown(jobs: int) -> float:
+    """About how many times longer one cell takes when ``jobs`` run side by side than alone on every
+    core: they share the cores at about sqrt(jobs) times the throughput of one, 1.41 per cell for 2 jobs
+    on 2 cores (measured, BENCHMARKS.md section 5: training 1.35x, encoding 1.17x, each cell about 1.5x
+    longer). A cell alone in a worker is no faster: it still has only its share of the threads."""
+    if jobs <= 1:
+        return 1.0
+    return jobs / min(jobs, os.cpu_count() or 1) ** 0.5
+
+
 class _Pace:
     """A cell's expected seconds: its estimate times the ratio measured/estimated over the cells this
-    run finished, when that ratio is above 1 (the probe of a machine that got busier is off by a
-    common factor; the cells say by how much). A ratio below 1 is not trusted: a deadline is better
-    kept with a cell left for the next run than overrun. Without estimates every cell counts 0 s, so
-    only an elapsed deadline stops the grid."""
+    run finished, when that ratio is above ``floor`` (the probe of a machine that got busier is off by
+    a common factor; the cells say by how much). A ratio below ``floor`` is not trusted: a deadline is
+    better kept with a cell left for the next run than overrun. ``floor`` is 1, or with parallel cells
+    :func:`cell_slowdown` (estimates are for one cell on every core; the first cells of a run start
+    before any has finished to say so). Without estimates every cell counts 0 s, so only an elapsed
+    deadline stops the grid."""
 
-    def __init__(self, estimate: Callable[[CellConfig], float] | None):
+    def __init__(self, estimate: Callable[[CellConfig], float] | None, floor: float = 1.0):
         self.estimate = estimate
+        self.floor = floor
         self.measured = 0.0
         self.estimated = 0.0
 
     def seconds(self, cell: CellConfig) -> float:
         if self.estimate is None:
             return 0.0
-        ratio = max(1.0, self.measured / self.estimated) if self.estimated > 0 else 1.0
+        ratio = max(self.floor, self.measured / self.estimated) if self.estimated > 0 else self.floor
         return self.estimate(cell) * ratio
 
     def observe(self, cell: CellConfig, seconds: float, status: str) -> None:

@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from xlir.experiments.grid import cell_dir, format_duration, is_done, read_json, run_grid
+from xlir.experiments.grid import cell_dir, cell_slowdown, format_duration, is_done, read_json, run_grid
 from xlir.experiments.studies import get_study
 from xlir.files import atomic_write
 
@@ -126,7 +126,7 @@ def run_study(
         for c in pending:
             seconds.setdefault(c.cell_id, estimate_cell(c, cal, sizes))
         est = sum(seconds[c.cell_id] for c in pending)
-        speedup = min(jobs, os.cpu_count() or 1) ** 0.5  # cells share the cores: well below linear
+        speedup = jobs / cell_slowdown(jobs)  # cells share the cores: well below linear
         log(
             f"estimate: {len(pending)} cells to run, about {est / 60:.1f} min with 1 job"
             + (f", roughly {est / speedup / 60:.1f} min with {jobs} jobs" if jobs > 1 else "")
