@@ -308,3 +308,25 @@ def test_max_minutes_counts_parallel_cells_slower_from_the_start(tmp_path):
                  deadline=time.monotonic() + 1.2, cell_seconds=lambda c: 1.0)
     assert s.ran == [] and s.stopped == [c.cell_id for c in cells]
     assert cell_slowdown(1) == 1.0 and 1.3 < cell_slowdown(2) <= 2.0
+
+
+def test_a_lock_whose_pid_now_names_another_process_is_taken_over(tmp_path):
+    """Pids are reused (pid_max 32768 here): a killed worker's pid can belong to some live process at
+    the next start. A lock written before its pid's process started is stale, as is one left empty;
+    a lock its live owner wrote is respected."""
+    import socket
+
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs procfs")
+    cells = [SleepCell(name="lock", seed=i) for i in range(3)]
+    me = f"{socket.gethostname()} {os.getpid()}"  # this test process: alive
+    locks = [tmp_path / "cells" / c.cell_id / "lock" for c in cells]
+    for lock, text in zip(locks, [me, me, ""], strict=True):
+        lock.parent.mkdir(parents=True)
+        lock.write_text(text)
+    hour_ago = time.time() - 3600
+    for lock in locks[1:]:  # written an hour ago: before this process started (reused pid), or left empty
+        os.utime(lock, (hour_ago, hour_ago))
+    s = run_grid(cells, sleep_cell, tmp_path, log=lambda m: None)
+    assert s.busy == [cells[0].cell_id]
+    assert s.ran == [c.cell_id for c in cells[1:]]

@@ -171,8 +171,34 @@ def _pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
+def _started_after(pid: int, when: float) -> bool:
+    """Whether process ``pid`` started after ``when`` (epoch seconds), i.e. it cannot be the one that
+    wrote a file at ``when``: pids are reused (``pid_max`` is 32768 in many containers, and a day of
+    runs wraps it), so a lock whose pid now names another process is stale. False when unknown."""
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK") > when + 2  # btime is whole seconds
+    except (OSError, ValueError, IndexError, StopIteration):
+        return False
+
+
+def _abandoned_empty(lock: Path) -> bool:
+    """An empty lock a minute old: its runner died between creating and writing it (a lock is
+    written at once), and no owner can ever be read from it."""
+    try:
+        st = lock.stat()
+    except OSError:
+        return False
+    return st.st_size == 0 and time.time() - st.st_mtime > 60
+
+
 def _try_lock(cdir: Path) -> bool:
-    """Take the cell's lock; a lock whose process is gone (killed runner) is taken over."""
+    """Take the cell's lock; a stale lock (its runner was killed) is taken over.
+
+    Stale: a lock of this host whose pid is dead, or alive but started after the lock was written
+    (the pid was reused by another process), or one left empty."""
     lock = cdir / "lock"
     me = f"{socket.gethostname()} {os.getpid()}"
     for _ in range(2):
@@ -181,9 +207,11 @@ def _try_lock(cdir: Path) -> bool:
         except FileExistsError:
             try:
                 host, pid = lock.read_text().split()
+                owner, written = int(pid), lock.stat().st_mtime
             except (OSError, ValueError):
-                host, pid = "", "0"
-            if host == socket.gethostname() and not _pid_alive(int(pid)):
+                host, owner, written = "", 0, 0.0
+            if (host == socket.gethostname()
+                    and (not _pid_alive(owner) or _started_after(owner, written))) or _abandoned_empty(lock):
                 lock.unlink(missing_ok=True)
                 continue
             return False
