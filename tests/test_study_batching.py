@@ -50,7 +50,7 @@ def test_batching_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert len(claims) == 3 and all(any(f"| **{v}** |" in c for v in
                                         ("reproduced", "not reproduced", "inconclusive")) for c in claims)
     summary = [line for line in text.splitlines() if line.startswith("- **mlqa->xquad-r, xquad-r**")]
-    assert summary and "best mean mAP: mono: " in summary[0] and "Measured compute:" in text
+    assert summary and "best mean mAP: mono: " in summary[0] and "Measured cell time:" in text
     # AfriQA dev has only cross-lingual pairs: its table has one column per language pair, and rows
     afriqa = text.split("## xquad->mlqa-r: afriqa", 1)[1].split("\n## ", 1)[0]
     assert "| strategy | n | cross-lingual | bem-en |" in afriqa and "| hybrid-0.5 | 2 |" in afriqa

@@ -62,8 +62,9 @@ def preset_note(meta: dict) -> str:
         note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
     if meta.get("cells_wall_s"):
         note += (
-            f" Measured compute: {meta['cells_wall_s'] / 60:.1f} min summed over {meta['cells_timed']} "
-            "cells (each cell's own wall time, on this machine's 2 cores)."
+            f" Measured cell time: {meta['cells_wall_s'] / 60:.1f} min summed over {meta['cells_timed']} "
+            "cells (each cell's own wall time; cells run in parallel with `--jobs` overlap, so the sum "
+            "exceeds the machine time they took)."
         )
     elif meta.get("estimate_s"):
         note += f" Estimated run time before start: {meta['estimate_s'] / 60:.1f} min (one job)."
