@@ -237,3 +237,17 @@ def test_a_variant_with_one_finished_seed_is_paired_with_that_seed_of_quick_only
     base = next(t for t in tests if t["cand"] == ("base", 0.0) and t["kind"] == "mono")
     # quick's per-question mean over both seeds (0.7, 0.75, 0.8) against the base model, once per question
     assert (base["n"], base["seeds"]) == (3, 2) and base["diff"] == pytest.approx(-0.25)
+
+
+def test_seed_noise_is_the_second_seed_minus_the_first_on_the_same_questions():
+    """The recipe's A/A line uses the studies' one seed-to-seed comparison: quick's seed 1 minus its
+    seed 0 per question, the variants' cells and a third seed left out."""
+    from xlir.experiments.studies.recipe import seed_noise
+
+    pq, index = _constructed({("quick", 0): [0.5, 0.6, 0.7], ("quick", 1): [0.6, 0.6, 0.9],
+                              ("quick", 2): [0.0, 0.0, 0.0], ("v", 0): [0.9, 0.9, 0.9]})
+    rows = seed_noise(pq, index, "xquad-r")
+    assert [r["kind"] for r in rows] == ["mono", "cross", "multi"]
+    assert all(r["seeds"] == (0, 1) and r["n"] == 3 for r in rows)
+    assert rows[0]["diff"] == pytest.approx(0.1) and rows[0]["low"] <= 0.1 <= rows[0]["high"]
+    assert seed_noise(pq, index, "xquad-r", key=("v", 1.0)) == []  # one seed: nothing to compare

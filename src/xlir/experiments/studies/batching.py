@@ -252,20 +252,19 @@ def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -
 
 
 def seed_noise(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
-    """A/A comparisons: for each strategy with two or more seeds, its seed 1 minus its seed 0 on the
-    same questions, tested like :func:`hybrid_against_baselines` (p unadjusted: it calibrates, it
-    decides nothing). Two runs of one strategy differ only by training noise, so a "significant"
-    difference here measures what the per-question tests cannot see. Rows ``(strategy, setting, n,
-    diff, low, high, p)``."""
+    """A/A comparisons (:func:`~xlir.experiments.run_study.seed_to_seed`): for each strategy with two
+    or more seeds, its second seed minus its first on the same questions. Rows ``(strategy, setting,
+    n, diff, low, high, p)``."""
+    from xlir.experiments.run_study import seed_to_seed
+
     out = []
     for (d, strategy), by_seed in sorted(cells.items()):
         if d != direction or len(by_seed) < 2:
             continue
-        first, second = sorted(by_seed)[:2]
-        for kind in ("mono", "cross", "multi"):
-            a, b = paired_questions(pq, {0: by_seed[first]}, {0: by_seed[second]}, coll, kind)
-            if a:
-                out.append((strategy, kind, len(a), *paired_difference(a, b, **PAIRED)))
+        first, second = (pq.get(by_seed[s], {}).get(coll, {}) for s in sorted(by_seed)[:2])
+        out += [(strategy, *row) for row in seed_to_seed(lambda k, q=first: q.get(k, {}),
+                                                         lambda k, q=second: q.get(k, {}),
+                                                         ("mono", "cross", "multi"))]
     return out
 
 

@@ -332,25 +332,21 @@ def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: 
 
 
 def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) -> list[dict]:
-    """The same recipe's second seed minus its first, per question and kind (an A/A comparison, p
-    unadjusted: it calibrates, it decides nothing). The paired tests average over the seeds they
-    have and so cannot see training noise; this shows its size (quick on the dev slice, 2026-11-28:
-    mono +0.009, p 0.013 between two seeds of one recipe)."""
-    from xlir.evaluation.significance import paired_difference
-    from xlir.experiments.run_study import PAIRED
+    """The same recipe's second seed minus its first (:func:`~xlir.experiments.run_study.seed_to_seed`,
+    the A/A comparison every study shows): the paired tests average over the seeds they have and so
+    cannot see training noise; this shows its size."""
+    from xlir.experiments.run_study import seed_to_seed
 
     seeds = sorted(index.get(key, {}))
     if len(seeds) < 2:
         return []
-    first, second = ({0: index[key][s]} for s in seeds[:2])
-    out = []
-    for kind in KINDS:
-        a, b, _ = _paired(pq, first, second, coll, kind)
-        if a:
-            d = paired_difference(a, b, **PAIRED)
-            out.append({"seeds": tuple(seeds[:2]), "kind": kind, "n": len(a), "diff": d[0], "low": d[1],
-                        "high": d[2], "p": d[3]})
-    return out
+
+    def side(seed: int):
+        cid, stage = index[key][seed]
+        return lambda kind: pq.get(stage, {}).get(cid, {}).get(coll, {}).get(kind, {})
+
+    return [{"seeds": tuple(seeds[:2]), "kind": kind, "n": n, "diff": d, "low": lo, "high": hi, "p": p}
+            for kind, n, d, lo, hi, p in seed_to_seed(side(seeds[0]), side(seeds[1]), KINDS)]
 
 
 def verdict(tests: list[dict], alpha: float = ALPHA) -> str:
