@@ -34,7 +34,7 @@ def _tables_only(src: Path, dst: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("folder", "answer"),
-    [("batching", None), ("pretrain-languages-run", "pretrain-languages.md")],
+    [("batching", None), ("batching-scale", None), ("pretrain-languages-run", "pretrain-languages.md")],
 )
 def test_committed_report_regenerates_from_its_tables(tmp_path, folder, answer):
     from xlir.cli import app
