@@ -74,3 +74,13 @@ def test_report_on_a_broken_study_folder_names_the_problem(tmp_path, study_json,
     res = CliRunner().invoke(app, ["study", "report", str(tmp_path)])
     # `xlir` (cli.main) prints an XlirError as one line, without a traceback; here we see the error itself
     assert isinstance(res.exception, DataError) and message in str(res.exception)
+
+
+def test_machine_time_counts_overlapping_cells_once_and_pauses_not_at_all():
+    """Two cells side by side (``--jobs 2``) take their overlap once; a pause between sessions is not
+    machine time. Summed wall times would read 13 s for these spans."""
+    from xlir.reports.study_report import covered_seconds
+
+    spans = [(0.0, 4.0), (1.0, 5.0), (2.0, 3.0), (100.0, 102.0)]  # overlap, nested, then after a pause
+    assert covered_seconds(spans) == 7.0
+    assert covered_seconds([]) == 0.0

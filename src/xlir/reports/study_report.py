@@ -33,21 +33,51 @@ def _read_meta(path: Path) -> dict:
     return meta
 
 
+def _timestamp(value) -> float | None:
+    """A cell's ``finished`` (ISO time, as the grid writes it) in seconds, or None."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def covered_seconds(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of ``(start, end)`` intervals: the machine time cells took when
+    ``--jobs`` ran some side by side (their summed wall times count the overlap twice) and sessions
+    left gaps between runs (not counted)."""
+    total, cur = 0.0, None
+    for start, end in sorted(spans):
+        if cur is not None and start <= cur[1]:
+            cur = (cur[0], max(cur[1], end))
+            continue
+        if cur is not None:
+            total += cur[1] - cur[0]
+        cur = (start, end)
+    return total + (cur[1] - cur[0] if cur is not None else 0.0)
+
+
 def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -> Path:
     """Write ``<study_dir>/report.md`` (and, for study 2, the answer) from the study's tables."""
     study_dir = Path(study_dir)
     meta = _read_meta(study_dir / "study.json")
     rows = read_table(study_dir / "results.csv", get_study(meta["study"]).required_columns)
     skipped = set()
-    wall, timed = 0.0, 0
+    wall, timed, spans = 0.0, 0, []
     for res in study_dir.glob("cells/*/result.json"):
         result = json.loads(res.read_text())
         skipped.update(result.get("skipped", []))
         if result.get("wall_s"):
             wall += float(result["wall_s"])
             timed += 1
+            end = _timestamp(result.get("finished"))
+            if end is not None:
+                spans.append((end - float(result["wall_s"]), end))
     if timed:
         meta["cells_wall_s"], meta["cells_timed"] = wall, timed
+    if spans and len(spans) == timed:
+        meta["cells_machine_s"] = covered_seconds(spans)
     meta["skipped_collections"] = sorted(skipped)
     text, answer = get_report(meta["study"])(study_dir, meta, rows)
     if skipped:

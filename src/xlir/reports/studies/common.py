@@ -61,11 +61,25 @@ def preset_note(meta: dict) -> str:
     if preset == "smoke":
         note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
     if meta.get("cells_wall_s"):
-        note += (
-            f" Measured cell time: {meta['cells_wall_s'] / 60:.1f} min summed over {meta['cells_timed']} "
-            "cells (each cell's own wall time; cells run in parallel with `--jobs` overlap, so the sum "
-            "exceeds the machine time they took)."
-        )
+        note += cell_time_note(meta)
     elif meta.get("estimate_s"):
         note += f" Estimated run time before start: {meta['estimate_s'] / 60:.1f} min (one job)."
     return note
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds < 2 * 3600 else f"{seconds / 3600:.1f} h"
+
+
+def cell_time_note(meta: dict) -> str:
+    """What the cells cost: their wall times summed, and the machine time they took (the union of
+    their run intervals, :func:`xlir.reports.study_report.covered_seconds`), which is what a reader
+    planning a rerun needs when ``--jobs`` overlapped cells."""
+    note = (f" Measured cell time: {_duration(meta['cells_wall_s'])} summed over {meta['cells_timed']} "
+            "cells (each cell's own wall time")
+    if meta.get("cells_machine_s"):
+        return note + (f"); machine time {_duration(meta['cells_machine_s'])}, the union of the cells' run "
+                       "intervals (cells run in parallel with `--jobs` overlap; pauses between runs are "
+                       "not counted).")
+    return note + ("; cells run in parallel with `--jobs` overlap, so the sum exceeds the machine time "
+                   "they took).")

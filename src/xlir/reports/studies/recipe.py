@@ -29,7 +29,7 @@ from xlir.experiments.studies.recipe import (
     verdict,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import fmt_ci, preset_settings
+from xlir.reports.studies.common import cell_time_note, fmt_ci, preset_settings
 
 COLL = "xquad-r"
 QUICK = ("quick", 1.0)
@@ -410,10 +410,7 @@ def _preset_note(meta: dict) -> str:
     if preset == "smoke":
         note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
     if meta.get("cells_wall_s"):
-        hours = meta["cells_wall_s"] / 3600
-        note += (f" Measured cell time: {hours:.1f} h summed over {meta['cells_timed']} "
-                 "cells (each cell's own wall time; cells run in parallel with `--jobs` overlap, so the sum "
-                 "exceeds the machine time they took).")
+        note += cell_time_note(meta)
     elif meta.get("estimate_s"):
         note += f" Estimated before start: {meta['estimate_s'] / 3600:.1f} h (one job)."
     return note
