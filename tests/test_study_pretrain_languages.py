@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -82,6 +83,12 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert any(x.startswith("- Pre-training at all (fixed-total, targets inside, any k, against k = 0): "
                             "after pre-training ") for x in answer.splitlines())
     assert "What changes between the two evaluation points, per collection: " in answer
+    # the limits name the objective as run, and the smoke caveat only where the preset is smoke
+    assert "translation ranking: in-batch softmax with LaBSE's additive margin 0.3" in answer
+    assert "the smoke preset is a tiny random model" in answer
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "studies" / "pretrain-languages.md")
+    committed = committed.read_text()
+    assert "--preset cpu " in committed and "smoke" not in committed
 
 
 def test_one_seed_per_k_is_not_a_trend():

@@ -6,6 +6,7 @@ Built only from the study's tables (``results.csv``, ``per_question.csv.gz``).
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 from xlir.evaluation.significance import format_p, p_equals
@@ -359,8 +360,9 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "",
         "## What they do not support",
         "",
-        "- Any claim beyond this scale: one base model, the preset's pre-training budget and fine-tuning "
-        "steps" + (", sliced evaluation pools" if sliced_pools(meta) else "") + " (see the report's "
+        "- Any claim beyond this scale: one base model, " + _objective_text(meta) + ", the preset's "
+        "pre-training budget and fine-tuning steps" + (", sliced evaluation pools" if sliced_pools(meta)
+                                                       else "") + " (see the report's "
         "preset note). A larger budget per language can change the picture: with a fixed budget, more "
         "languages also means fewer pairs per language.",
         "- MLDR (the original question's collection): "
@@ -377,10 +379,29 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "- Effects through the target languages' word embeddings: they stay frozen in both stages, so "
         "pre-training can only move the transformer layers. And the fine-tuning data (MLQA) already hold "
         "two of the XQuAD-R targets (hi, vi) for every cell, k = 0 included.",
-        "- For the smoke preset (a tiny random model): nothing; it only checks that the pipeline runs.",
+        *(["- Anything at all: the smoke preset is a tiny random model; it only checks that the "
+           "pipeline runs."] if meta.get("preset") == "smoke" else []),
         "",
     ]
     return "\n".join(out)
+
+
+def _objective_text(meta: dict) -> str:
+    """The pre-training objective as run, with the settings that shape it (the answer holds for this
+    objective only: translation ranking's additive margin, for one, reshapes the embedding space)."""
+    preset = (meta.get("presets") or {}).get(meta.get("preset"), {})
+    objective = preset.get("objective", "translation-ranking")
+    command = shlex.split(meta.get("command") or "")
+    if "--objective" in command[:-1]:  # the command line overrides the preset's
+        objective = command[command.index("--objective") + 1]
+    if objective != "translation-ranking":
+        return f"one pre-training objective ({objective})"
+    from xlir.training.objectives.translation_ranking import TranslationRanking
+
+    o = TranslationRanking.Options()
+    both = "both directions" if o.bidirectional else "one direction"
+    return (f"one pre-training objective (translation ranking: in-batch softmax with LaBSE's additive "
+            f"margin {o.margin:g} at temperature {o.temperature:g}, {both})")
 
 def _vs_reference(series: list[tuple], ref: tuple[float, float, float]):
     """(k levels whose seed CI lies entirely above the k = 0 CI, ... entirely below); None, None when
