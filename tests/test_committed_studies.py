@@ -84,3 +84,14 @@ def test_machine_time_counts_overlapping_cells_once_and_pauses_not_at_all():
     spans = [(0.0, 4.0), (1.0, 5.0), (2.0, 3.0), (100.0, 102.0)]  # overlap, nested, then after a pause
     assert covered_seconds(spans) == 7.0
     assert covered_seconds([]) == 0.0
+
+
+def test_a_report_of_an_unfinished_grid_says_it_is_interim():
+    """A report regenerated while its grid still runs must not read as the study's result."""
+    from xlir.reports.studies.common import interim_note
+
+    plan = {"plan": {"kept": ["a", "b", "c"]}}
+    assert interim_note({**plan, "cells_done": 2}).startswith("**Interim: 2 of the 3 planned cells")
+    assert interim_note({**plan, "cells_done": 3}) == ""
+    assert "1 of the 2 planned" in interim_note({"cells": ["a", "b"], "cells_done": 1})  # no fit plan
+    assert interim_note({"cells_done": 1}) == ""  # nothing to compare with

@@ -76,6 +76,7 @@ def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -
                 spans.append((end - float(result["wall_s"]), end))
     if timed:
         meta["cells_wall_s"], meta["cells_timed"] = wall, timed
+    meta["cells_done"] = sum(1 for _ in study_dir.glob("cells/*/result.json"))
     if spans and len(spans) == timed:
         meta["cells_machine_s"] = covered_seconds(spans)
     meta["skipped_collections"] = sorted(skipped)

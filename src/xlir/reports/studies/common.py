@@ -64,7 +64,18 @@ def preset_note(meta: dict) -> str:
         note += cell_time_note(meta)
     elif meta.get("estimate_s"):
         note += f" Estimated run time before start: {meta['estimate_s'] / 60:.1f} min (one job)."
-    return note
+    return note + (" " + interim_note(meta) if interim_note(meta) else "")
+
+
+def interim_note(meta: dict) -> str:
+    """A warning when the table holds fewer cells than the recorded plan: a report of a grid still
+    running must not read as its result."""
+    kept = len((meta.get("plan") or {}).get("kept") or meta.get("cells") or [])
+    done = meta.get("cells_done")
+    if not kept or done is None or done >= kept:
+        return ""
+    return (f"**Interim: {done} of the {kept} planned cells are finished.** The grid resumes with the "
+            "same command; this file is regenerated from the full table when it is done.")
 
 
 def _duration(seconds: float) -> str:
