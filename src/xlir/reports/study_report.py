@@ -64,9 +64,10 @@ def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -
     meta = _read_meta(study_dir / "study.json")
     rows = read_table(study_dir / "results.csv", get_study(meta["study"]).required_columns)
     skipped = set()
-    wall, timed, spans = 0.0, 0, []
+    wall, timed, done, spans = 0.0, 0, 0, []
     for res in study_dir.glob("cells/*/result.json"):
         result = json.loads(res.read_text())
+        done += 1
         skipped.update(result.get("skipped", []))
         if result.get("wall_s"):
             wall += float(result["wall_s"])
@@ -76,7 +77,7 @@ def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -
                 spans.append((end - float(result["wall_s"]), end))
     if timed:
         meta["cells_wall_s"], meta["cells_timed"] = wall, timed
-    meta["cells_done"] = sum(1 for _ in study_dir.glob("cells/*/result.json"))
+    meta["cells_done"] = done
     if spans and len(spans) == timed:
         meta["cells_machine_s"] = covered_seconds(spans)
     meta["skipped_collections"] = sorted(skipped)

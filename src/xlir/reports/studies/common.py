@@ -64,7 +64,13 @@ def preset_note(meta: dict) -> str:
         note += cell_time_note(meta)
     elif meta.get("estimate_s"):
         note += f" Estimated run time before start: {meta['estimate_s'] / 60:.1f} min (one job)."
-    return note + (" " + interim_note(meta) if interim_note(meta) else "")
+    return with_interim(note, meta)
+
+
+def with_interim(note: str, meta: dict) -> str:
+    """``note`` followed by :func:`interim_note` where the grid is unfinished."""
+    interim = interim_note(meta)
+    return f"{note} {interim}" if interim else note
 
 
 def interim_note(meta: dict) -> str:

@@ -29,7 +29,7 @@ from xlir.experiments.studies.recipe import (
     verdict,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import cell_time_note, fmt_ci, interim_note, preset_settings
+from xlir.reports.studies.common import cell_time_note, fmt_ci, preset_settings, with_interim
 
 COLL = "xquad-r"
 QUICK = ("quick", 1.0)
@@ -413,7 +413,7 @@ def _preset_note(meta: dict) -> str:
         note += cell_time_note(meta)
     elif meta.get("estimate_s"):
         note += f" Estimated before start: {meta['estimate_s'] / 3600:.1f} h (one job)."
-    return note + (" " + interim_note(meta) if interim_note(meta) else "")
+    return with_interim(note, meta)
 
 
 def _test_runs(folder: Path) -> list[dict]:
