@@ -92,15 +92,22 @@ def test_pretrain_languages_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
 
 
 def test_one_seed_per_k_is_not_a_trend():
-    """With one seed at each k the bootstrap CI collapses to the slope itself; the report must not
-    call that a finding, and the k = 0 comparison must not claim CIs it does not have."""
-    from xlir.reports.studies.pretrain_languages import _against_no_pretraining, _verdict
+    """With one seed at some k a seed bootstrap would collapse to the slope itself; the trend gives no
+    CI then, the report must not print one nor call the slope a finding, and the k = 0 comparison must
+    not claim CIs it does not have."""
+    from xlir.reports.studies.pretrain_languages import _against_no_pretraining, _slope_text, _verdict
 
     one = trend([(k, 0, 0.5 + 0.01 * math.log2(k)) for k in (1, 4, 16)])
-    assert one["min_per_level"] == 1 and one["slope_low"] == pytest.approx(one["slope_high"])
+    assert one["min_per_level"] == 1 and one["slope"] == pytest.approx(0.01)
+    assert math.isnan(one["slope_low"]) and math.isnan(one["slope_high"])
+    assert _slope_text(one) == "+0.0100 (no CI: one seed at some k)"
     assert _verdict(one) == "not testable (a single seed at some k, so no CI)"
+    mixed = trend([(1, 0, 0.5), (1, 1, 0.51), (4, 0, 0.52), (16, 0, 0.54), (16, 1, 0.55)])
+    assert mixed["min_per_level"] == 1 and math.isnan(mixed["slope_low"])
     three = trend([(k, s, 0.5 + 0.01 * math.log2(k) + 0.002 * s) for k in (1, 4, 16) for s in range(3)])
     assert three["min_per_level"] == 3 and _verdict(three).startswith("rises with k")
+    assert three["slope_low"] < three["slope"] < three["slope_high"]
+    assert _slope_text(three).startswith("+0.0100 [")
     series = [(k, *mean_ci([v for kk, _, v in [(k, s, 0.4 + 0.001 * s) for s in range(3)] if kk == k]))
               for k in (1, 4)]
     text = _against_no_pretraining(series, mean_ci([0.5, 0.51, 0.49]))

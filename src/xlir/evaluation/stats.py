@@ -40,8 +40,9 @@ def trend(points: Iterable[tuple[float, int, float]], *, n_boot: int = 2000, see
 
     Returns the OLS slope on log2 k (metric units per doubling of k), its 95% bootstrap CI
     (seeds resampled with replacement within each k), Spearman's rho with its p-value, and the
-    number of k levels and points (and the fewest points at one level: with a single seed per k the
-    bootstrap CI collapses to a point and says nothing). Too few levels (< 3) give NaN.
+    number of k levels and points (and the fewest points at one level). With a single seed at some k
+    the seed bootstrap would collapse to a point there and claim a certainty it does not have, so the
+    CI is NaN (no CI) until every level has two seeds. Too few levels (< 3) give NaN throughout.
     """
     from scipy import stats
 
@@ -65,12 +66,13 @@ def trend(points: Iterable[tuple[float, int, float]], *, n_boot: int = 2000, see
     x = np.concatenate([[math.log2(k)] * len(by_k[k]) for k in ks])
     y = np.concatenate([by_k[k] for k in ks])
     out["slope"] = float(np.polyfit(x, y, 1)[0])
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        ys = np.concatenate([rng.choice(by_k[k], size=len(by_k[k]), replace=True) for k in ks])
-        boots.append(np.polyfit(x, ys, 1)[0])
-    out["slope_low"], out["slope_high"] = (float(q) for q in np.percentile(boots, [2.5, 97.5]))
+    if out["min_per_level"] >= 2:
+        rng = np.random.default_rng(seed)
+        boots = []
+        for _ in range(n_boot):
+            ys = np.concatenate([rng.choice(by_k[k], size=len(by_k[k]), replace=True) for k in ks])
+            boots.append(np.polyfit(x, ys, 1)[0])
+        out["slope_low"], out["slope_high"] = (float(q) for q in np.percentile(boots, [2.5, 97.5]))
     if np.ptp(y) > 0:
         rho, p = stats.spearmanr(x, y)
         out["rho"], out["rho_p"] = float(rho), float(p)

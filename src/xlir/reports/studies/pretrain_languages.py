@@ -116,11 +116,7 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             series[arm] = tr["series"]
             lo_k, hi_k = series[arm][0], series[arm][-1]
             rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({format_p(tr['rho_p'])})"
-            slope = (
-                "–"
-                if math.isnan(tr["slope"])
-                else f"{tr['slope']:+.4f} [{tr['slope_low']:+.4f}, {tr['slope_high']:+.4f}]"
-            )
+            slope = _slope_text(tr)
             lines.append(
                 f"| {key[1]} | {arm} | {fmt_ci(*ref) if ref else '–'} | "
                 f"k={lo_k[0]}: {fmt_ci(*lo_k[1:])} | k={hi_k[0]}: {fmt_ci(*hi_k[1:])} | {slope} | {rho} | "
@@ -176,9 +172,18 @@ def _ci_text(e: dict) -> str:
             f"{' *' if e['p_holm'] < 0.05 else ''}")
 
 
+def _ci_only(tr: dict) -> str:
+    if math.isnan(tr["slope_low"]):
+        return "no CI (one seed at some k)"
+    return f"95% CI [{tr['slope_low']:+.4f}, {tr['slope_high']:+.4f}]"
+
+
 def _slope_text(tr: dict) -> str:
+    """The slope with its CI, or the slope alone marked as having none (one seed at some k)."""
     if math.isnan(tr["slope"]):
         return "–"
+    if math.isnan(tr["slope_low"]):
+        return f"{tr['slope']:+.4f} (no CI: one seed at some k)"
     return f"{tr['slope']:+.4f} [{tr['slope_low']:+.4f}, {tr['slope_high']:+.4f}]"
 
 
@@ -301,8 +306,8 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         out.append(
             f"- **Targets {where} the pre-training set** (primary endpoint, mean mAP over all target "
             f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
-            f"Slope {tr['slope']:+.4f} mAP per doubling of k, 95% CI [{tr['slope_low']:+.4f}, "
-            f"{tr['slope_high']:+.4f}]; Spearman rho {tr['rho']:+.2f} ({p_equals(tr['rho_p'])}). "
+            f"Slope {tr['slope']:+.4f} mAP per doubling of k, {_ci_only(tr)}; "
+            f"Spearman rho {tr['rho']:+.2f} ({p_equals(tr['rho_p'])}). "
             f"Verdict: {_verdict(tr)}."
         )
         if ref:
