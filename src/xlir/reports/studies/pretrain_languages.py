@@ -11,11 +11,14 @@ from pathlib import Path
 
 from xlir.evaluation.significance import format_p, p_equals
 from xlir.experiments.run_study import read_per_question
-from xlir.experiments.studies.pretrain_languages import (
+from xlir.experiments.studies.pretrain_analysis import (
+    changed,
+    comparable_rows,
     design_cells,
     main_rows,
     pretraining_effect,
     reference_ci,
+    seed_level_effect,
     stage_effects,
     stage_trends,
     stages_of,
@@ -61,6 +64,7 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
     from xlir.reports.plots import plot_vs_k
 
     preset = preset_settings(meta)
+    rows, dropped = comparable_rows(rows)  # every cell's endpoint averages the same rows
     all_rows, rows = rows, main_rows(rows, preset)  # the primary tables: main design, after fine-tuning
     scores = target_scores(rows)
     figures = study_dir / "figures"
@@ -73,12 +77,16 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         "",
         "Metric: mAP over the settings involving each target language (XQuAD-R: mono and cross pairs "
         "with the target on either side; AfriQA, FLORES-200 test, Tatoeba: target -> English). "
-        "`all/all` averages every target row of a cell (the primary endpoint). Trend: OLS slope of the "
-        "metric on log2 k over k >= 1 (mAP per doubling of k) with a 95% bootstrap CI (seeds resampled "
-        "within k), and Spearman's rho. k = 0 is no pre-training (shared by both arms).",
+        "`all/all` averages every target row of a cell once (the primary endpoint). Trend: OLS slope of "
+        "the metric on log2 k over k >= 1 (mAP per doubling of k) with its 95% t interval (every cell a "
+        "point, N - 2 degrees of freedom; no CI while some k has a single seed), and Spearman's rho. "
+        "k = 0 is no pre-training (shared by both arms). Arm `inside` adds the targets first: at k = 1 "
+        "one of the 15 targets is in the pre-training set, at k = 4 four, from k = 16 all of them.",
         "",
         _coverage(scores),
         "",
+        *([f"Left out of every cell's endpoint because some cells lack them: {'; '.join(dropped)}.", ""]
+          if dropped else []),
     ]
     header = [
         "| target | arm | k=0 | smallest k | largest k | slope / doubling [95% CI] | "
@@ -141,12 +149,15 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             "",
             "## Pre-training at all, against none (paired)",
             "",
-            "Per question: AP after pre-training (mean over the arm's k >= 1 cells and the seeds) minus "
-            "AP of the k = 0 cells of the same seeds (same fine-tuning seeds); units are (collection, "
-            "setting, question) over all evaluation slices, one per question whatever the seeds; 95% "
-            "paired bootstrap CI and two-sided "
-            "randomization test, Holm-corrected over the rows. `all` pools every unit, so the collection "
-            "with most questions weighs most; the other rows show each collection.",
+            "Per question: AP after pre-training minus AP of the k = 0 cell of the same seed (same "
+            "fine-tuning seed), averaged over the seeds of each k and then over the arm's k >= 1 levels "
+            "(each k weighs the same); units are (collection, setting kind, question) for the questions "
+            "every cell has, one per question whatever the seeds: XQuAD-R's mono and cross units average "
+            "a question over all its language pairs (targets or not), AfriQA's pool one question index "
+            "over its languages, Tatoeba's are one sentence of one language. 95% paired bootstrap CI and "
+            "two-sided randomization test, Holm-corrected over the rows. `all`: each collection weighs "
+            "the same. These tests are conditional on the runs made: training noise between seeds is "
+            "outside them (the seed-level test below has it).",
             "",
             "| arm | collection | units | mean AP, k = 0 | mean AP, pre-trained | diff | 95% CI | p (Holm) |",
             "|---|---|---:|---:|---:|---:|---|---:|",
@@ -157,14 +168,34 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
                 f"{e['diff']:+.4f} | [{e['low']:+.4f}, {e['high']:+.4f}] | {format_p(e['p_holm'])}"
                 f"{' *' if e['p_holm'] < 0.05 else ''} |"
             )
+    seed_level = [e for arm in ("inside", "heldout") if (e := seed_level_effect(rows, arm)) is not None]
+    if seed_level:
+        lines += [
+            "",
+            "### Pre-training at all, per seed (primary endpoint, training noise included)",
+            "",
+            "For each seed with k = 0 and every k of the arm: the primary endpoint's mean over those k "
+            "minus its k = 0 value; mean over the seeds, 95% t CI and one-sample t-test (df = seeds - 1).",
+            "",
+            "| arm | seeds | k | diff | 95% CI | p |",
+            "|---|---|---|---:|---|---:|",
+        ]
+        for e in seed_level:
+            seeds, ks = ", ".join(map(str, e["seeds"])), ", ".join(map(str, e["ks"]))
+            lines.append(f"| {e['arm']} | {seeds} | {ks} | {e['diff']:+.4f} | {_maybe_ci(e)} | "
+                         f"{format_p(e['p'])} |")
     two = _two_points(study_dir, all_rows, preset)
     lines += two["report"]
-    answer = _answer(meta, trends, rows, effect) + two["answer"]
+    answer = _answer(meta, trends, rows, effect, seed_level) + two["answer"]
     return "\n".join(lines), answer
 
 
 DESIGN_TEXT = {"fixed-total": "fixed total (the budget spread over the k languages)",
                "per-language": "fixed per language (the total grows with k)"}
+
+
+def _maybe_ci(e: dict) -> str:
+    return "– (one seed)" if math.isnan(e["low"]) else f"[{e['low']:+.4f}, {e['high']:+.4f}]"
 
 
 def _ci_text(e: dict) -> str:
@@ -195,8 +226,8 @@ def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
     if len(stages) < 2 and len(designs) < 2:
         return {"report": [], "answer": ""}
     trends = stage_trends(rows, preset)
-    effects = stage_effects({s: read_per_question(study_dir, s) for s in stages}, rows, preset)
-    kept = survival(effects)
+    effects, units = stage_effects({s: read_per_question(study_dir, s) for s in stages}, rows, preset)
+    kept = survival(effects, units)
     rep = [
         "",
         "## Both evaluation points and both designs",
@@ -221,17 +252,20 @@ def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
             "",
             "### Does a pre-training gain survive fine-tuning?",
             "",
-            "Per question (one unit, averaged over seeds), paired with the k = 0 cells of the same seeds at "
-            "the same evaluation point: AP of the pre-trained cells (mean over the arm's k >= 1) minus AP "
-            "without pre-training; 95% paired "
-            "bootstrap CI, Holm-corrected within each design and evaluation point.",
+            "Per question (units and weights as in the paired table above), paired with the k = 0 cells "
+            "of the same seeds at the same evaluation point: AP of the pre-trained cells minus AP without "
+            "pre-training; 95% paired bootstrap CI (unadjusted), Holm-corrected p within each design and "
+            "evaluation point. `change`: the same units' effect after fine-tuning minus their effect "
+            "after pre-training, tested as a paired difference (Holm within each design): a gain "
+            "significant at one point and not at the other is not a change unless this test says so.",
             "",
-            "| design | arm | collection | after pre-training | after fine-tuning | verdict |",
-            "|---|---|---|---|---|---|",
+            "| design | arm | collection | after pre-training | after fine-tuning | change | verdict |",
+            "|---|---|---|---|---|---|---|",
         ]
         for s in kept:
             rep.append(f"| {s['design']} | {s['arm']} | {s['collection']} | {_ci_text(s['pretrained'])} | "
-                       f"{_ci_text(s['finetuned'])} | {s['verdict']} |")
+                       f"{_ci_text(s['finetuned'])} | {_ci_text(s['change']) if s['change'] else '–'} | "
+                       f"{s['verdict']} |")
     ans = ["", "## Both evaluation points and both designs", ""]
     for design in designs:
         for arm in ("inside", "heldout"):
@@ -250,10 +284,14 @@ def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
         ans.append(f"- Pre-training at all ({s['design']}, targets {s['arm']}, any k, against k = 0): after "
                    f"pre-training {_ci_text(s['pretrained'])}; after fine-tuning {_ci_text(s['finetuned'])}: "
                    f"{s['verdict']}.")
-    changed = [f"{s['collection']} ({s['design']}, {s['arm']}): {s['verdict']}" for s in kept
-               if s["collection"] != "all" and s["verdict"] != "no detectable effect at either point"]
-    ans += ["", "What changes between the two evaluation points, per collection: "
-            + ("; ".join(changed) if changed else "nothing detectable (no effect at either point)") + ".", ""]
+    moved = [f"{s['collection']} ({s['design']}, {s['arm']}): {s['verdict']}" for s in kept
+             if s["collection"] != "all" and changed(s["verdict"])]
+    ans += ["", "What changes between the two evaluation points, per collection (a tested change of the "
+            "effect, Holm within each design): "
+            + ("; ".join(moved) if moved else "no detectable change anywhere") + ".", "",
+            "Multiple testing: each table's Holm family is named with it (designs and evaluation points "
+            "are separate families); statements that combine families, and the trend verdicts, are "
+            "not corrected across them.", ""]
     return {"report": rep, "answer": "\n".join(ans)}
 
 def _coverage(scores: dict) -> str:
@@ -274,7 +312,8 @@ def _plot_title(key: tuple[str, str]) -> str:
     return f"{coll}: {'mean over all targets' if target == 'all' else 'target ' + target}"
 
 
-def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | None = None) -> str:
+def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | None = None,
+            seed_level: list[dict] | None = None) -> str:
     """The written answer: what the data support and what they do not, generated from the trends."""
     seeds = sorted({int(r["seed"]) for r in rows})
     ks = sorted({int(r["k"]) for r in rows})
@@ -289,8 +328,10 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "## Question",
         "",
         "Does increasing the number of languages k in a multilingual pre-training stage (translation "
-        "ranking on language-English bitext, a fixed pair budget for every k) improve the zero-shot "
-        "cross-lingual retrieval of hybrid-batch fine-tuning for low-resource language pairs?",
+        "ranking on language-English bitext) improve the zero-shot cross-lingual retrieval of "
+        "hybrid-batch fine-tuning for low-resource language pairs? The sections below read the main "
+        "design, a fixed total pair budget spread over the k languages; the last section adds the "
+        "second design where it ran.",
         "",
         "## What the data say",
         "",
@@ -302,13 +343,13 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         first, last = tr["series"][0], tr["series"][-1]
         ref = tr["ref"]
         ref_txt = f"; without pre-training (k = 0) {ref[0]:.3f}" if ref else ""
-        where = "inside" if arm == "inside" else "held out of"
+        where = ("added first to the pre-training set** (1 of the 15 inside at k = 1, 4 at k = 4, all "
+                 "from k = 16; " if arm == "inside" else "held out of the pre-training set** (")
+        rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({p_equals(tr['rho_p'])})"
         out.append(
-            f"- **Targets {where} the pre-training set** (primary endpoint, mean mAP over all target "
+            f"- **Targets {where}primary endpoint, mean mAP over all target "
             f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
-            f"Slope {tr['slope']:+.4f} mAP per doubling of k, {_ci_only(tr)}; "
-            f"Spearman rho {tr['rho']:+.2f} ({p_equals(tr['rho_p'])}). "
-            f"Verdict: {_verdict(tr)}."
+            f"Slope per doubling of k {_slope_text(tr)}; Spearman rho {rho}. Verdict: {_verdict(tr)}."
         )
         if ref:
             out.append("  " + _against_no_pretraining(tr["series"], ref))
@@ -326,9 +367,11 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
     n_tests = sum(1 for (k, _), tr in trends.items() if k[0] != "all" and k[1] != "all"
                   and _direction(tr) in (1, -1, 0))
     out += [
-        f"Per target and collection ({n_tests} trend tests, uncorrected 95% CIs, so about "
-        f"{0.05 * n_tests:.0f} could exclude 0 by chance alone): "
-        f"rising with k: {', '.join(rising) or 'none'}; falling with k: {', '.join(falling) or 'none'}.",
+        (f"Per target and collection ({n_tests} trend tests, uncorrected 95% CIs, so about "
+         f"{0.05 * n_tests:.0f} could exclude 0 by chance alone): "
+         f"rising with k: {', '.join(rising) or 'none'}; falling with k: {', '.join(falling) or 'none'}."
+         if n_tests else "Per target and collection: no trend is testable yet (every one needs 3 k levels "
+         "with at least 2 seeds each)."),
         "",
         "## What the data support",
         "",
@@ -349,33 +392,29 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
             "pre-training languages here (nor rule out one smaller than the CI)",
         }[d]
 
+    entering = (" (up to k = 16 more k also means more of the targets inside the set, so this is not "
+                "breadth alone)" if _direction(tr_in) == 1 else "") if tr_in else ""
     out += [
-        f"- With the target languages inside the pre-training set, the low-resource score {says(tr_in)}.",
+        f"- With the targets added first to the pre-training set, the low-resource score {says(tr_in)}"
+        f"{entering}.",
         f"- With the targets held out (breadth alone), the low-resource score {says(tr_out)}.",
     ]
+    per_seed = {e["arm"]: e for e in seed_level or []}
     for e in effect or []:
         if e["collection"] != "all":
             continue
-        if e["p_holm"] >= 0.05:
-            verdict = "no difference detectable from no pre-training"
-        elif e["diff"] < 0:
-            verdict = "lower than without pre-training: at this budget the stage itself costs accuracy"
-        else:
-            verdict = "higher than without pre-training: the stage itself helps"
-        out.append(
-            f"- Pre-training at all (targets {e['arm']}, any k, paired per question against k = 0 of the "
-            f"same seed): {verdict} (mean AP {e['pt']:.3f} vs {e['k0']:.3f}, difference {e['diff']:+.4f}, "
-            f"95% CI [{e['low']:+.4f}, {e['high']:+.4f}], {p_equals(e['p_holm'], 'Holm p')}, {e['n']} units)."
-        )
+        out.append(f"- Pre-training at all (targets {e['arm']}, any k, against k = 0 of the same seed): "
+                   + _at_all(e, per_seed.get(e["arm"])) + ".")
     pools = ", sliced evaluation pools" if sliced_pools(meta) else ""
     out += [
         "",
         "## What they do not support",
         "",
         f"- Any claim beyond this scale: one base model, {_objective_text(meta)}, the preset's "
-        f"pre-training budget and fine-tuning steps{pools} (see the report's preset note). A larger "
-        "budget per language can change the picture: with a fixed budget, more languages also means "
-        "fewer pairs per language.",
+        f"pre-training budget and fine-tuning steps{pools} (see the report's preset note). Under the "
+        "main design more languages also means fewer pairs per language; the fixed-per-language "
+        "design, where it ran, separates the two, but it shares its largest-k cell (where both budgets "
+        "are equal) with the main design, so it is not an independent replication there.",
         "- MLDR (the original question's collection): "
         + (
             "not evaluated, its files are not in the data directory."
@@ -395,6 +434,30 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "",
     ]
     return "\n".join(out)
+
+
+def _at_all(e: dict, seed: dict | None) -> str:
+    """The 'pre-training at all' sentence: the per-question test (conditional on the runs made) and,
+    where two or more seeds allow, the seed-level test on the primary endpoint; the verdict needs both."""
+    q = (f"per question {e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}], "
+         f"{p_equals(e['p_holm'], 'Holm p')} over {e['n']} units (mean AP {e['pt']:.3f} vs {e['k0']:.3f})")
+    if seed is None or math.isnan(seed["p"]):
+        s = "per seed: not testable (fewer than 2 seeds with k = 0 and every k)"
+        seed_sign = None
+    else:
+        s = (f"per seed on the primary endpoint {seed['diff']:+.4f} {_maybe_ci(seed)}, "
+             f"{p_equals(seed['p'])} over seeds {', '.join(map(str, seed['seeds']))}")
+        seed_sign = 0 if seed["p"] >= 0.05 else (1 if seed["diff"] > 0 else -1)
+    q_sign = 0 if e["p_holm"] >= 0.05 else (1 if e["diff"] > 0 else -1)
+    if q_sign == 0:
+        verdict = "no difference detectable from no pre-training"
+    elif seed_sign == q_sign:
+        verdict = ("higher than without pre-training: the stage itself helps" if q_sign > 0 else
+                   "lower than without pre-training: at this budget the stage itself costs accuracy")
+    else:
+        verdict = (f"{'higher' if q_sign > 0 else 'lower'} than without pre-training on these runs' "
+                   "questions, but not shown beyond the training noise between seeds")
+    return f"{verdict} ({q}; {s})"
 
 
 def _objective_text(meta: dict) -> str:
