@@ -108,9 +108,15 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert re.search(r"\| steps-360 \| length \| 4 \| 2 \| [1-9][\d,]* \|", report), report
     assert "| base | base | 0 | 1 | – |" in report
     assert "| length |" in report and "sha256(\"xlir-dev-v1:\" + id)" in report
-    assert "The quick recipe against the untrained base model: mono " in report
+    assert "The quick recipe against the untrained base model (the λ table's quick row): mono " in report
     assert "**Seed noise.** The quick recipe, seed 1 − seed 0 on the same questions: mono " in report
-    assert "| base | mono | 4 × 2 |" in report  # 4 questions, each quick's mean over 2 seeds, against base
+    # 4 questions, each one's AP averaged over 2 seeds; the base model is in the λ table, not against quick
+    per_seed = r"[+-][\d.]+, [+-][\d.]+"
+    diff_ci = r"[+-]\d\.\d{4} \| \[[^]]*\]"
+    assert re.search(r"\| steps-360 \| mono \| 4 × 2 \| " + diff_ci + r" \| " + per_seed + r" \|", report)
+    assert "| base | mono |" not in report
+    assert re.search(r"\| quick \| 1 \| 2 \| ", report)  # the λ table's quick row, with its seed count
+    assert "Holm-corrected over every row of this table" in report  # the smoke grid is complete
     assert "**Not run yet.**" in report and "--questions test" in report
     assert (study / "figures" / "lambda-curve.png").is_file()
     assert (study / "figures" / "mono-vs-multi.png").is_file()
@@ -133,8 +139,24 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert "**Not run yet.**" not in report
     assert "**The chosen recipe has not been evaluated yet**" in report and "best-cpu-test" in report
     row = next(line for line in report.splitlines() if line.startswith("| test | base-test |"))
-    assert row.count("|") == 8 and "| 6 |" in row  # 3 test questions x 2 languages
-    assert "| all (paper) | paper: LaBSE, hybrid batches | 1,190 × 11 | 0.817 | 0.767 | 0.682 | – |" in report
+    # 3 test questions x 2 languages; auto precision resolves per machine and the row says which
+    assert row.count("|") == 10 and re.search(r"\| tiny, untrained \| (bf16|fp32) \| 6 \|", row), row
+    assert ("| all (paper) | – | paper: LaBSE, hybrid batches | – | 1,190 × 11 | 0.817 | 0.767 | 0.682 | – |"
+            in report)
+
+    # a "trained" run over other languages than the base run's is shown but never paired with it
+    import json
+    import shutil
+
+    shutil.copytree(study / "test" / "base-test", study / "test" / "best-cpu-test")
+    res_path = study / "test" / "best-cpu-test" / "results.json"
+    rec = json.loads(res_path.read_text())
+    rec["model"]["train_sources"] = ["mlqa"]
+    rec["collection"]["query_languages"] = {"de": 3}
+    res_path.write_text(json.dumps(rec))
+    report = build_report(study).read_text()
+    assert "**Not compared**: best-cpu-test against base-test (query_languages" in report
+    assert "| model − base |" not in report  # no paired table from an incomparable pair
 
 
 def _xquad_queries(data_dir):
@@ -251,3 +273,89 @@ def test_seed_noise_is_the_second_seed_minus_the_first_on_the_same_questions():
     assert all(r["seeds"] == (0, 1) and r["n"] == 3 for r in rows)
     assert rows[0]["diff"] == pytest.approx(0.1) and rows[0]["low"] <= 0.1 <= rows[0]["high"]
     assert seed_noise(pq, index, "xquad-r", key=("v", 1.0)) == []  # one seed: nothing to compare
+
+
+def test_a_table_is_holm_corrected_over_its_planned_family_not_the_finished_rows():
+    """An interim table holds a few of the tests the preset plans; correcting over those alone
+    would pass a comparison at the start that fails at the end with the same p."""
+    from xlir.experiments.studies.recipe import apply_holm
+
+    def tests():
+        return [{"p": 0.01}, {"p": 0.04}]
+
+    assert [t["p_holm"] for t in apply_holm(tests())] == pytest.approx([0.02, 0.04])
+    assert [t["p_holm"] for t in apply_holm(tests(), planned=6)] == pytest.approx([0.06, 0.2])
+    assert [t["p_holm"] for t in apply_holm(tests(), planned=1)] == pytest.approx([0.02, 0.04])
+    assert apply_holm([], planned=6) == []
+
+
+def _test(kind: str, diff: float, p_holm: float, per_seed: list[float]) -> dict:
+    return {"kind": kind, "diff": diff, "p_holm": p_holm, "seeds": len(per_seed), "per_seed": per_seed}
+
+
+def test_a_decision_needs_two_seeds_agreeing_in_sign_and_a_difference_above_seed_noise():
+    from xlir.experiments.studies.recipe import decisive, factor_decision, verdict
+
+    noise = {"mono": 0.009, "multi": 0.002}
+    assert decisive(_test("multi", 0.02, 0.01, [0.018, 0.022]), noise)
+    assert not decisive(_test("multi", 0.02, 0.06, [0.018, 0.022]), noise)  # Holm p above 0.05
+    assert not decisive(_test("multi", 0.02, 0.01, [0.045, -0.005]), noise)  # the seeds disagree
+    assert not decisive(_test("mono", 0.008, 0.01, [0.007, 0.009]), noise)  # within quick's A/A difference
+    assert not decisive(_test("multi", 0.02, 0.01, [0.02]), noise)  # one seed
+    assert verdict([_test("mono", -0.05, 0.001, [-0.05])], noise) == "pending (1 seed)"
+    assert verdict([_test("multi", 0.02, 0.01, [0.018, 0.022]),
+                    _test("mono", -0.005, 0.01, [-0.004, -0.006])], noise) == "better (multi)"
+    assert verdict([_test("multi", 0.02, 0.01, [0.018, 0.022]),
+                    _test("mono", -0.03, 0.01, [-0.02, -0.04])], noise) == (
+        "trade-off (better multi, worse mono)")
+    assert verdict([_test("multi", 0.02, 0.2, [0.018, 0.022])], noise) == "inconclusive"
+    assert factor_decision({"a": "pending (1 seed)", "b": "inconclusive"}) == "pending: a has one seed"
+    assert factor_decision({"a": "inconclusive", "b": "worse (mono)"}).startswith("no decisive difference")
+    assert factor_decision({"a": "worse (mono)"}).startswith("keep the quick recipe's setting")
+    assert factor_decision({"a": "better (multi)", "b": "worse (mono)"}).startswith("adopt a")
+
+
+def test_paired_tests_record_each_seeds_own_difference():
+    from xlir.experiments.studies.recipe import paired_tests
+
+    pq, index = _constructed({("quick", 0): [0.5, 0.6, 0.7], ("quick", 1): [0.5, 0.6, 0.7],
+                              ("v", 0): [0.6, 0.7, 0.8], ("v", 1): [0.4, 0.5, 0.6]})
+    mono = next(t for t in paired_tests(pq, index, [(("quick", 1.0), ("v", 1.0))], "xquad-r")
+                if t["kind"] == "mono")
+    assert mono["per_seed"] == pytest.approx([0.1, -0.1]) and mono["diff"] == pytest.approx(0.0, abs=1e-12)
+    assert "p_holm" not in mono  # a table adjusts its own family
+
+
+def test_a_seed_without_shared_questions_is_not_counted():
+    from xlir.experiments.run_study import seed_averaged
+
+    a, b, seeds = seed_averaged([({"q0": 0.5}, {"q0": 0.7}), ({"q1": 0.1}, {}), ({}, {})])
+    assert (a, b, seeds) == ([0.5], [0.7], 1)
+    assert seed_averaged([({"q0": 0.5}, {})]) == ([], [], 0)
+
+
+def test_the_generated_candidate_keeps_mono_within_the_margin_and_has_two_seeds(tmp_path):
+    """Not significantly below the base model is not the same as no loss: the candidate must have its
+    Δ mono CI above −0.01, and one seed decides nothing."""
+    from xlir.reports.studies.recipe import _lambda_section
+
+    def lam(cand, mono_low, multi):
+        return [{"cand": cand, "kind": "mono", "diff": mono_low + 0.01, "low": mono_low,
+                 "high": mono_low + 0.02, "p_holm": 0.5},
+                {"cand": cand, "kind": "multi", "diff": multi, "low": multi - 0.02, "high": multi + 0.02,
+                 "p_holm": 0.001}]
+
+    keys = {("base", 0.0): 1, ("quick", 0.25): 2, ("quick", 0.75): 2, ("quick", 1.0): 2, ("v", 0.5): 1}
+    index = {k: {s: (f"{k[0]}-{s}", "finetuned") for s in range(n)} for k, n in keys.items()}
+    vals, ci = {}, {}
+    for (variant, w), n in keys.items():
+        for kind in ("mono", "multi"):
+            vals[(variant, w, kind, "AP")] = [0.5] * n
+            ci[(variant, w, kind, "AP")] = (0.5, 0.5, 0.5)
+    # quick at 0.75 and 1 are not kept (mono CI below -0.01); v gains most but has one seed
+    tests = (lam(("quick", 0.25), -0.008, 0.15) + lam(("quick", 0.75), -0.024, 0.25)
+             + lam(("quick", 1.0), -0.04, 0.26) + lam(("v", 0.5), 0.0, 0.30))
+    text = "\n".join(_lambda_section(ci, vals, tests, index, tmp_path / "figures", tmp_path, planned=30))
+    assert "**quick at λ = 0.25** (multi +0.1500" in text
+    assert "planned family of 30 tests (8 finished" in text
+    assert "| v | 0.5 | 1 |" in text

@@ -215,7 +215,8 @@ def read_per_question(study_dir: Path, stage: str = "finetuned") -> dict:
 def seed_averaged(per_seed) -> tuple[list[float], list[float], int]:
     """One unit per question: ``per_seed`` holds, for each seed both sides ran, the two sides'
     question -> AP maps; returns each question's AP averaged over the seeds that have it on both
-    sides (a list per side, questions in sorted order) and the number of seeds.
+    sides (a list per side, questions in sorted order) and the number of seeds that share at least
+    one question (a seed whose per-question table lacks the collection is not counted).
 
     Why the question and not (seed, question) is the unit: a question's seeds are runs on the same
     question, strongly correlated, so counting them as separate pairs multiplies n by the seeds and
@@ -228,14 +229,15 @@ def seed_averaged(per_seed) -> tuple[list[float], list[float], int]:
     acc: dict = {}
     seeds = 0
     for qa, qb in per_seed:
-        seeds += 1
-        for g in set(qa) & set(qb):
+        shared = set(qa) & set(qb)
+        seeds += bool(shared)  # a seed whose cells share no question adds nothing: not counted
+        for g in shared:
             xs, ys = acc.setdefault(g, ([], []))
             xs.append(qa[g])
             ys.append(qb[g])
     questions = sorted(acc)
     return ([sum(acc[g][0]) / len(acc[g][0]) for g in questions],
-            [sum(acc[g][1]) / len(acc[g][1]) for g in questions], seeds if questions else 0)
+            [sum(acc[g][1]) / len(acc[g][1]) for g in questions], seeds)
 
 
 def paired_questions(pq: dict, cells_a: dict[int, str], cells_b: dict[int, str], coll: str, kind: str):

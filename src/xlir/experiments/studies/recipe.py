@@ -276,7 +276,12 @@ KINDS = ("mono", "cross", "multi")
 BASE_KEY = ("base", 0.0)
 """The untrained base model's key in :func:`cell_index` (one cell, the same for every seed)."""
 ALPHA = 0.05
-"""Family-wise level of the paired tests (Holm over every row of a table)."""
+"""Family-wise level of the paired tests (Holm over each table's planned family: :func:`apply_holm`)."""
+NONINFERIORITY_MARGIN = 0.01
+"""How much monolingual mAP a merge may lose against the base model and still count as keeping it:
+the lower end of the 95% CI of (merge − base) must lie above −0.01. "Not significantly below" is not
+a test of no loss (a noisy comparison passes it); this bound is, at a margin about the size of the
+A/A difference between two seeds of the quick recipe (mono +0.009 on the dev slice)."""
 
 
 def cell_index(rows: list[dict]) -> dict[tuple[str, float], dict[int, tuple[str, str]]]:
@@ -290,32 +295,50 @@ def cell_index(rows: list[dict]) -> dict[tuple[str, float], dict[int, tuple[str,
     return out
 
 
-def _paired(pq: dict, a: dict, b: dict, coll: str, kind: str, *, a_base: bool = False,
-            b_base: bool = False) -> tuple[list[float], list[float], int]:
-    """Per-question AP of ``a`` and ``b``, one value per question and side: its AP averaged over the
-    seeds both sides ran (seed paired with seed: same data order; why the question is the unit:
-    :func:`~xlir.experiments.run_study.seed_averaged`), and how many seeds that is. The untrained
-    base model (``*_base``: one cell) stands for every seed of the other side; a variant with one
-    finished seed is compared with that seed of the other side only, not broadcast."""
+def _sides(pq: dict, a: dict, b: dict, coll: str, kind: str, a_base: bool, b_base: bool) -> list[tuple]:
+    """For each seed both sides ran: the two sides' question -> AP maps. The untrained base model
+    (``*_base``: one cell) stands for every seed of the other side; a variant with one finished seed is
+    paired with that seed of the other side only, not broadcast."""
     if a_base and not b_base:
         a = dict.fromkeys(b, next(iter(a.values())))
     if b_base and not a_base:
         b = dict.fromkeys(a, next(iter(b.values())))
-    from xlir.experiments.run_study import seed_averaged
 
     def side(cells: dict, seed: int) -> dict:
         cid, stage = cells[seed]
         return pq.get(stage, {}).get(cid, {}).get(coll, {}).get(kind, {})
 
-    return seed_averaged((side(a, seed), side(b, seed)) for seed in sorted(set(a) & set(b)))
+    return [(side(a, seed), side(b, seed)) for seed in sorted(set(a) & set(b))]
+
+
+def _paired(pq: dict, a: dict, b: dict, coll: str, kind: str, *, a_base: bool = False,
+            b_base: bool = False) -> tuple[list[float], list[float], int]:
+    """Per-question AP of ``a`` and ``b``, one value per question and side: its AP averaged over the
+    seeds both sides ran (seed paired with seed: same data order; why the question is the unit:
+    :func:`~xlir.experiments.run_study.seed_averaged`), and how many seeds that is."""
+    from xlir.experiments.run_study import seed_averaged
+
+    return seed_averaged(_sides(pq, a, b, coll, kind, a_base, b_base))
+
+
+def _per_seed(pairs: list[tuple]) -> list[float]:
+    """b − a averaged over the questions of each seed (the seed-level differences a decision needs
+    to agree in sign)."""
+    out = []
+    for qa, qb in pairs:
+        shared = set(qa) & set(qb)
+        if shared:
+            out.append(sum(qb[g] - qa[g] for g in shared) / len(shared))
+    return out
 
 
 def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: str) -> list[dict]:
     """For each (reference, candidate) key pair of :func:`cell_index` and each kind: candidate minus
     reference, one unit per question (:func:`_paired`: AP averaged over the shared seeds), 95%
-    bootstrap CI, randomization p, Holm over every row returned (``n`` questions, ``seeds`` averaged).
+    bootstrap CI, randomization ``p`` (unadjusted: :func:`apply_holm` adjusts a table's family),
+    ``n`` questions, ``seeds`` averaged and ``per_seed`` (the difference within each seed).
     ``pq``: stage -> :func:`~xlir.experiments.run_study.read_per_question`."""
-    from xlir.evaluation.significance import holm, paired_difference
+    from xlir.evaluation.significance import paired_difference
     from xlir.experiments.run_study import PAIRED
 
     out = []
@@ -323,15 +346,30 @@ def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: 
         if ref not in index or cand not in index:
             continue
         for kind in KINDS:
+            sides = _sides(pq, index[ref], index[cand], coll, kind, ref == BASE_KEY, cand == BASE_KEY)
             a, b, seeds = _paired(pq, index[ref], index[cand], coll, kind, a_base=ref == BASE_KEY,
                                   b_base=cand == BASE_KEY)
             if a:
                 d = paired_difference(a, b, **PAIRED)
                 out.append({"ref": ref, "cand": cand, "kind": kind, "n": len(a), "seeds": seeds, "diff": d[0],
-                            "low": d[1], "high": d[2], "p": d[3]})
-    for row, ph in zip(out, holm([r["p"] for r in out]) if out else [], strict=True):
-        row["p_holm"] = float(ph)
+                            "low": d[1], "high": d[2], "p": d[3], "per_seed": _per_seed(sides)})
     return out
+
+
+def apply_holm(tests: list[dict], planned: int = 0) -> list[dict]:
+    """Adds ``p_holm`` to each test: Holm over the table's family, sized by what the preset plans
+    (``planned`` tests), not by what has finished. An interim table holds fewer tests than the full
+    search; correcting over those alone would let a comparison pass at the start that fails at the
+    end. The tests still to come enter with p = 1 (they cannot lower anyone's bound), so an interim
+    verdict only gets stricter-or-equal than the final one would be with the same p."""
+    from xlir.evaluation.significance import holm
+
+    ps = [t["p"] for t in tests]
+    if ps:
+        adjusted = holm(ps + [1.0] * max(0, planned - len(ps)))[:len(ps)]
+        for t, ph in zip(tests, adjusted, strict=True):
+            t["p_holm"] = float(ph)
+    return tests
 
 
 def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) -> list[dict]:
@@ -352,11 +390,26 @@ def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) ->
             for kind, n, d, lo, hi, p in seed_to_seed(side(seeds[0]), side(seeds[1]), KINDS)]
 
 
-def verdict(tests: list[dict], alpha: float = ALPHA) -> str:
-    """``better`` (Holm-significantly above the reference on a kind, below on none), ``worse`` (the
-    reverse), ``trade-off`` (both) or ``inconclusive`` (neither), with the kinds that decide it."""
-    up = [t["kind"] for t in tests if t["p_holm"] < alpha and t["diff"] > 0]
-    down = [t["kind"] for t in tests if t["p_holm"] < alpha and t["diff"] < 0]
+def decisive(test: dict, noise: dict[str, float], alpha: float = ALPHA) -> bool:
+    """Whether one paired test decides anything: Holm p < ``alpha`` over its family, at least two
+    seeds, the same sign in every seed, and a difference larger than the A/A difference between two
+    seeds of the quick recipe on that kind (``noise``: kind -> |seed 1 − seed 0|). A per-question test
+    sees question noise only; the last three conditions are what it cannot see: training noise."""
+    per_seed = test.get("per_seed") or []
+    return (test.get("p_holm", 1.0) < alpha and test["seeds"] >= 2 and len(per_seed) >= 2
+            and all(math.copysign(1.0, x) == math.copysign(1.0, test["diff"]) and x != 0 for x in per_seed)
+            and abs(test["diff"]) > noise.get(test["kind"], 0.0))
+
+
+def verdict(tests: list[dict], noise: dict[str, float] | None = None, alpha: float = ALPHA) -> str:
+    """``better`` (decisively above the reference on a kind, decisively below on none: :func:`decisive`),
+    ``worse`` (the reverse), ``trade-off`` (both), ``inconclusive`` (neither), with the kinds that
+    decide it; ``pending (1 seed)`` while a variant has fewer than two seeds (one seed decides nothing)."""
+    if tests and max(t["seeds"] for t in tests) < 2:
+        return "pending (1 seed)"
+    noise = noise or {}
+    up = [t["kind"] for t in tests if t["diff"] > 0 and decisive(t, noise, alpha)]
+    down = [t["kind"] for t in tests if t["diff"] < 0 and decisive(t, noise, alpha)]
     if up and down:
         return f"trade-off (better {'/'.join(up)}, worse {'/'.join(down)})"
     if up:
@@ -368,14 +421,17 @@ def verdict(tests: list[dict], alpha: float = ALPHA) -> str:
 
 def factor_decision(verdicts: dict[str, str]) -> str:
     """What one factor led to, from its variants' verdicts against the quick recipe."""
-    better = [v for v, x in verdicts.items() if x.startswith("better")]
-    worse = [v for v, x in verdicts.items() if x.startswith("worse")]
-    trade = [v for v, x in verdicts.items() if x.startswith("trade-off")]
+    def named(prefix: str) -> list[str]:
+        return [v for v, x in verdicts.items() if x.startswith(prefix)]
+
+    better, worse, trade, pending = named("better"), named("worse"), named("trade-off"), named("pending")
     if better:
-        return f"adopt {' or '.join(better)} (significantly better than quick, significantly worse on none)"
+        return f"adopt {' or '.join(better)} (decisively better than quick, decisively worse on none)"
     if trade:
         return f"trade-off: {', '.join(trade)} (see the table; decide by the target)"
+    if pending:
+        return f"pending: {', '.join(pending)} ha{'s' if len(pending) == 1 else 've'} one seed"
     if worse and len(worse) == len(verdicts):
-        return "keep the quick recipe's setting (every variant is worse)"
-    return "no evidence either way: keep the quick recipe's setting" + (
-        f" ({', '.join(worse)} worse)" if worse else "")
+        return "keep the quick recipe's setting (every variant is decisively worse)"
+    return "no decisive difference: keep the quick recipe's setting" + (
+        f" ({', '.join(worse)} decisively worse)" if worse else "")
