@@ -359,3 +359,20 @@ def test_the_generated_candidate_keeps_mono_within_the_margin_and_has_two_seeds(
     assert "**quick at λ = 0.25** (multi +0.1500" in text
     assert "planned family of 30 tests (8 finished" in text
     assert "| v | 0.5 | 1 |" in text
+
+
+def test_a_variant_keeps_its_colour_and_two_seeds_show_their_range():
+    """Both recipe figures take one variant -> colour map in the preset's order (steps-1000 was orange
+    in one figure and green in the other), and two seeds are drawn as their range, as the tables
+    print them (a t interval on two values is 12.7 standard errors wide)."""
+    from xlir.reports.plots import variant_colors
+    from xlir.reports.studies.recipe import _seeds_text, _spread
+
+    early = variant_colors(["steps-360", "steps-1000"])
+    late = variant_colors(["steps-360", "steps-1000", "x"])
+    assert early["steps-1000"] == late["steps-1000"] != late["steps-360"]
+    assert _spread([0.774, 0.784]) == pytest.approx((0.779, 0.774, 0.784))
+    assert _seeds_text([0.774, 0.784], 3) == "0.779 (0.774–0.784)"
+    mean, low, high = _spread([0.77, 0.78, 0.79])
+    assert mean == pytest.approx(0.78) and low < 0.77 and high > 0.79  # t interval from three seeds
+    assert _spread([0.5]) == (0.5, 0.5, 0.5)

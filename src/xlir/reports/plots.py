@@ -111,25 +111,34 @@ def _shade(cmap, i: int):
     return cmap((2 * i) % 20 + (i // 10) % 2)
 
 
+def variant_colors(names) -> dict:
+    """One colour per name, in the given order (tab20, dark shades first): pass the same mapping to
+    every figure of a report so a variant keeps its colour from one figure to the next."""
+    cmap = _plt().get_cmap("tab20")
+    return {name: _shade(cmap, i) for i, name in enumerate(dict.fromkeys(names))}
+
+
 def plot_lambda_curve(series: dict[str, dict[str, list[tuple[float, float, float, float]]]], highlight: str,
-                      title: str, path: str | Path) -> Path:
+                      title: str, path: str | Path, colors: dict | None = None,
+                      bars: str = "error bars: spread over seeds") -> Path:
     """``series``: variant -> kind ("mono", "multi") -> [(λ, mean, low, high)], λ = 0 the base model.
-    Two panels (mono, multi); ``highlight`` (the quick recipe) drawn bold with error bars."""
+    Two panels (mono, multi); ``highlight`` (the quick recipe) drawn bold with error bars (``bars``
+    says what they are); ``colors``: variant -> colour (:func:`variant_colors`), else by position."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharex=True)
-    cmap = plt.get_cmap("tab20")
+    colors = colors or variant_colors(series)
     for ax, kind in zip(axes, ("mono", "multi"), strict=True):
-        for i, (variant, kinds) in enumerate(series.items()):
+        for variant, kinds in series.items():
             pts = sorted(p for p in kinds.get(kind, []) if not math.isnan(p[1]))
             if not pts:
                 continue
             x, y = [p[0] for p in pts], [p[1] for p in pts]
             if variant == highlight:
                 err = [[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]]
-                ax.errorbar(x, y, yerr=err, marker="o", capsize=3, lw=2.2, color="black", label=variant,
-                            zorder=5)
+                ax.errorbar(x, y, yerr=err, marker="o", capsize=3, lw=2.2, color="black",
+                            label=f"{variant} ({bars})", zorder=5)
             else:
-                ax.plot(x, y, marker=".", lw=1, alpha=0.8, color=_shade(cmap, i), label=variant)
+                ax.plot(x, y, marker=".", lw=1, alpha=0.8, color=colors.get(variant, "grey"), label=variant)
         ax.set_title(f"{kind} mAP", fontsize=10)
         ax.set_xlabel("λ (0: base model, 1: trained)")
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
@@ -147,17 +156,18 @@ def plot_lambda_curve(series: dict[str, dict[str, list[tuple[float, float, float
 
 
 def plot_tradeoff(points: dict[str, list[tuple[float, float, float]]], base: tuple[float, float] | None,
-                  highlight: str, title: str, path: str | Path) -> Path:
+                  highlight: str, title: str, path: str | Path, colors: dict | None = None) -> Path:
     """``points``: variant -> [(λ, multi mAP, mono mAP)] (means over seeds); the λ = 1 point (the
-    trained model) is labelled, its merges joined to it by a thin line; ``base``: (multi, mono)."""
+    trained model) is labelled, its merges joined to it by a thin line; ``base``: (multi, mono);
+    ``colors``: variant -> colour (:func:`variant_colors`), else by position."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.6))
-    cmap = plt.get_cmap("tab20")
-    for i, (variant, pts) in enumerate(points.items()):
+    colors = colors or variant_colors(points)
+    for variant, pts in points.items():
         pts = sorted(p for p in pts if not (math.isnan(p[1]) or math.isnan(p[2])))
         if not pts:
             continue
-        color = "black" if variant == highlight else _shade(cmap, i)
+        color = "black" if variant == highlight else colors.get(variant, "grey")
         ax.plot([p[1] for p in pts], [p[2] for p in pts], lw=0.8, alpha=0.5, color=color)
         trained = [p for p in pts if p[0] == 1.0]
         if trained:

@@ -63,6 +63,11 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     figures = study_dir / "figures"
 
     planned = _planned(meta)
+    from xlir.reports.plots import variant_colors
+
+    # one colour per variant in every figure, in the preset's order: stable while the grid fills in
+    colors = variant_colors(v for v in [*(preset_settings(meta).get("variants") or ()), *variants]
+                            if v != "quick")
     noise_tests = seed_noise(pq, index, COLL)
     noise = {t["kind"]: abs(t["diff"]) for t in noise_tests}
     main = apply_holm(paired_tests(pq, index, [(QUICK, (v, 1.0)) for v in variants if v != "quick"]
@@ -99,14 +104,14 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     lines += _tried_table(ci, vals, info, *_train_facts(study_dir, rows))
     lines += _tests_table(main, "Paired tests against the quick recipe (trained models, λ = 1)",
                           "variant − quick", planned["main"])
-    lines += _lambda_section(ci, vals, lam, index, figures, study_dir, planned["lambda"])
+    lines += _lambda_section(ci, vals, lam, index, figures, study_dir, planned["lambda"], colors)
     own = apply_holm(paired_tests(pq, index, [((v, 1.0), (v, w)) for v, w in sorted(index)
                                               if w not in (0.0, 1.0) and (v, 1.0) in index], COLL),
                      planned["own"])
     lines += _tests_table(own, "Each merge against its own trained model (λ = 1)",
                           "merged − trained (same variant, same seeds)", planned["own"])
     lines += _quickstart_merge(own)
-    lines += _tradeoff_section(ci, index, figures, study_dir)
+    lines += _tradeoff_section(ci, index, figures, study_dir, colors)
     lines += _test_section(study_dir, meta)
     report = "\n".join(lines)
     answer = (report.replace("](figures/", f"]({study_dir.name}/figures/")
@@ -207,6 +212,15 @@ def _base_line(tests: list[dict]) -> str:
                      f"{p_equals(t['p_holm'], 'Holm p')}" for t in tests)
 
 
+def _spread(values: list[float]) -> tuple[float, float, float]:
+    """(mean, low, high) over seeds by the rule of :func:`_seeds_text`: the t interval from three
+    seeds, the range of two, zero width for one."""
+    vs = [v for v in values if v is not None and not math.isnan(v)]
+    if len(vs) == 2:
+        return sum(vs) / 2, min(vs), max(vs)
+    return mean_ci(vs)
+
+
 def _seeds_text(values: list[float], digits: int) -> str:
     """A variant's value over its seeds: the t interval from three seeds on; with two, their range
     (a t interval on two values has a 12.7 multiplier: wide to the point of saying nothing); one, the
@@ -275,7 +289,7 @@ def _tests_table(tests: list[dict], title: str, what: str, planned: int = 0) -> 
 
 
 def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures: Path,
-                    study_dir: Path, planned: int = 0) -> list[str]:
+                    study_dir: Path, planned: int = 0, colors: dict | None = None) -> list[str]:
     from xlir.reports.plots import plot_lambda_curve
 
     merged = sorted({v for v, w in index if w not in (0.0, 1.0)})
@@ -283,12 +297,13 @@ def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures:
         return []
     series: dict = {}
     for variant in ["quick", *[v for v in merged if v != "quick"]]:
-        series[variant] = {kind: [(w, *ci[(variant if w else "base", w, kind, "AP")])
+        series[variant] = {kind: [(w, *_spread(vals[(variant if w else "base", w, kind, "AP")]))
                                   for w in sorted({w for v, w in index if v in (variant, "base")})
-                                  if (variant if w else "base", w, kind, "AP") in ci]
+                                  if (variant if w else "base", w, kind, "AP") in vals]
                            for kind in ("mono", "multi")}
     png = plot_lambda_curve(series, "quick", "WiSE-FT: base (λ = 0) to trained (λ = 1), dev slice",
-                            figures / "lambda-curve.png")
+                            figures / "lambda-curve.png", colors=colors,
+                            bars="bars: 95% t CI over 3+ seeds, the range of 2")
     margin = NONINFERIORITY_MARGIN
     out = ["## The λ curve (WiSE-FT interpolation with the base model)", "",
            f"![mono and multilingual mAP against λ]({png.relative_to(study_dir)})", "",
@@ -354,7 +369,8 @@ def _quickstart_merge(own: list[dict]) -> list[str]:
                "budget (measured on the questions the search decides on, not tested on held-out ones)."), ""]
 
 
-def _tradeoff_section(ci: dict, index: dict, figures: Path, study_dir: Path) -> list[str]:
+def _tradeoff_section(ci: dict, index: dict, figures: Path, study_dir: Path,
+                      colors: dict | None = None) -> list[str]:
     from xlir.reports.plots import plot_tradeoff
 
     points: dict = defaultdict(list)
@@ -373,7 +389,7 @@ def _tradeoff_section(ci: dict, index: dict, figures: Path, study_dir: Path) -> 
                 pts.append((0.0, base[0][0], base[1][0]))
     png = plot_tradeoff(dict(points), (base[0][0], base[1][0]) if all(base) else None, "quick",
                         "monolingual vs multilingual mAP (dev slice; thin lines: WiSE-FT merges)",
-                        figures / "mono-vs-multi.png")
+                        figures / "mono-vs-multi.png", colors=colors)
     return ["## The mono-vs-multi trade-off", "",
             f"![monolingual against multilingual mAP of every variant]({png.relative_to(study_dir)})", "",
             "Each labelled point is a trained variant (mean over seeds); the thin line from it runs through "
