@@ -62,7 +62,10 @@ def test_batching_smoke_end_to_end(tmp_path, data_dir, monkeypatch):
     assert len(pngs) >= 2 and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
     # a p-value cell holds a real number
     sig = [line for line in text.splitlines() if line.startswith("| xy | multi |")]
-    assert sig and 0 < float(sig[0].split("|")[6]) <= 1 and not math.isnan(float(sig[0].split("|")[6]))
+    cols = sig[0].split("|") if sig else []
+    assert sig and 0 < float(cols[7]) <= 1 and not math.isnan(float(cols[7]))
+    # the decisive column, and one table difference per seed
+    assert cols[9].strip() in ("**yes**", "no") and len(cols[6].split(",")) == 2
 
     # one command regenerates the report from the tables alone, identically
     from xlir.cli import app
@@ -80,32 +83,57 @@ def _tests(multi_mono: float, multi_xy: float, mono: float, p: float = 0.001, ha
             ("xx-mono", "mono", 600, mono, mono - half, mono + half, p, p)]
 
 
+def _seeds(multi_mono: list[float], multi_xy: list[float], mono: list[float]) -> dict:
+    """A seed map ((strategy, setting) -> seed -> mAP) whose hybrid − baseline per seed is as given."""
+    n = len(multi_mono)
+    return {("hybrid-0.5", "multi"): dict.fromkeys(range(n), 0.5),
+            ("hybrid-0.5", "mono"): dict.fromkeys(range(n), 0.7),
+            ("xx-mono", "multi"): {i: 0.5 - d for i, d in enumerate(multi_mono)},
+            ("xy", "multi"): {i: 0.5 - d for i, d in enumerate(multi_xy)},
+            ("xx-mono", "mono"): {i: 0.7 - d for i, d in enumerate(mono)}}
+
+
 RD = {"hybrid-0.5": {0: 90.0, 1: 92.0, 2: 91.0}, "xx-mono": {0: 110.0, 1: 108.0, 2: 112.0},
       "xy": {0: 95.0, 1: 97.0, 2: 96.5}}
+STEADY = _seeds([0.03, 0.031, 0.029], [0.01, 0.011, 0.009], [0.001, 0.002, 0.0])
 
 
-@pytest.mark.parametrize(("tests", "rank_distance", "verdicts"), [
-    # hybrid ahead on multi, level on mono, lowest rank distance: all three reproduced
-    (_tests(+0.03, +0.01, +0.001), RD, ["reproduced", "reproduced", "reproduced"]),
-    # hybrid significantly behind xy on multi; mono loss beyond the margin but not significant;
-    # rank distance above xy's in every seed
-    (_tests(+0.03, -0.015, -0.02, p=0.2, half=0.03),
-     {**RD, "xy": {0: 80.0, 1: 81.0, 2: 80.5}}, ["inconclusive", "inconclusive", "not reproduced"]),
-    (_tests(+0.03, -0.015, -0.02), {**RD, "xy": {0: 80.0, 1: 81.0, 2: 80.5}},
-     ["not reproduced", "not reproduced", "not reproduced"]),
-    # one seed: no CI for rank distance; a missing strategy is never a verdict
-    (_tests(+0.03, +0.01, +0.001)[:2], {s: {0: v[0]} for s, v in RD.items()},
-     ["reproduced", "inconclusive", "inconclusive"]),
+@pytest.mark.parametrize(("tests", "seed_map", "rank_distance", "verdicts", "earlier"), [
+    # hybrid ahead on multi, level on mono in every seed, lowest rank distance: all three reproduced
+    (_tests(+0.03, +0.01, +0.001), STEADY, RD, ["reproduced"] * 3, ["reproduced"] * 2),
+    # per question too uncertain; rank distance above xy's (Welch interval above 0)
+    (_tests(+0.03, -0.015, -0.02, p=0.2, half=0.03), STEADY, {**RD, "xy": {0: 80.0, 1: 81.0, 2: 80.5}},
+     ["inconclusive", "inconclusive", "not reproduced"], ["inconclusive", "inconclusive"]),
+    # losses beyond the margin per question and below 0 in every seed
+    (_tests(+0.03, -0.015, -0.02), _seeds([0.03] * 3, [-0.015, -0.016, -0.014], [-0.02, -0.021, -0.019]),
+     {**RD, "xy": {0: 80.0, 1: 81.0, 2: 80.5}}, ["not reproduced"] * 3, ["not reproduced"] * 2),
+    # the same per-question losses, but the seeds disagree: training noise could explain them
+    (_tests(+0.03, -0.015, -0.02), _seeds([0.03] * 3, [0.02, -0.02, -0.045], [0.001, -0.02, -0.041]), RD,
+     ["inconclusive", "inconclusive", "reproduced"], ["not reproduced"] * 2),
+    # level on every CI but below on the estimate: not the paper's "at least as good"
+    (_tests(+0.03, -0.001, +0.001), _seeds([0.03] * 3, [-0.001, -0.002, 0.0], [0.001] * 3), RD,
+     ["inconclusive", "reproduced", "reproduced"], ["not reproduced", "reproduced"]),  # earlier: any loss
+    # one seed: no per-seed interval, no Welch interval; a missing strategy is never a verdict
+    (_tests(+0.03, +0.01, +0.001)[:2], _seeds([0.03], [0.01], [0.001]), {s: {0: v[0]} for s, v in RD.items()},
+     ["inconclusive"] * 3, ["reproduced", "inconclusive"]),
+    # a NaN seed is not a seed: one finite rank distance of xx-mono gives no interval
+    (_tests(+0.03, +0.01, +0.001), STEADY, {**RD, "xx-mono": {0: 220.0, 1: math.nan, 2: math.nan}},
+     ["reproduced", "reproduced", "inconclusive"], ["reproduced"] * 2),
 ])
-def test_paper_claims_verdicts_on_hand_built_tables(tests, rank_distance, verdicts):
+def test_paper_claims_need_the_question_and_the_seed_level(tests, seed_map, rank_distance, verdicts, earlier):
     from xlir.experiments.studies.batching import paper_claims
 
-    claims = paper_claims(tests, rank_distance)
+    claims = paper_claims(tests, rank_distance, seed_map)
     assert [c["verdict"] for c in claims] == verdicts
+    old_rule = paper_claims(tests, rank_distance, seed_map, rule="2026-11-28")
+    assert [c["verdict"] for c in old_rule][:2] == earlier
     assert claims[0]["claim"].startswith("hybrid >= both baselines")
     assert "hybrid - xx-mono: " in claims[0]["numbers"] and "Holm p = " in claims[0]["numbers"]
-    if verdicts[2] != "inconclusive" or len(rank_distance["xy"]) > 1:
-        assert "over 3 seed(s)" in claims[2]["numbers"]
+    if len(seed_map[("xx-mono", "multi")]) >= 2:
+        assert "(per seed: " in claims[0]["numbers"] and "over 3 seeds)" in claims[0]["numbers"]
+    if len(rank_distance["xy"]) > 1 and verdicts[2] != "inconclusive":
+        assert "over 3 and 3 seeds" in claims[2]["numbers"]
+    assert paper_claims(tests, rank_distance)[0]["verdict"] != "reproduced"  # no seed level, no reproduction
 
 
 def test_fit_hours_keeps_design_points_in_priority_order_and_a_rerun_reuses_the_plan(tmp_path, data_dir,
@@ -160,24 +188,23 @@ def test_hybrid_against_baselines_takes_one_unit_per_question_averaged_over_seed
 
     from xlir.experiments.studies.batching import seed_noise
 
-    noise = {row[0]: row for row in seed_noise(pq, cells, "d", "c")}
-    assert noise["xx-mono"][3] == 0.0 and noise["xx-mono"][6] == 1.0  # identical seeds
-    assert noise["hybrid-0.5"][2:4] == (3, pytest.approx(-0.2 / 3))  # seed 1 - seed 0, seed 2 unused
+    noise = {(row[0], row[1]): row for row in seed_noise(pq, cells, "d", "c")}
+    assert set(noise) == {("xx-mono", (0, 1)), ("hybrid-0.5", (0, 1)), ("hybrid-0.5", (0, 2)),
+                          ("hybrid-0.5", (1, 2))}  # every pair of seeds, not the first two alone
+    assert noise[("xx-mono", (0, 1))][4] == 0.0 and noise[("xx-mono", (0, 1))][7] == 1.0  # identical seeds
+    assert noise[("hybrid-0.5", (0, 1))][3:5] == (3, pytest.approx(-0.2 / 3))  # seed 1 - seed 0
+    assert noise[("hybrid-0.5", (1, 2))][4] == pytest.approx(-0.5)
+    from xlir.experiments.studies.batching import noise_floor
+
+    assert noise_floor(list(noise.values())) == {"multi": pytest.approx(1.7 / 3)}  # the largest |A/A|
 
 
-def test_paper_claims_show_the_per_seed_difference_without_changing_the_verdict():
-    from xlir.experiments.studies.batching import paper_claims
+def test_welch_interval_and_seed_spread_on_known_values():
+    from xlir.evaluation.stats import seed_spread, welch_ci
 
-    tests = [("xx-mono", "multi", 200, 0.02, 0.01, 0.03, 0.001, 0.002),
-             ("xy", "multi", 200, 0.02, 0.01, 0.03, 0.001, 0.002),
-             ("xx-mono", "mono", 200, 0.0, -0.005, 0.005, 0.9, 0.9)]
-    seed_map = {("hybrid-0.5", "multi"): {0: 0.60, 1: 0.62, 2: 0.61},
-                ("xx-mono", "multi"): {0: 0.58, 1: 0.60, 2: 0.59}, ("xy", "multi"): {0: 0.59, 1: 0.60}}
-    plain = paper_claims(tests, {})
-    shown = paper_claims(tests, {}, seed_map=seed_map)
-    assert [c["verdict"] for c in shown] == [c["verdict"] for c in plain]
-    multi = shown[0]["numbers"]
-    assert ("hybrid - xx-mono: +0.0200 [+0.0100, +0.0300], Holm p = 0.002 "
-            "(per seed: +0.0200 [+0.0200, +0.0200] over 3 seeds)") in multi
-    assert "(per seed: +0.0150 [" in multi and "over 2 seeds)" in multi  # xy: the 2 seeds both ran
-    assert "per seed" not in shown[1]["numbers"]  # no per-seed mono figures given
+    d, lo, hi = welch_ci([90.0, 92.0, 91.0], [110.0, 108.0, 112.0])
+    # Welch: se = sqrt(1/3 + 4/3), df = (5/3)^2 / ((1/3)^2/2 + (4/3)^2/2) = 2.94, t(0.975, 2.94) = 3.20
+    assert d == pytest.approx(-19.0) and (hi - d) == pytest.approx(3.2 * math.sqrt(5 / 3), rel=0.01)
+    assert welch_ci([1.0], [2.0, 3.0]) is None and welch_ci([1.0, 1.0], [2.0, 2.0]) is None
+    assert seed_spread([0.5, 0.6, math.nan]) == pytest.approx((0.55, 0.5, 0.6))  # NaN left out: two seeds
+

@@ -365,8 +365,9 @@ def test_a_variant_keeps_its_colour_and_two_seeds_show_their_range():
     """Both recipe figures take one variant -> colour map in the preset's order (steps-1000 was orange
     in one figure and green in the other), and two seeds are drawn as their range, as the tables
     print them (a t interval on two values is 12.7 standard errors wide)."""
+    from xlir.evaluation.stats import seed_spread as _spread
     from xlir.reports.plots import variant_colors
-    from xlir.reports.studies.recipe import _seeds_text, _spread
+    from xlir.reports.studies.common import seeds_text as _seeds_text
 
     early = variant_colors(["steps-360", "steps-1000"])
     late = variant_colors(["steps-360", "steps-1000", "x"])

@@ -35,6 +35,37 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     return (m, m - half, m + half)
 
 
+def seed_spread(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of a figure over training seeds, as the reports print it: the Student-t
+    interval from three seeds on; with two, their range (a t interval on two values multiplies one
+    degree of freedom's SD by 12.7: near-equal seeds give a spuriously tight interval, distant ones a
+    uselessly wide one); one value, zero width. Non-finite values are left out."""
+    v = [float(x) for x in values if x is not None and math.isfinite(x)]
+    if len(v) == 2:
+        return (sum(v) / 2, min(v), max(v))
+    return mean_ci(v, level)
+
+
+def welch_ci(a: Sequence[float], b: Sequence[float],
+             level: float = 0.95) -> tuple[float, float, float] | None:
+    """(mean(a) − mean(b), low, high): the Welch interval for two independent samples (Satterthwaite
+    degrees of freedom), e.g. one figure per training run of two configurations, whose seeds are not
+    paired; None with fewer than two finite values on a side or zero variance on both."""
+    x = np.asarray([v for v in a if v is not None and math.isfinite(v)], dtype=float)
+    y = np.asarray([v for v in b if v is not None and math.isfinite(v)], dtype=float)
+    if len(x) < 2 or len(y) < 2:
+        return None
+    va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    d = float(x.mean() - y.mean())
+    if va + vb == 0:
+        return None
+    from scipy import stats
+
+    df = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, df) * math.sqrt(va + vb))
+    return (d, d - half, d + half)
+
+
 def trend(points: Iterable[tuple[float, int, float]]) -> dict:
     """Trend of a metric over k from ``(k, seed, value)`` points with k >= 1.
 

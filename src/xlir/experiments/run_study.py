@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import os
 import shlex
 import sys
@@ -265,3 +266,14 @@ def seed_to_seed(first, second, kinds) -> list[tuple]:
         if a:
             out.append((kind, len(a), *paired_difference(a, b, **PAIRED)))
     return out
+
+
+def decisive(diff: float, p_holm: float, per_seed: list[float], floor: float, alpha: float = 0.05) -> bool:
+    """Whether a paired comparison of two training configurations decides anything: Holm p < ``alpha``
+    (a per-question test: it sees question noise only), at least two seeds, the same sign in every
+    seed, and a difference larger than ``floor``, the A/A difference between two seeds of one
+    configuration (:func:`seed_to_seed`): the last three are what training noise would have to beat.
+    Every study's "finding" and every recipe decision uses this one rule."""
+    seeds = [x for x in per_seed if x is not None and math.isfinite(x)]
+    return (p_holm < alpha and len(seeds) >= 2 and all(x != 0 and (x > 0) == (diff > 0) for x in seeds)
+            and abs(diff) > floor)

@@ -252,31 +252,53 @@ def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -
 
 
 def seed_noise(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
-    """A/A comparisons (:func:`~xlir.experiments.run_study.seed_to_seed`): for each strategy with two
-    or more seeds, its second seed minus its first on the same questions. Rows ``(strategy, setting,
-    n, diff, low, high, p)``."""
+    """A/A comparisons (:func:`~xlir.experiments.run_study.seed_to_seed`): for each strategy, every
+    pair of its seeds, the later minus the earlier on the same questions (all pairs: the first two
+    alone hid xx-mono's larger seed-2 gap, +0.015 mono against +0.007). Rows ``(strategy, seeds, setting,
+    n, diff, low, high, p)``, ``seeds`` = (earlier, later)."""
+    from itertools import combinations
+
     from xlir.experiments.run_study import seed_to_seed
 
     out = []
     for (d, strategy), by_seed in sorted(cells.items()):
         if d != direction or len(by_seed) < 2:
             continue
-        first, second = (pq.get(by_seed[s], {}).get(coll, {}) for s in sorted(by_seed)[:2])
-        out += [(strategy, *row) for row in seed_to_seed(lambda k, q=first: q.get(k, {}),
-                                                         lambda k, q=second: q.get(k, {}),
-                                                         ("mono", "cross", "multi"))]
+        for s0, s1 in combinations(sorted(by_seed), 2):
+            first, second = (pq.get(by_seed[s], {}).get(coll, {}) for s in (s0, s1))
+            out += [(strategy, (s0, s1), *row) for row in seed_to_seed(lambda k, q=first: q.get(k, {}),
+                                                                        lambda k, q=second: q.get(k, {}),
+                                                                        ("mono", "cross", "multi"))]
+    return out
+
+
+def noise_floor(noise: list[tuple]) -> dict[str, float]:
+    """setting -> the largest |A/A difference| over every strategy and seed pair (:func:`seed_noise`):
+    what a new seed alone has done on this evaluation, the floor a finding must clear."""
+    out: dict = {}
+    for row in noise:
+        kind, diff = row[2], row[4]
+        if math.isfinite(diff):
+            out[kind] = max(out.get(kind, 0.0), abs(diff))
     return out
 
 
 def seed_cis(vals: dict) -> dict:
-    """Mean [95% CI over seeds] (:func:`~xlir.evaluation.stats.mean_ci`) of each key's values over
-    seeds; a key without values reads (nan, nan, nan)."""
-    return defaultdict(lambda: (math.nan, math.nan, math.nan), {k: mean_ci(v) for k, v in vals.items()})
+    """Mean and spread over seeds (:func:`~xlir.evaluation.stats.seed_spread`: t CI from three seeds,
+    the range of two) of each key's values; a key without values reads (nan, nan, nan)."""
+    from xlir.evaluation.stats import seed_spread
+
+    return defaultdict(lambda: (math.nan, math.nan, math.nan), {k: seed_spread(v) for k, v in vals.items()})
 
 
 NON_INFERIORITY = 0.01
-"""mAP margin of the "keeps" / "at least as good" claims: hybrid keeps a baseline's level when the
-95% CI of (hybrid - baseline) lies above -0.01 (declared with issue 13, before its runs)."""
+"""mAP margin of the "keeps" / "at least as good" claims (declared 2026-11-28, after the pilot `cpu`
+runs of this study and before the `cpu-scale` runs). It is larger than the differences the paper
+itself reports for these claims (0.000-0.009), so "reproduced" reads "no loss beyond 0.01 and not
+below on the estimate", not the paper's exact ordering."""
+CLAIM_RULE = "2026-12-07"
+"""The verdict rule in force (:func:`paper_claims`); "2026-11-28" is the earlier, per-question-only rule,
+kept so a report can show what it said."""
 
 MISSING = "not run (a strategy is missing)"
 PAPER_CLAIMS = (
@@ -285,24 +307,47 @@ PAPER_CLAIMS = (
 )
 
 
-def paper_claims(tests: list[tuple], rank_distance: dict[str, dict[int, float]], *,
-                 margin: float = NON_INFERIORITY, alpha: float = 0.05,
-                 seed_map: dict[tuple[str, str], dict[int, float]] | None = None) -> list[dict]:
+def _finite(by_seed: dict) -> dict:
+    return {s: v for s, v in by_seed.items() if v is not None and math.isfinite(v)}
+
+
+def seed_differences(seed_map: dict | None, baseline: str, setting: str) -> list[float]:
+    """hybrid − baseline of the table's mAP, one per seed both ran with a finite value (seed paired
+    with seed: the same data order)."""
+    if not seed_map:
+        return []
+    hyb = _finite(seed_map.get(("hybrid-0.5", setting), {}))
+    other = _finite(seed_map.get((baseline, setting), {}))
+    return [hyb[s] - other[s] for s in sorted(set(hyb) & set(other))]
+
+
+def paper_claims(tests: list[tuple], rank_distance: dict[str, dict[int, float]],
+                 seed_map: dict[tuple[str, str], dict[int, float]] | None = None, *,
+                 margin: float = NON_INFERIORITY, alpha: float = 0.05, rule: str = CLAIM_RULE) -> list[dict]:
     """The paper's three claims (arXiv 2408.10536, section 5 / Table 1), each ``reproduced``,
     ``not reproduced`` or ``inconclusive`` with the numbers that decide it.
 
-    ``tests``: rows of :func:`hybrid_against_baselines` (per-question paired, Holm-corrected);
-    ``rank_distance``: strategy -> seed -> rank distance. The mAP claims: not reproduced when hybrid
-    is Holm-significantly below a baseline; reproduced when every CI of (hybrid - baseline) lies above
-    -``margin``; else inconclusive. Rank distance (one figure per model, so paired by seed, Student-t
-    CI of the differences over seeds): reproduced when the CI of (hybrid - baseline) is below 0 for
-    both baselines, not reproduced when it is above 0 for one, else inconclusive (also with one seed).
+    ``tests``: rows of :func:`hybrid_against_baselines` (per question, Holm within the evaluation);
+    ``seed_map``: (strategy, setting) -> seed -> the table's mAP; ``rank_distance``: strategy -> seed
+    -> rank distance.
 
-    ``seed_map`` ((strategy, setting) -> seed -> mAP), when given, adds to each mAP claim the
-    difference of the seeds' mAP (paired by seed, Student-t CI over seeds): evidence that sees the
-    training noise a per-question test averages away. It is shown, not used: the verdict rule was
-    declared before the runs.
+    The mAP claims (rule of 2026-12-07, adopted after a review of the first ``cpu-scale`` report: the
+    per-question test cannot see training noise, and two seeds of one strategy differed by more than
+    the effect it called significant) need both levels of evidence: **reproduced** when, against every
+    baseline, hybrid is not below on the per-question estimate and both the per-question CI and the
+    per-seed t CI (the table's mAP, seed paired with seed, at least two seeds) lie above −``margin``;
+    **not reproduced** when, against some baseline, the per-question CI lies entirely below −``margin``
+    and the per-seed t CI below 0; else **inconclusive**. ``rule="2026-11-28"``: the earlier rule
+    (per question only: not reproduced when Holm-significantly below, reproduced when every CI lies
+    above −``margin``).
+
+    Rank distance (one figure per trained model; seeds of two samplers are not paired): the Welch
+    interval of (hybrid − baseline) over the seeds, reproduced when below 0 against both baselines,
+    not reproduced when above 0 against one, else inconclusive. With 2-3 seeds per strategy its power
+    is small: inconclusive is the expected verdict unless the effect is large.
     """
+    from xlir.evaluation.stats import welch_ci
+
     by = {(t[0], t[1]): t for t in tests}
     out = []
     for claim, setting, baselines in PAPER_CLAIMS:
@@ -310,33 +355,44 @@ def paper_claims(tests: list[tuple], rank_distance: dict[str, dict[int, float]],
         if any(r is None for r in rows):
             out.append({"claim": claim, "verdict": "inconclusive", "numbers": MISSING})
             continue
+        per_seed = {b: seed_differences(seed_map, b, setting) for b in baselines}
+        seed_ci = {b: mean_ci(v) if len(v) >= 2 else None for b, v in per_seed.items()}
         numbers = "; ".join(f"hybrid - {b}: {d:+.4f} [{lo:+.4f}, {hi:+.4f}], {p_equals(ph, 'Holm p')}"
-                            + _per_seed(seed_map, b, setting) for b, _, _, d, lo, hi, _, ph in rows)
-        if any(d < 0 and ph < alpha for _, _, _, d, _, _, _, ph in rows):
+                            + _per_seed_text(seed_ci[b], len(per_seed[b]))
+                            for b, _, _, d, lo, hi, _, ph in rows)
+        if rule == "2026-11-28":
+            if any(d < 0 and ph < alpha for _, _, _, d, _, _, _, ph in rows):
+                verdict = "not reproduced"
+            elif all(lo >= -margin for _, _, _, _, lo, _, _, _ in rows):
+                verdict = "reproduced"
+            else:
+                verdict = "inconclusive"
+        elif any(hi < -margin and seed_ci[b] is not None and seed_ci[b][2] < 0
+                 for b, _, _, _, _, hi, _, _ in rows):
             verdict = "not reproduced"
-        elif all(lo >= -margin for _, _, _, _, lo, _, _, _ in rows):
+        elif all(d >= 0 and lo > -margin and seed_ci[b] is not None and seed_ci[b][1] > -margin
+                 for b, _, _, d, lo, _, _, _ in rows):
             verdict = "reproduced"
         else:
             verdict = "inconclusive"
         out.append({"claim": claim, "verdict": verdict, "numbers": numbers})
     claim = "hybrid lowers rank distance (against xx-mono and xy)"
-    hyb = rank_distance.get("hybrid-0.5", {})
-    cis = {}
-    for b in ("xx-mono", "xy"):
-        seeds = sorted(set(hyb) & set(rank_distance.get(b, {})))
-        if seeds:
-            cis[b] = (mean_ci([hyb[s] - rank_distance[b][s] for s in seeds]), len(seeds))
-    if len(cis) < 2:
+    hyb = _finite(rank_distance.get("hybrid-0.5", {}))
+    others = {b: _finite(rank_distance.get(b, {})) for b in ("xx-mono", "xy")}
+    if not hyb or not all(others.values()):
         out.append({"claim": claim, "verdict": "inconclusive", "numbers": MISSING})
         return out
-    numbers = "; ".join(f"hybrid - {b}: {m:+.1f} [{lo:+.1f}, {hi:+.1f}] over {n} seed(s)"
-                        for b, ((m, lo, hi), n) in cis.items())
-    if any(n < 2 for _, n in cis.values()):
+    cis = {b: welch_ci(list(hyb.values()), list(v.values())) for b, v in others.items()}
+    numbers = "; ".join(
+        f"hybrid - {b}: " + (f"{ci[0]:+.1f} [{ci[1]:+.1f}, {ci[2]:+.1f}]" if ci else
+                             f"{_mean(hyb) - _mean(others[b]):+.1f} (no interval)")
+        + f" over {len(hyb)} and {len(others[b])} seeds" for b, ci in cis.items())
+    if any(ci is None for ci in cis.values()):
         verdict = "inconclusive"
-        numbers += " (one seed: no CI)"
-    elif any(lo > 0 for (_, lo, _), _ in cis.values()):
+        numbers += " (an interval needs two finite seeds on each side)"
+    elif any(ci[1] > 0 for ci in cis.values()):
         verdict = "not reproduced"
-    elif all(hi < 0 for (_, _, hi), _ in cis.values()):
+    elif all(ci[2] < 0 for ci in cis.values()):
         verdict = "reproduced"
     else:
         verdict = "inconclusive"
@@ -344,16 +400,16 @@ def paper_claims(tests: list[tuple], rank_distance: dict[str, dict[int, float]],
     return out
 
 
-def _per_seed(seed_map: dict | None, baseline: str, setting: str) -> str:
-    """' (per seed: mean [t CI] over n seeds)' of hybrid - baseline mAP, or '' without two paired seeds."""
-    if not seed_map:
-        return ""
-    hyb, other = seed_map.get(("hybrid-0.5", setting), {}), seed_map.get((baseline, setting), {})
-    seeds = sorted(set(hyb) & set(other))
-    if len(seeds) < 2:
-        return ""
-    m, lo, hi = mean_ci([hyb[s] - other[s] for s in seeds])
-    return f" (per seed: {m:+.4f} [{lo:+.4f}, {hi:+.4f}] over {len(seeds)} seeds)"
+def _mean(by_seed: dict) -> float:
+    return sum(by_seed.values()) / len(by_seed)
+
+
+def _per_seed_text(ci: tuple | None, n: int) -> str:
+    """' (per seed: mean [t CI] over n seeds)' of hybrid − baseline mAP, or a note without two seeds."""
+    if ci is None:
+        return " (per seed: fewer than 2 paired seeds)" if n else ""
+    m, lo, hi = ci
+    return f" (per seed: {m:+.4f} [{lo:+.4f}, {hi:+.4f}] over {n} seeds)"
 
 
 STUDY = STUDIES.register("batching")(

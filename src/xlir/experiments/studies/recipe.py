@@ -391,14 +391,14 @@ def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) ->
 
 
 def decisive(test: dict, noise: dict[str, float], alpha: float = ALPHA) -> bool:
-    """Whether one paired test decides anything: Holm p < ``alpha`` over its family, at least two
-    seeds, the same sign in every seed, and a difference larger than the A/A difference between two
-    seeds of the quick recipe on that kind (``noise``: kind -> |seed 1 − seed 0|). A per-question test
-    sees question noise only; the last three conditions are what it cannot see: training noise."""
-    per_seed = test.get("per_seed") or []
-    return (test.get("p_holm", 1.0) < alpha and test["seeds"] >= 2 and len(per_seed) >= 2
-            and all(math.copysign(1.0, x) == math.copysign(1.0, test["diff"]) and x != 0 for x in per_seed)
-            and abs(test["diff"]) > noise.get(test["kind"], 0.0))
+    """Whether one paired test decides anything (:func:`~xlir.experiments.run_study.decisive`, the rule
+    every study shares): Holm p < ``alpha`` over its family, at least two seeds, the same sign in every
+    seed, and a difference larger than the A/A difference between two seeds of the quick recipe on
+    that kind (``noise``: kind -> |seed 1 − seed 0|)."""
+    from xlir.experiments.run_study import decisive as rule
+
+    return test["seeds"] >= 2 and rule(test["diff"], test.get("p_holm", 1.0), test.get("per_seed") or [],
+                                        noise.get(test["kind"], 0.0), alpha)
 
 
 def verdict(tests: list[dict], noise: dict[str, float] | None = None, alpha: float = ALPHA) -> str:

@@ -12,6 +12,20 @@ def fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:
         return f"{m:.{digits}f}"
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
+def seeds_text(values, digits: int = 3) -> str:
+    """A figure over training seeds (:func:`~xlir.evaluation.stats.seed_spread`): mean [95% t CI] from
+    three seeds, mean (low–high) with two, the value with one, – with none."""
+    from xlir.evaluation.stats import seed_spread
+
+    m, lo, hi = seed_spread(values)
+    n = sum(1 for v in values if v is not None and math.isfinite(v))
+    if not n:
+        return "–"
+    if n == 2:
+        return f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+    return fmt_ci(m, lo, hi, digits=digits)
+
+
 def preset_settings(meta: dict) -> dict:
     """The settings of the preset a study ran (``study.json``: ``presets[preset]``); {} if not recorded."""
     return (meta.get("presets") or {}).get(meta.get("preset")) or {}
@@ -37,7 +51,7 @@ def preset_note(meta: dict) -> str:
         ("budget", "pre-training pairs per cell (split evenly over the k languages)"),
         ("per_language", "pre-training pairs per language in the fixed-per-language design"),
         ("pt_batch", "pre-training batch"),
-        ("limit", "questions per language"),
+        ("limit", "questions per language (at most: a language with fewer keeps all)"),
         ("pool", "candidate pool: gold + first N per language"),
         ("seeds", "seeds"),
         ("precision", "precision"),

@@ -10,12 +10,11 @@ questions). The paper's rows (arXiv 2408.10536, Table 1, XQuAD-R) are the only c
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 
 from xlir.evaluation.significance import format_p, p_equals
-from xlir.evaluation.stats import mean_ci
+from xlir.evaluation.stats import mean_ci, seed_spread
 from xlir.experiments.run_study import read_per_question
 from xlir.experiments.studies.recipe import (
     ALPHA,
@@ -31,7 +30,7 @@ from xlir.experiments.studies.recipe import (
     verdict,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import cell_time_note, fmt_ci, preset_settings, with_interim
+from xlir.reports.studies.common import cell_time_note, preset_settings, seeds_text, with_interim
 
 COLL = "xquad-r"
 QUICK = ("quick", 1.0)
@@ -212,27 +211,6 @@ def _base_line(tests: list[dict]) -> str:
                      f"{p_equals(t['p_holm'], 'Holm p')}" for t in tests)
 
 
-def _spread(values: list[float]) -> tuple[float, float, float]:
-    """(mean, low, high) over seeds by the rule of :func:`_seeds_text`: the t interval from three
-    seeds, the range of two, zero width for one."""
-    vs = [v for v in values if v is not None and not math.isnan(v)]
-    if len(vs) == 2:
-        return sum(vs) / 2, min(vs), max(vs)
-    return mean_ci(vs)
-
-
-def _seeds_text(values: list[float], digits: int) -> str:
-    """A variant's value over its seeds: the t interval from three seeds on; with two, their range
-    (a t interval on two values has a 12.7 multiplier: wide to the point of saying nothing); one, the
-    value."""
-    vs = [v for v in values if v is not None and not math.isnan(v)]
-    if not vs:
-        return "–"
-    if len(vs) == 2:
-        return f"{sum(vs) / 2:.{digits}f} ({min(vs):.{digits}f}–{max(vs):.{digits}f})"
-    return fmt_ci(*mean_ci(vs), digits=digits)
-
-
 def _tried_table(ci: dict, vals: dict, info: dict, minutes: dict, pairs: dict) -> list[str]:
     out = ["## What was tried (dev slice)", "",
            "mAP and rank distance (multilingual pool, lower = less language bias) over seeds: mean "
@@ -246,7 +224,7 @@ def _tried_table(ci: dict, vals: dict, info: dict, minutes: dict, pairs: dict) -
         w = 0.0 if variant == "base" else 1.0
         if (variant, w, "mono", "AP") not in vals:
             continue
-        cols = [_seeds_text(vals.get((variant, w, k, m), []), d)
+        cols = [seeds_text(vals.get((variant, w, k, m), []), d)
                 for k, m, d in (("mono", "AP", 3), ("cross", "AP", 3), ("multi", "AP", 3),
                                 ("multi", "rank_distance", 1))]
         n = len(vals[(variant, w, "mono", "AP")])
@@ -297,7 +275,7 @@ def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures:
         return []
     series: dict = {}
     for variant in ["quick", *[v for v in merged if v != "quick"]]:
-        series[variant] = {kind: [(w, *_spread(vals[(variant if w else "base", w, kind, "AP")]))
+        series[variant] = {kind: [(w, *seed_spread(vals[(variant if w else "base", w, kind, "AP")]))
                                   for w in sorted({w for v, w in index if v in (variant, "base")})
                                   if (variant if w else "base", w, kind, "AP") in vals]
                            for kind in ("mono", "multi")}
@@ -324,7 +302,7 @@ def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures:
         variant, w = key
         mono, multi = by[key].get("mono"), by[key].get("multi")
         n = len(vals.get((variant, w, "mono", "AP"), []))
-        cells = [_seeds_text(vals.get((variant, w, k, "AP"), []), 3) for k in ("mono", "multi")]
+        cells = [seeds_text(vals.get((variant, w, k, "AP"), []), 3) for k in ("mono", "multi")]
         cols = [f"{t['diff']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}], {format_p(t['p_holm'])}"
                 f"{' *' if t['p_holm'] < ALPHA else ''}" if t else "–" for t in (mono, multi)]
         out.append(f"| {variant} | {w:g} | {n} | {cells[0]} | {cells[1]} | {cols[0]} | {cols[1]} |")
