@@ -215,3 +215,70 @@ def test_a_model_folders_weights_are_its_modules_not_a_model_kept_inside_it(merg
     _, out = merged_run
     names = [str(f.relative_to(out)) for f in weight_files(out)]
     assert "model.safetensors" in names and not any(n.startswith("unmerged") for n in names)
+
+
+def test_a_base_the_trained_model_did_not_start_from_is_refused_unless_asked(tiny_model_path, trained_path,
+                                                                            tmp_path):
+    """WiSE-FT mixes a model with its own base: the trained record names it by fingerprint. An
+    unrelated model of the same shape merged silently, and its card said "its base model"."""
+    from xlir.cli import app
+    from xlir.models.merge import merge_models
+    from xlir.models.tiny import build_tiny_model
+
+    other = build_tiny_model(tmp_path / "other", seed=7)
+    with pytest.raises(ModelError, match="was fine-tuned from .* not from .*--any-base"):
+        merge_models(str(other), str(trained_path), 0.5, tmp_path / "unrelated")
+    assert not (tmp_path / "unrelated").exists()
+    res = CliRunner().invoke(app, ["merge", str(other), str(trained_path), "-w", "0.5", "-o",
+                                   str(tmp_path / "soup"), "--any-base"])
+    assert res.exit_code == 0, res.output
+    soup = json.loads((tmp_path / "soup" / "xlir_merge.json").read_text())
+    assert soup["lineage"] == "any base (--any-base)"
+    card = (tmp_path / "soup" / "README.md").read_text()
+    assert "interpolated with its base model" not in card and "(any base (--any-base))" in card
+    ok = merge_models(str(tiny_model_path), str(trained_path), 0.5, tmp_path / "ok")
+    assert json.loads((ok / "xlir_merge.json").read_text())["lineage"] == "checked"
+    with pytest.raises(ModelError, match="look swapped"):
+        merge_models(str(trained_path), str(tiny_model_path), 0.5, tmp_path / "swapped")
+    with pytest.raises(ModelError, match="same weights"):
+        merge_models(str(trained_path), str(trained_path), 0.5, tmp_path / "self")
+    with pytest.raises(ModelError, match="the base model .* is already a WiSE-FT merge"):
+        merge_models(str(ok), str(trained_path), 0.5, tmp_path / "merged-base")
+
+
+def test_the_output_may_not_replace_an_input_or_the_current_folder(tiny_model_path, trained_path, tmp_path,
+                                                                   monkeypatch):
+    import shutil
+
+    from xlir.cli import app
+
+    copy = tmp_path / "trained-copy"
+    shutil.copytree(trained_path, copy)
+    before = sorted(p.name for p in copy.iterdir())
+    res = CliRunner().invoke(app, ["merge", str(tiny_model_path), str(copy), "-w", "0.5", "-o", str(copy),
+                                   "--overwrite"])
+    assert isinstance(res.exception, ConfigError) and "would replace the input" in str(res.exception)
+    assert sorted(p.name for p in copy.iterdir()) == before  # the trained run is intact
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "keep.txt").write_text("x")
+    monkeypatch.chdir(work)
+    res = CliRunner().invoke(app, ["merge", str(tiny_model_path), str(copy), "-w", "0.5", "-o", ".",
+                                   "--overwrite"])
+    assert isinstance(res.exception, ConfigError) and "current folder" in str(res.exception)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trained-copy", "work"]  # no stray folder
+
+
+def test_a_record_whose_merge_entry_is_not_an_object_is_a_data_error(tiny_model_path, trained_path,
+                                                                      tmp_path):
+    import shutil
+
+    from xlir.errors import DataError
+    from xlir.models.merge import merge_models
+
+    copy = tmp_path / "odd"
+    shutil.copytree(trained_path, copy)
+    record = json.loads((copy / "xlir_training.json").read_text())
+    (copy / "xlir_training.json").write_text(json.dumps({**record, "merge": "yes"}))
+    with pytest.raises(DataError, match="xlir_training.json.*not an xlir training record"):
+        merge_models(str(tiny_model_path), str(copy), 0.5, tmp_path / "out")

@@ -144,10 +144,11 @@ def test_options_beat_the_config_file_which_beats_the_recipe_which_beats_the_def
     assert resolve_config("quick", None, {"steps": 10}) == recipe("quick", steps=10)
     assert resolve_config(None, None, {"steps": 10}) == TrainConfig(steps=10)
     named = tmp_path / "named.toml"  # a file may name its recipe; --recipe wins over that name
-    named.write_text('[train]\nrecipe = "best-cpu"\nsteps = 30\n')
+    named.write_text('[train]\nrecipe = "best-cpu"\nsteps = 30\n')  # the option wins, with a warning
     from_file = resolve_config(None, named, {})
     assert (from_file.recipe, from_file.steps, from_file.hard_negatives) == ("best-cpu", 30, 1)
-    assert resolve_config("quick", named, {}).hard_negatives == 0
+    with pytest.warns(UserWarning, match="--recipe quick replaces the recipe 'best-cpu'"):
+        assert resolve_config("quick", named, {}).hard_negatives == 0
     with pytest.raises(ConfigError, match=f"{file.name}: steps"):
         resolve_config("quick", file, {"steps": -1})
 
@@ -203,3 +204,25 @@ def test_the_quickstart_trains_the_quick_recipe_or_the_one_its_config_names(tmp_
     assert (cfg.train.recipe, cfg.train.steps, cfg.train.hard_negatives, cfg.train.precision) == (
         "best-cpu", 600, 1, "auto")
     assert cfg.train.checkpoint_every == 100 and cfg.train.output == cfg.output / "model"
+
+
+def test_a_key_outside_the_train_table_and_an_empty_recipe_are_refused(tmp_path):
+    """Each of these trained something other than what the user wrote, without a word: `steps = 3`
+    above a [train] table trained the default 100 steps; `--recipe ""` (an unset $RECIPE) trained
+    the defaults. (`--recipe quick` over a file naming best-cpu still wins, with a warning: above.)"""
+    mixed = tmp_path / "mixed.toml"
+    mixed.write_text('steps = 3\n[train]\nlr = 0.01\n[quickstart]\nlimit = 5\n')
+    with pytest.raises(ConfigError, match=r"steps is outside the \[train\] table"):
+        resolve_config(config_file=mixed)
+    tables = tmp_path / "tables.toml"  # other tables serve other configs: still fine
+    tables.write_text('[train]\nsteps = 3\n[quickstart]\nlimit = 5\n')
+    assert resolve_config(config_file=tables).steps == 3
+    with pytest.raises(ConfigError, match="--recipe is empty"):
+        resolve_config(recipe="")
+    named = tmp_path / "named.toml"
+    named.write_text('[train]\nrecipe = "best-cpu"\nsteps = 2\n')
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same recipe twice: no warning
+        assert resolve_config(recipe="best-cpu", config_file=named).steps == 2

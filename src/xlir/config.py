@@ -33,6 +33,13 @@ def read_toml(path: str | Path, table: str = "") -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     found = data.get(table, data) if table else data
+    if table and table in data:
+        # other tables may serve other configs (a quickstart file holds [quickstart] and [train]), but a
+        # bare key beside the table would be read by nobody: say so rather than train without it
+        loose = [k for k, v in data.items() if k != table and not isinstance(v, dict)]
+        if loose:
+            raise ConfigError(f"{path}: {', '.join(loose)} {'is' if len(loose) == 1 else 'are'} outside the "
+                              f"[{table}] table, where they would be ignored: move them into it")
     if not isinstance(found, dict):
         raise ConfigError(f"{path}: '{table}' must be a table of settings, not {type(found).__name__}")
     return dict(found)

@@ -84,6 +84,10 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False, what: str = "output
     """
     path = Path(path)
     check_output_dir(path, what)
+    here = Path.cwd().resolve()
+    if path.resolve() == here or path.resolve() in here.parents:
+        raise ConfigError(f"{what} {path} is the current folder or one of its parents: a folder cannot "
+                          "replace the one it is written from; name a new folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise ConfigError(f"{what} {path} already exists and is not empty: choose another path, or "
                           f"pass --overwrite to replace it")

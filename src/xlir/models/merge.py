@@ -52,7 +52,7 @@ def check_weight(weight: float) -> float:
     if not math.isfinite(w) or not 0.0 <= w <= 1.0:
         raise ConfigError(f"--weight must be a finite number in [0, 1] (0: the base model, 1: the trained "
                           f"model), got {weight!r}")
-    return w
+    return w + 0.0  # -0.0 -> 0.0: the record and the echo say 0
 
 
 def _first_difference(a, b, where: str = "") -> str | None:
@@ -154,22 +154,29 @@ def _parent_info(name: str, model) -> dict:
 
 
 def merge_models(base: str | Path, trained: str | Path, weight: float, output: str | Path, *,
-                 overwrite: bool = False, finish: Callable[[Path], None] | None = None) -> Path:
+                 overwrite: bool = False, finish: Callable[[Path], None] | None = None,
+                 any_base: bool = False) -> Path:
     """Write the WiSE-FT interpolation of ``base`` and ``trained`` (model names or folders, as
     everywhere in xlir) at ``weight`` into the folder ``output``; returns it.
 
-    ``finish(folder)`` runs on the complete temporary folder before it is renamed into place (the
-    command writes the model card there).
+    WiSE-FT interpolates a fine-tuned model with the model it was fine-tuned from: where the trained
+    folder's xlir record names its base (by fingerprint), ``base`` must be that model, unless
+    ``any_base`` (interpolating unrelated checkpoints of one architecture, as model soups do); the
+    record says which (``lineage``). ``finish(folder)`` runs on the complete temporary folder before
+    it is renamed into place (the command writes the model card there).
     """
     from xlir.models.loading import fingerprint, load_model, resolve_model_path
 
     w = check_weight(weight)
     output = Path(output)
     _refuse_merged_parent(trained)
+    _refuse_merged_parent(base, role="base")
+    _refuse_output_over_input(output, base, trained)
     with atomic_dir(output, overwrite=overwrite, what="merged model folder") as tmp:
         base_model = load_model(base)
         trained_model = load_model(trained)
         check_compatible(base_model, trained_model, (f"base {base}", f"trained {trained}"))
+        lineage = _check_lineage(base, trained, fingerprint(base_model), fingerprint(trained_model), any_base)
         parents = {"base": _parent_info(str(base), base_model),
                    "trained": _parent_info(str(trained), trained_model)}
         trained_model.load_state_dict(
@@ -184,7 +191,8 @@ def merge_models(base: str | Path, trained: str | Path, weight: float, output: s
                 shutil.copyfile(trained_dir / extra, tmp / extra)
         sources = sorted({s for p in parents.values() for s in p["training_sources"]})
         write_json_atomic(tmp / MERGE_FILE, {
-            "method": METHOD, "weight": w, "base": parents["base"], "trained": parents["trained"],
+            "method": METHOD, "weight": w, "lineage": lineage, "base": parents["base"],
+            "trained": parents["trained"],
             "sources": sources, "fingerprint": fingerprint(trained_model), "versions": _versions()},
             indent=2, trailing_newline=True)
         if finish is not None:
@@ -192,26 +200,81 @@ def merge_models(base: str | Path, trained: str | Path, weight: float, output: s
     return output
 
 
-def _refuse_merged_parent(trained: str | Path) -> None:
-    """A trained parent that is itself a merge would be merged twice (λ' = λ·λ_before) under a record
-    and card that name one λ: refuse it, naming the folder to merge instead."""
+def _record(path: Path) -> dict | None:
+    """The folder's xlir training record, or None; a garbled or non-object record is a DataError."""
+    if not (path / RECORD_FILE).is_file():
+        return None
+    from xlir.data.io import read_json
+    from xlir.errors import DataError
+
+    record = read_json(path / RECORD_FILE)  # garbled JSON: a DataError naming it
+    if not isinstance(record, dict) or not isinstance(record.get("merge") or {}, dict):
+        raise DataError(path / RECORD_FILE, "not an xlir training record", record="merge",
+                        expected="an object with an optional 'merge' object")
+    return record
+
+
+def _refuse_merged_parent(model: str | Path, role: str = "trained") -> None:
+    """A parent that is itself a merge would be merged twice (λ' = λ·λ_before) under a record and card
+    that name one λ (as the trained side), or is not the model training started from (as the base):
+    refuse it, naming the folder to use instead."""
     from xlir.models.loading import resolve_model_path
 
-    path = Path(resolve_model_path(trained))
+    path = Path(resolve_model_path(model))
+    instead = ("merge the trained model it was made from instead (its 'trained' entry names it)"
+               if role == "trained" else "the base must be the model the trained one was fine-tuned from")
     if (path / MERGE_FILE).is_file():
-        raise ModelError(f"{path} is already a WiSE-FT merge ({MERGE_FILE}); merge the trained model it was "
-                         "made from instead (its 'trained' entry names it)")
-    if (path / RECORD_FILE).is_file():
-        from xlir.data.io import read_json
+        raise ModelError(f"the {role} model {path} is already a WiSE-FT merge ({MERGE_FILE}); {instead}")
+    record = _record(path)
+    merged = (record or {}).get("merge")
+    if merged:
+        unmerged = path / str(merged.get("unmerged"))
+        raise ModelError(
+            f"the {role} model {path} was merged with its base model when its training ended "
+            f"(λ = {merged.get('weight')}); " + (
+                f"merge its trained weights instead: xlir merge BASE {unmerged} --weight λ -o OUT"
+                if role == "trained" else instead))
 
-        record = read_json(path / RECORD_FILE)  # a garbled record: a DataError naming it
-        merged = record.get("merge") if isinstance(record, dict) else None
-        if merged:
-            raise ModelError(
-                f"{path} was merged with its base model when its training ended "
-                f"(λ = {merged.get('weight')}); "
-                f"merge its trained weights instead: xlir merge BASE {path / str(merged.get('unmerged'))} "
-                "--weight λ")
+
+def _refuse_output_over_input(output: Path, *models: str | Path) -> None:
+    """The output may not be (or contain) a parent's folder: ``--overwrite`` would delete the weights the
+    merge record then names by path and sha256."""
+    from xlir.models.loading import resolve_model_path
+
+    out = output.resolve()
+    for m in models:
+        path = Path(resolve_model_path(m))
+        if path.exists() and (out == path.resolve() or out in path.resolve().parents):
+            raise ConfigError(f"the merged model folder {output} would replace the input {m}: choose a new "
+                              "folder")
+
+
+def _check_lineage(base, trained, base_fp: str, trained_fp: str, any_base: bool) -> str:
+    """``checked`` when the trained folder's record names ``base`` (by fingerprint) as the model it was
+    fine-tuned from; ``not checked (...)`` without such a record; ``any base (--any-base)`` when the
+    user asked to interpolate another model. Refuses the same weights twice, and a base other than the
+    recorded one unless ``any_base``."""
+    from xlir.models.loading import resolve_model_path
+
+    if base_fp == trained_fp:
+        raise ModelError(f"base {base} and trained {trained} hold the same weights (fingerprint {base_fp}): "
+                         "a merge would return them unchanged")
+    base_record = _record(Path(resolve_model_path(base))) or {}
+    if base_record.get("base_model_fingerprint") == trained_fp:
+        raise ModelError(f"base {base} was fine-tuned from trained {trained}: the two arguments look swapped "
+                         "(xlir merge BASE TRAINED)")
+    record = _record(Path(resolve_model_path(trained))) or {}
+    recorded = record.get("base_model_fingerprint")
+    if recorded is None:
+        return "not checked (the trained folder has no xlir training record)"
+    if recorded == base_fp:
+        return "checked"
+    if any_base:
+        return "any base (--any-base)"
+    raise ModelError(
+        f"{trained} was fine-tuned from {record.get('model')!r} (fingerprint {recorded}), not from {base} "
+        f"(fingerprint {base_fp}): WiSE-FT interpolates a model with its own base. Name that base, or pass "
+        "--any-base to interpolate unrelated checkpoints anyway")
 
 
 def _versions() -> dict[str, str]:

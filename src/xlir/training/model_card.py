@@ -127,12 +127,20 @@ def _merge_lines(merge: dict) -> list[str]:
         f"These weights are not the fine-tuned ones: they are θ = (1 − λ)·θ_base + λ·θ_trained with "
         f"λ = {w} (Wortsman et al., [arXiv 2109.01903](https://arxiv.org/abs/2109.01903)), every "
         "floating tensor mixed in fp32. The training section describes the trained parent.", "",
-        f"- **Base parent**: `{base.get('name')}` (fingerprint {base.get('fingerprint')})",
+        f"- **Base parent**: `{base.get('name')}` (fingerprint {base.get('fingerprint')}; lineage "
+        f"{merge.get('lineage', 'not recorded')})",
         f"- **Trained parent**: `{trained.get('name')}` (fingerprint {trained.get('fingerprint')})",
         f"- **Training sources of either parent** (the zero-shot guard uses all of them): "
         f"{', '.join(merge.get('sources', [])) or 'none'}", "",
         "Both parents' weight files' sha256 are in `xlir_merge.json` beside this card.", "",
     ]
+
+
+def _merge_partner(merge: dict | None) -> str:
+    """'its base model', or the other model's name where the merge was not with the recorded base."""
+    if merge and merge.get("lineage", "checked") != "checked":
+        return f"`{(merge.get('base') or {}).get('name')}` ({merge.get('lineage')})"
+    return "its base model"
 
 
 def _training_merge_lines(merge: dict) -> list[str]:
@@ -143,7 +151,7 @@ def _training_merge_lines(merge: dict) -> list[str]:
         f"λ = {merge.get('weight')} and θ_base = `{merge.get('base')}` (Wortsman et al., "
         "[arXiv 2109.01903](https://arxiv.org/abs/2109.01903)), every floating tensor mixed in fp32. "
         f"The trained weights before the merge are in `{merge.get('unmerged')}/` "
-        f"(`xlir merge {merge.get('base')} <this folder>/{merge.get('unmerged')} --weight λ` gives "
+        f"(`xlir merge {merge.get('base')} <this folder>/{merge.get('unmerged')} --weight λ -o OUT` gives "
         "other points of the λ curve).", "",
     ]
 
@@ -164,7 +172,7 @@ def model_card(record: dict, evaluation: list[dict] | None = None, merge: dict |
     text = [
         *meta, "",
         f"# {base_id} fine-tuned for multilingual retrieval with hybrid batches"
-        + (f", interpolated with its base model (λ = {(merge or record['merge']).get('weight')})"
+        + (f", interpolated with {_merge_partner(merge)} (λ = {(merge or record['merge']).get('weight')})"
            if merge or record.get("merge") else ""),
         "",
         "A sentence-transformers bi-encoder fine-tuned with xlir using hybrid batch sampling "

@@ -151,7 +151,16 @@ def resolve_config(recipe: str | None = None, config_file: str | Path | None = N
     """What ``xlir train`` trains: options (``overrides``, None = not given) > the ``--config`` file's
     values > the recipe (``recipe``, else a ``recipe = "..."`` in the file) > TrainConfig defaults."""
     file_values = TrainConfig.from_file(read_toml(config_file, TrainConfig.toml_table)) if config_file else {}
-    name = recipe or file_values.get("recipe")
+    if recipe is not None and not recipe.strip():
+        raise ConfigError("--recipe is empty: name a recipe (xlir train --list-recipes) or leave the "
+                          "option out")
+    in_file = file_values.get("recipe")
+    if recipe and in_file and canonical_name(recipe) != canonical_name(in_file):
+        # the option wins, as every option does over the file; but say so: the file's recipe would
+        # otherwise vanish without a trace (the record names only the recipe used)
+        warnings.warn(f"--recipe {recipe} replaces the recipe {in_file!r} that {config_file} names; the "
+                      "file's other settings still apply", UserWarning, stacklevel=2)
+    name = recipe or in_file
     base = load_recipe(name) if name else None
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     values = {**(base.values if base else {}), **file_values, **given}
