@@ -59,3 +59,26 @@ def test_other_library_errors_on_a_local_folder_name_the_folder(copy):
     (copy / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelError, match=rf"cannot load the model folder {copy}"):
         load_model(str(copy))
+
+
+def test_a_missing_folder_is_named_at_once_not_tried_on_the_hub(tmp_path, monkeypatch):
+    """`runs/nope` (a typo under a folder that exists) was sent to the Hub as an id: a minute of
+    retries, then an error that never said the folder is missing."""
+    import time
+
+    (tmp_path / "runs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for name in ("runs/nope", "./nope", str(tmp_path / "a" / "b")):
+        start = time.monotonic()
+        with pytest.raises(ModelError, match="does not exist"):
+            load_model(name)
+        assert time.monotonic() - start < 5, name
+
+
+def test_an_infinite_or_nan_setting_is_refused_before_training():
+    from xlir.errors import ConfigError
+    from xlir.training.config import TrainConfig
+
+    for field in ("lr", "temperature", "merge_weight"):
+        with pytest.raises(ConfigError, match=f"{field}: Input should be a finite number"):
+            TrainConfig.build("test", **{field: float("inf")})

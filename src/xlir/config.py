@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from xlir.errors import ConfigError
 
@@ -52,7 +52,10 @@ def validation_problems(exc: ValidationError) -> str:
 
 
 class TomlConfig(BaseModel):
-    """Base class of the configs: :meth:`from_toml` and :meth:`build` with errors that name the field."""
+    """Base class of the configs: :meth:`from_toml` and :meth:`build` with errors that name the field.
+    No float setting may be NaN or infinite (``--lr inf`` passed validation and failed at step 2)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     toml_table: ClassVar[str] = ""
     """The TOML table this config reads when the file has one (``train`` for TrainConfig)."""

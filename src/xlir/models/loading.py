@@ -37,6 +37,16 @@ def resolve_model_path(name_or_path: str | Path) -> str:
     return name
 
 
+def looks_like_a_path(name: str) -> bool:
+    """A missing name that is meant as a folder, not a Hub id: it starts with / . ~, has more than one
+    '/', or its first part is a folder here (``runs/nope``: a typo would otherwise cost a minute of
+    Hub retries before an error that never says the folder is missing)."""
+    if not name or name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name:
+        return bool(name)
+    first = name.split("/", 1)[0]
+    return "/" in name and Path(first).is_dir()
+
+
 #: Files by which xlir recognises a folder it wrote (a conversion, a trained or pre-trained model).
 XLIR_MARKERS = ("xlir_model.json", "xlir_training.json", "pretrain.json", "xlir_merge.json")
 
@@ -54,6 +64,10 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | None = No
     local = Path(path).exists()
     if local:
         check_model_folder(Path(path))
+    elif looks_like_a_path(path):
+        raise ModelError(f"model folder {path} does not exist (read as a folder, not tried on the Hugging "
+                         f"Face Hub); pass an existing folder, a Hub id 'org/name', or one of the short "
+                         f"names {', '.join(SHORT_NAMES)}")
     try:
         model = SentenceTransformer(path, device=device or "cpu")
     except OSError as exc:
