@@ -421,6 +421,11 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
             if "mldr" in skipped
             else "see the report's MLDR rows."
         ),
+        "- Per-question precision on AfriQA: its query ids are numbers within each language, and the "
+        "per-question tables key a unit by the id after the language, so an AfriQA unit pools the "
+        "queries of its languages that share an id number (the same queries in every cell, so pairing "
+        "holds, but the weighting is not the table's and the intervals treat pooled queries as one); "
+        "the XQuAD-R, FLORES and Tatoeba units are single questions or sentences.",
         "- Causal attribution to specific languages: sets are drawn by a seeded rule, and seeds vary "
         "which languages enter, so the trend averages over language choices.",
         "- A pure breadth effect from the held-out arm: it never holds a target, but at large k it holds "
