@@ -125,6 +125,7 @@ def evaluate_specs(
     data_dir=None,
     keep_pairs: bool = True,
     precision: str = "fp32",
+    question_unit: str = "group",
 ) -> tuple[list[dict], dict, list[str]]:
     """Evaluate ``model_path`` (a model name or folder, or a loaded SentenceTransformer: a merge made
     in memory) on every spec; return (rows, per-question scores, skipped collection names).
@@ -132,7 +133,15 @@ def evaluate_specs(
     Rows: one per (collection, setting, metric) plus the aggregate rows ``mono``, ``cross``,
     ``multi`` (AP) and ``rank_distance``. Per-question scores, for paired tests, are keyed
     ``collection -> kind -> group -> AP`` (averaged over the pairs a question appears in).
+
+    ``question_unit``: what a per-question key is. ``group`` (the default): the query's ``group``, the
+    id its translations share (XQuAD-R, MLQA-R, FLORES), else the query id (AfriQA: one query).
+    ``id-tail``: the part of the query id after the language, which is the same for every collection
+    with shared ids but pools AfriQA's queries of different languages that share an id number; the
+    grids begun with it (studies 1 and 2 at ``cpu-scale``) keep it, so their cells stay comparable.
     """
+    if question_unit not in ("group", "id-tail"):
+        raise ValueError(f"question_unit must be 'group' or 'id-tail', not {question_unit!r}")
     from xlir.data.provenance import check_zero_shot
     from xlir.evaluation import EvalConfig, evaluate, quick_summary
     from xlir.models.loading import load_model
@@ -195,10 +204,11 @@ def evaluate_specs(
                             }
                         )
         pq: dict[str, dict[str, list[float]]] = {}
+        unit_of = {q.id: q.group or q.id for q in coll.queries} if question_unit == "group" else {}
         for key, by_metric in res.per_query.items():
             kind = res.settings[key]["kind"]
             for qid, v in by_metric.get("AP", {}).items():
-                group = qid.split("/", 1)[1] if "/" in qid else qid
+                group = unit_of.get(qid) or (qid.split("/", 1)[1] if "/" in qid else qid)
                 pq.setdefault(kind, {}).setdefault(group, []).append(v)
         per_question[spec.name] = {
             kind: {g: sum(v) / len(v) for g, v in groups.items()} for kind, groups in pq.items()

@@ -203,6 +203,12 @@ def _by_priority(cells: list[BatchingCell], seeds) -> list[BatchingCell]:
     return sorted(cells, key=lambda c: rank[c.fit_group()])  # stable: the preset's order within a group
 
 
+QUESTION_UNIT = "id-tail"
+"""The per-question key of this study's cells (:func:`~xlir.experiments.pipeline.evaluate_specs`): the
+committed cells used it, and cells added to their grids (more seeds) must match; it pools AfriQA's
+queries that share an id number (the report's unit note says so)."""
+
+
 def run_cell(cell: BatchingCell, work: Path) -> dict:
     if cell.model == "tiny":
         import torch
@@ -215,7 +221,7 @@ def run_cell(cell: BatchingCell, work: Path) -> dict:
                                       precision=cell.precision)
     rows, per_question, skipped = evaluate_specs(
         model_path, cell.evals, train_sources=cell.finetune.sources, max_length=cell.finetune.max_length,
-        precision=cell.precision,
+        precision=cell.precision, question_unit=QUESTION_UNIT,
     )
     return {
         "rows": rows,

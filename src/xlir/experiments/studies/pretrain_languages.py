@@ -222,6 +222,12 @@ def build_cells(preset: str, objective: str | None = None, data_dir=None) -> lis
     return cells
 
 
+QUESTION_UNIT = "id-tail"
+"""The per-question key of this study's cells (:func:`~xlir.experiments.pipeline.evaluate_specs`): the
+committed ``cpu`` and ``cpu-scale`` cells used it, and a unit must mean the same in every cell of a
+grid; it pools AfriQA's queries that share an id number (the report says so)."""
+
+
 def run_cell(cell: PretrainCell, work: Path) -> dict:
     from xlir.training.pretrain import pretrain
 
@@ -249,11 +255,12 @@ def run_cell(cell: PretrainCell, work: Path) -> dict:
     stages = {}
     if cell.eval_pretrained:  # before fine-tuning: does a pre-training gain exist to survive?
         stages["pretrained"] = evaluate_specs(base, cell.evals, max_length=cell.finetune.max_length,
-                                              precision=cell.precision)
+                                              precision=cell.precision, question_unit=QUESTION_UNIT)
     model_path, train_record = finetune(base, cell.finetune, cell.seed, work / "finetuned",
                                         precision=cell.precision)
     stages["finetuned"] = evaluate_specs(model_path, cell.evals, train_sources=list(cell.finetune.sources),
-                                         max_length=cell.finetune.max_length, precision=cell.precision)
+                                         max_length=cell.finetune.max_length, precision=cell.precision,
+                                         question_unit=QUESTION_UNIT)
     inside = set(cell.languages)
     rows = []
     for stage, (stage_rows, _, _) in stages.items():

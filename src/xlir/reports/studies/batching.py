@@ -52,9 +52,9 @@ UNIT_NOTES = {
               "which weighs queries unlike the table's macro-average over language pairs; the per-seed "
               "column is the table's difference, and only it is comparable with the table above.",
 }
-"""What the per-question unit of each collection is (experiments.pipeline keys per-question scores by
-the id after the language; a fix for collections without shared question ids would change the cells'
-stored scores, so it waits for a fresh grid)."""
+"""What the per-question unit of each collection is in this study's cells (keyed by the id after the
+language: :data:`xlir.experiments.studies.batching.QUESTION_UNIT`, kept so its cells stay comparable;
+new grids of other studies key AfriQA by query)."""
 
 ALPHA_OF = {"xy": 0.0, "hybrid-0.25": 0.25, "hybrid-0.5": 0.5, "hybrid-0.75": 0.75, "xx-mono": 1.0}
 
