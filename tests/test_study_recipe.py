@@ -208,6 +208,9 @@ def test_the_report_says_whether_the_quickstarts_merge_is_free():
     costly = " ".join(_quickstart_merge([test("mono", 0.011, 0.004), test("multi", -0.02, 0.004)]))
     assert "it costs multi significantly" in costly and "free" not in costly
     assert "has not measured" in " ".join(_quickstart_merge([]))
+    wide = {**test("multi", -0.005, 1.0), "low": -0.015}  # n.s., but a loss beyond 0.01 not excluded
+    unsure = " ".join(_quickstart_merge([test("mono", 0.011, 0.004), wide]))
+    assert "not shown to be free: multi may lose more than 0.01" in unsure and "comes free" not in unsure
 
 
 def _constructed(values: dict[tuple[str, int], list[float]]) -> tuple[dict, dict]:
@@ -289,8 +292,9 @@ def test_a_table_is_holm_corrected_over_its_planned_family_not_the_finished_rows
     assert apply_holm([], planned=6) == []
 
 
-def _test(kind: str, diff: float, p_holm: float, per_seed: list[float]) -> dict:
-    return {"kind": kind, "diff": diff, "p_holm": p_holm, "seeds": len(per_seed), "per_seed": per_seed}
+def _test(kind: str, diff: float, p_holm: float, per_seed: list[float], half: float = 0.005) -> dict:
+    return {"kind": kind, "diff": diff, "low": diff - half, "high": diff + half, "p_holm": p_holm,
+            "seeds": len(per_seed), "per_seed": per_seed}
 
 
 def test_a_decision_needs_two_seeds_agreeing_in_sign_and_a_difference_above_seed_noise():
@@ -302,14 +306,24 @@ def test_a_decision_needs_two_seeds_agreeing_in_sign_and_a_difference_above_seed
     assert not decisive(_test("multi", 0.02, 0.01, [0.045, -0.005]), noise)  # the seeds disagree
     assert not decisive(_test("mono", 0.008, 0.01, [0.007, 0.009]), noise)  # within quick's A/A difference
     assert not decisive(_test("multi", 0.02, 0.01, [0.02]), noise)  # one seed
-    assert verdict([_test("mono", -0.05, 0.001, [-0.05])], noise) == "pending (1 seed)"
+    assert verdict([_test("mono", -0.05, 0.001, [-0.05])], noise) == "pending (1 shared seed with quick)"
+    # a decisive gain beside a mono loss that may exceed the 0.01 margin is a trade-off, not "better"
+    assert verdict([_test("multi", 0.02, 0.01, [0.018, 0.022]),
+                    _test("mono", -0.008, 0.3, [-0.004, -0.012], half=0.01)], noise) == (
+        "trade-off (better multi, possibly more than 0.01 worse on mono)")
+    assert not decisive(_test("multi", 0.02, 0.01, [0.018, 0.022]), {})  # no floor measured: undecided
     assert verdict([_test("multi", 0.02, 0.01, [0.018, 0.022]),
                     _test("mono", -0.005, 0.01, [-0.004, -0.006])], noise) == "better (multi)"
     assert verdict([_test("multi", 0.02, 0.01, [0.018, 0.022]),
                     _test("mono", -0.03, 0.01, [-0.02, -0.04])], noise) == (
         "trade-off (better multi, worse mono)")
     assert verdict([_test("multi", 0.02, 0.2, [0.018, 0.022])], noise) == "inconclusive"
-    assert factor_decision({"a": "pending (1 seed)", "b": "inconclusive"}) == "pending: a has one seed"
+    assert factor_decision({"a": "pending (1 shared seed with quick)", "b": "inconclusive"}) == (
+        "pending: a (1 shared seed with quick)")
+    # a planned variant that has not run keeps the factor open, even beside a better one
+    assert factor_decision({"a": "better (multi)"}, ["a", "b"]) == "pending: b (not run)"
+    assert factor_decision({"a": "better (multi)", "b": "better (mono)"}).startswith("compare a vs b")
+    assert factor_decision({"best-cpu": "better (multi)"}, factor="packaged recipe").startswith("a check")
     assert factor_decision({"a": "inconclusive", "b": "worse (mono)"}).startswith("no decisive difference")
     assert factor_decision({"a": "worse (mono)"}).startswith("keep the quick recipe's setting")
     assert factor_decision({"a": "better (multi)", "b": "worse (mono)"}).startswith("adopt a")
@@ -340,10 +354,11 @@ def test_the_generated_candidate_keeps_mono_within_the_margin_and_has_two_seeds(
     from xlir.reports.studies.recipe import _lambda_section
 
     def lam(cand, mono_low, multi):
+        seeds = keys[cand]
         return [{"cand": cand, "kind": "mono", "diff": mono_low + 0.01, "low": mono_low,
-                 "high": mono_low + 0.02, "p_holm": 0.5},
+                 "high": mono_low + 0.02, "p_holm": 0.5, "seeds": seeds},
                 {"cand": cand, "kind": "multi", "diff": multi, "low": multi - 0.02, "high": multi + 0.02,
-                 "p_holm": 0.001}]
+                 "p_holm": 0.001, "seeds": seeds}]
 
     keys = {("base", 0.0): 1, ("quick", 0.25): 2, ("quick", 0.75): 2, ("quick", 1.0): 2, ("v", 0.5): 1}
     index = {k: {s: (f"{k[0]}-{s}", "finetuned") for s in range(n)} for k, n in keys.items()}

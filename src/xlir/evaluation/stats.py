@@ -22,8 +22,9 @@ import numpy as np
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): the Student-t interval; a single value gets a zero-width interval."""
-    v = np.asarray([x for x in values if x is not None and not math.isnan(x)], dtype=float)
+    """(mean, low, high): the Student-t interval; a single value gets a zero-width interval; NaN and
+    infinite values are left out."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
     if len(v) == 0:
         return (math.nan, math.nan, math.nan)
     m = float(v.mean())

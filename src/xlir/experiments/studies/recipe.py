@@ -390,6 +390,31 @@ def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) ->
             for kind, n, d, lo, hi, p in seed_to_seed(side(seeds[0]), side(seeds[1]), KINDS)]
 
 
+def noise_floor(pq: dict, index: dict, coll: str) -> dict[str, float]:
+    """kind -> the largest |A/A difference| (:func:`~xlir.experiments.run_study.seed_to_seed`) over every
+    trained variant with two or more seeds and every pair of its seeds. Quick's own pair alone
+    understates training noise for variants that change the data stream (hard negatives, sources,
+    alpha): their seeds share less than quick's do."""
+    from itertools import combinations
+
+    from xlir.experiments.run_study import seed_to_seed
+
+    out: dict = {}
+    def side(cells: dict, seed: int):
+        cid, stage = cells[seed]
+        scores = pq.get(stage, {}).get(cid, {}).get(coll, {})
+        return lambda k: scores.get(k, {})
+
+    for (_, w), by_seed in index.items():
+        if w != 1.0 or len(by_seed) < 2:
+            continue
+        for s0, s1 in combinations(sorted(by_seed), 2):
+            for kind, _, d, _, _, _ in seed_to_seed(side(by_seed, s0), side(by_seed, s1), KINDS):
+                if math.isfinite(d):
+                    out[kind] = max(out.get(kind, 0.0), abs(d))
+    return out
+
+
 def decisive(test: dict, noise: dict[str, float], alpha: float = ALPHA) -> bool:
     """Whether one paired test decides anything (:func:`~xlir.experiments.run_study.decisive`, the rule
     every study shares): Holm p < ``alpha`` over its family, at least two seeds, the same sign in every
@@ -398,20 +423,27 @@ def decisive(test: dict, noise: dict[str, float], alpha: float = ALPHA) -> bool:
     from xlir.experiments.run_study import decisive as rule
 
     return test["seeds"] >= 2 and rule(test["diff"], test.get("p_holm", 1.0), test.get("per_seed") or [],
-                                        noise.get(test["kind"], 0.0), alpha)
+                                        noise.get(test["kind"], math.inf), alpha)  # no floor: undecided
 
 
-def verdict(tests: list[dict], noise: dict[str, float] | None = None, alpha: float = ALPHA) -> str:
-    """``better`` (decisively above the reference on a kind, decisively below on none: :func:`decisive`),
-    ``worse`` (the reverse), ``trade-off`` (both), ``inconclusive`` (neither), with the kinds that
-    decide it; ``pending (1 seed)`` while a variant has fewer than two seeds (one seed decides nothing)."""
+def verdict(tests: list[dict], noise: dict[str, float] | None = None, alpha: float = ALPHA,
+            margin: float = NONINFERIORITY_MARGIN) -> str:
+    """``better`` (decisively above the reference on a kind: :func:`decisive`, and no kind whose
+    per-question CI reaches below −``margin``), ``worse`` (decisively below on a kind, above on none),
+    ``trade-off`` (decisively above on one kind and below, or possibly more than ``margin`` below, on
+    another), ``inconclusive`` (nothing decisive), with the kinds that decide it; ``pending (1 shared
+    seed with quick)`` while the two sides have fewer than two seeds in common (one seed decides
+    nothing)."""
     if tests and max(t["seeds"] for t in tests) < 2:
-        return "pending (1 seed)"
+        return "pending (1 shared seed with quick)"
     noise = noise or {}
     up = [t["kind"] for t in tests if t["diff"] > 0 and decisive(t, noise, alpha)]
     down = [t["kind"] for t in tests if t["diff"] < 0 and decisive(t, noise, alpha)]
-    if up and down:
-        return f"trade-off (better {'/'.join(up)}, worse {'/'.join(down)})"
+    maybe = [t["kind"] for t in tests if t["kind"] not in up + down and t["low"] < -margin]
+    if up and (down or maybe):
+        return (f"trade-off (better {'/'.join(up)}"
+                + (f", worse {'/'.join(down)}" if down else "")
+                + (f", possibly more than {margin:g} worse on {'/'.join(maybe)}" if maybe else "") + ")")
     if up:
         return f"better ({'/'.join(up)})"
     if down:
@@ -419,18 +451,32 @@ def verdict(tests: list[dict], noise: dict[str, float] | None = None, alpha: flo
     return "inconclusive"
 
 
-def factor_decision(verdicts: dict[str, str]) -> str:
-    """What one factor led to, from its variants' verdicts against the quick recipe."""
+CHECK_FACTORS = ("packaged recipe",)
+"""Factors that are checks, not choices (the packaged best-cpu: several factors at once)."""
+
+
+def factor_decision(verdicts: dict[str, str], planned: list[str] | None = None, factor: str = "") -> str:
+    """What one factor led to, from its variants' verdicts against the quick recipe; a ``planned``
+    variant without a verdict (not run yet, or without the collection) is pending, and a factor with
+    a pending variant is not decided (the next variant could be the better one)."""
+    verdicts = {**dict.fromkeys(planned or [], "pending (not run)"), **verdicts}
+
     def named(prefix: str) -> list[str]:
         return [v for v, x in verdicts.items() if x.startswith(prefix)]
 
     better, worse, trade, pending = named("better"), named("worse"), named("trade-off"), named("pending")
+    if pending:
+        why = ", ".join(f"{v} ({verdicts[v].removeprefix('pending (').rstrip(')')})" for v in pending)
+        return f"pending: {why}"
+    if factor in CHECK_FACTORS:
+        return "a check of the packaged recipe, not a choice: see its verdict"
+    if len(better) > 1:
+        return (f"compare {' vs '.join(better)}: each decisively better than quick (they are not tested "
+                "against each other)")
     if better:
-        return f"adopt {' or '.join(better)} (decisively better than quick, decisively worse on none)"
+        return f"adopt {better[0]} (decisively better than quick, not worse beyond the margin on any kind)"
     if trade:
         return f"trade-off: {', '.join(trade)} (see the table; decide by the target)"
-    if pending:
-        return f"pending: {', '.join(pending)} ha{'s' if len(pending) == 1 else 've'} one seed"
     if worse and len(worse) == len(verdicts):
         return "keep the quick recipe's setting (every variant is decisively worse)"
     return "no decisive difference: keep the quick recipe's setting" + (
