@@ -151,7 +151,7 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
                 ]
                 for base, kind, n, d, lo, hi, p, ph in tests:
                     seeds = seed_differences(smap, base, kind)
-                    dec = decisive(d, ph, seeds, floor.get(kind, 0.0))
+                    dec = decisive(d, ph, seeds, floor.get(kind, math.inf))
                     findings.append((direction, coll, base, kind, d, ph, dec,
                                      sum(seeds) / len(seeds) if seeds else None))
                     lines.append(
