@@ -122,8 +122,11 @@ def test_seed_level_effect_uses_complete_seeds_and_their_noise():
     assert e["low"] < 0 < e["high"] and e["p"] > 0.05  # 0.02, 0, 0.01 over 3 seeds: not shown
 
 
-def _effect(d, p):
-    return {"diff": d, "p_holm": p, "low": d - 0.01, "high": d + 0.01, "p": p}
+def _effect(d, p, per_seed=None):
+    """An effect row; by default three seeds that agree with its sign."""
+    seeds = per_seed if per_seed is not None else [d * 0.9, d, d * 1.1]
+    return {"diff": d, "p_holm": p, "low": d - 0.01, "high": d + 0.01, "p": p,
+            "seed": {"seeds": list(range(len(seeds))), "per_seed": seeds}}
 
 
 @pytest.mark.parametrize(("pt", "ft", "change", "verdict"), [
@@ -143,6 +146,21 @@ def test_survival_verdict_tests_the_change_itself(pt, ft, change, verdict):
     assert pa.survival_verdict(_effect(*pt), _effect(*ft)).endswith("(change not tested)")
 
 
+def test_an_effect_seen_per_question_but_not_in_every_seed_is_qualified():
+    """Pre-training changes the fine-tuning's starting point, so its trajectory: a per-question test
+    (one unit per question, seeds averaged) cannot see that training noise; a gain whose seeds
+    disagree, or that ran one seed, is a gain on these runs' questions only."""
+    one_seed = pa.survival_verdict(_effect(0.05, 0.001, [0.05]), _effect(0.0, 0.9),
+                                   _effect(-0.05, 0.001, [-0.05]))
+    assert one_seed.startswith("gain (per question only") and not pa.changed(one_seed)
+    assert pa.changed_per_question(one_seed)
+    split = pa.survival_verdict(_effect(0.05, 0.001), _effect(0.02, 0.001, [0.05, -0.01, 0.02]),
+                                _effect(-0.03, 0.001))
+    assert split == ("gain after pre-training, gain (per question only: not the same sign in two or more "
+                     "seeds) after fine-tuning: fine-tuning lowers the difference")
+    assert pa.changed(split)
+
+
 def test_survival_measures_the_change_on_the_units_both_points_have():
     """Effect +0.02 on every unit after pre-training, +0.02 after fine-tuning on 39 of 40 (one unit
     missing there): no change; then a real drop to 0 after fine-tuning: a shrinking effect."""
@@ -157,6 +175,8 @@ def test_survival_measures_the_change_on_the_units_both_points_have():
                    for st, us in (("pretrained", before), ("finetuned", after)) for e in pa.compare_units(us)]
         for e in effects:
             e["p_holm"] = e["p"]
+            e["seed"] = {"seeds": [0, 1], "per_seed": [0.02, 0.021] if e["stage"] == "pretrained" or
+                         after is after_same else [0.0005, -0.0004]}
         (s,) = [s for s in pa.survival(effects, units) if s["collection"] == "all"]
         assert s["change"]["n"] == (39 if after is after_same else 40)
         assert pa.changed(s["verdict"]) is moved, s["verdict"]

@@ -131,11 +131,12 @@ def _cells(rows: list[dict]) -> dict[str, tuple[int, str, int]]:
     return {r["cell_id"]: (int(r["k"]), r["arm"], int(r["seed"])) for r in rows}
 
 
-def seed_level_effect(rows: list[dict], arm: str) -> dict | None:
-    """Pre-training at all on the primary endpoint, with training noise: for each seed that has k = 0
-    and every k of the arm, the endpoint's mean over those k minus its k = 0 value; mean over seeds
-    with a t CI and a one-sample t-test (NaN with fewer than 2 such seeds). None without any."""
-    points = target_scores(rows).get(("all", "all"), [])
+def seed_level_effect(rows: list[dict], arm: str, collection: str = "all") -> dict | None:
+    """Pre-training at all on the primary endpoint (or one ``collection``'s mean over its target rows),
+    with training noise: for each seed that has k = 0 and every k of the arm, the endpoint's mean over
+    those k minus its k = 0 value (``per_seed``); mean over seeds with a t CI and a one-sample t-test
+    (NaN with fewer than 2 such seeds). None without any."""
+    points = target_scores(rows).get(("all" if collection == "all" else collection, "all"), [])
     by_seed: dict[int, dict[int, float]] = defaultdict(dict)
     for _, k, a, seed, v in points:
         if k == 0 or a == arm:
@@ -156,7 +157,8 @@ def seed_level_effect(rows: list[dict], arm: str) -> dict | None:
         p = float(stats.ttest_1samp(d, 0.0).pvalue) if np.ptp(d) > 0 else (0.0 if m != 0 else 1.0)
     if len(d) < 2:
         lo = hi = math.nan
-    return {"arm": arm, "seeds": sorted(diffs), "ks": ks, "diff": m, "low": lo, "high": hi, "p": p}
+    return {"arm": arm, "seeds": sorted(diffs), "ks": ks, "diff": m, "low": lo, "high": hi, "p": p,
+            "per_seed": d}
 
 
 def effect_units(pq: dict, rows: list[dict], arm: str) -> dict[Unit, tuple[float, float]]:
@@ -266,7 +268,8 @@ def stage_effects(pq_by_stage: dict[str, dict], rows: list[dict], preset: dict) 
     for design, ids in design_cells(rows, preset).items():
         for stage in stages_of(rows):
             sel = [r for r in in_stage(rows, stage) if r["cell_id"] in ids]
-            out += [{**e, "design": design, "stage": stage}
+            out += [{**e, "design": design, "stage": stage,
+                     "seed": seed_level_effect(sel, e["arm"], e["collection"])}
                     for e in pretraining_effect(pq_by_stage.get(stage, {}), sel)]
             for arm in ("inside", "heldout"):
                 units[(design, stage, arm)] = effect_units(pq_by_stage.get(stage, {}), sel, arm)
@@ -291,6 +294,8 @@ def survival(effects: list[dict], units: dict | None = None, alpha: float = 0.05
             both = {u: (before[u][1] - before[u][0], after[u][1] - after[u][0]) for u in before if u in after
                     and coll in ("all", u[0])}
             change = next((e for e in compare_units(both) if e["collection"] == coll), None) if both else None
+            if change is not None:
+                change["seed"] = _seed_change(pt.get("seed"), ft.get("seed"))
         out.append({"design": design, "arm": arm, "collection": coll, "pretrained": pt, "finetuned": ft,
                     "change": change})
     for design in {s["design"] for s in out}:
@@ -302,22 +307,51 @@ def survival(effects: list[dict], units: dict | None = None, alpha: float = 0.05
     return out
 
 
+def _seed_change(pt: dict | None, ft: dict | None) -> dict | None:
+    """Per seed, the effect after fine-tuning minus the effect after pre-training (seeds both have)."""
+    if not pt or not ft:
+        return None
+    before = dict(zip(pt["seeds"], pt["per_seed"], strict=True))
+    after = dict(zip(ft["seeds"], ft["per_seed"], strict=True))
+    seeds = sorted(set(before) & set(after))
+    return {"seeds": seeds, "per_seed": [after[s] - before[s] for s in seeds]}
+
+
 def _sign(e: dict | None, alpha: float) -> int | None:
+    """1 / −1: Holm-significant per question and the same sign in every seed (at least two);
+    2 / −2: significant per question only (one seed, or seeds that disagree: within training noise);
+    0: not significant; None: not tested."""
     if e is None or "p_holm" not in e or math.isnan(e["p_holm"]):
         return None
-    return 0 if e["p_holm"] >= alpha else (1 if e["diff"] > 0 else -1)
+    if e["p_holm"] >= alpha:
+        return 0
+    s = 1 if e["diff"] > 0 else -1
+    seeds = (e.get("seed") or {}).get("per_seed") or []
+    return s if len(seeds) >= 2 and all(x * s > 0 for x in seeds) else 2 * s
+
+
+QUESTIONS_ONLY = " (per question only: not the same sign in two or more seeds)"
 
 
 def survival_verdict(pt: dict, ft: dict, change: dict | None = None, alpha: float = 0.05) -> str:
     """What became of the pre-training effect between the two evaluations: the effect at each point
-    (Holm ``p_holm``) and, where tested, whether it changed (``change``: its own Holm family)."""
-    at = {1: "gain", -1: "loss", 0: "no detectable effect"}
+    (Holm ``p_holm``, and the sign in every seed: :func:`_sign`) and, where tested, whether it changed
+    (``change``: its own Holm family)."""
+    at = {1: "gain", -1: "loss", 0: "no detectable effect", 2: "gain" + QUESTIONS_ONLY,
+          -2: "loss" + QUESTIONS_ONLY}
     text = f"{at[_sign(pt, alpha)]} after pre-training, {at[_sign(ft, alpha)]} after fine-tuning"
     moved = _sign(change, alpha)
     if moved is None:
         return text + " (change not tested)"
     return text + {1: ": fine-tuning raises the difference", -1: ": fine-tuning lowers the difference",
+                   2: ": fine-tuning raises the difference" + QUESTIONS_ONLY,
+                   -2: ": fine-tuning lowers the difference" + QUESTIONS_ONLY,
                    0: ": no detectable change between them"}[moved]
+
+
+def changed_per_question(verdict: str) -> bool:
+    """Whether a :func:`survival_verdict` reports a change seen per question but not across seeds."""
+    return verdict.endswith(tuple(f"{how} the difference{QUESTIONS_ONLY}" for how in ("raises", "lowers")))
 
 
 def changed(verdict: str) -> bool:

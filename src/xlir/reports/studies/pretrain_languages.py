@@ -13,6 +13,7 @@ from xlir.evaluation.significance import format_p, p_equals
 from xlir.experiments.run_study import read_per_question
 from xlir.experiments.studies.pretrain_analysis import (
     changed,
+    changed_per_question,
     comparable_rows,
     design_cells,
     main_rows,
@@ -286,9 +287,14 @@ def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
                    f"{s['verdict']}.")
     moved = [f"{s['collection']} ({s['design']}, {s['arm']}): {s['verdict']}" for s in kept
              if s["collection"] != "all" and changed(s["verdict"])]
+    weak = [f"{s['collection']} ({s['design']}, {s['arm']})" for s in kept
+            if s["collection"] != "all" and changed_per_question(s["verdict"])]
     ans += ["", "What changes between the two evaluation points, per collection (a tested change of the "
-            "effect, Holm within each design): "
-            + ("; ".join(moved) if moved else "no detectable change anywhere") + ".", "",
+            "effect, Holm within each design, the same sign in two or more seeds): "
+            + ("; ".join(moved) if moved else "no change shown across seeds")
+            + (f". Seen per question only (one seed, or seeds that disagree): {', '.join(weak)}"
+               if weak else "")
+            + ".", "",
             "Multiple testing: each table's Holm family is named with it (designs and evaluation points "
             "are separate families); statements that combine families, and the trend verdicts, are "
             "not corrected across them.", ""]
