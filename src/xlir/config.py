@@ -38,8 +38,9 @@ def read_toml(path: str | Path, table: str = "") -> dict:
         # bare key beside the table would be read by nobody: say so rather than train without it
         loose = [k for k, v in data.items() if k != table and not isinstance(v, dict)]
         if loose:
-            raise ConfigError(f"{path}: {', '.join(loose)} {'is' if len(loose) == 1 else 'are'} outside the "
-                              f"[{table}] table, where they would be ignored: move them into it")
+            verb, it = ("is", "it") if len(loose) == 1 else ("are", "they")
+            raise ConfigError(f"{path}: {', '.join(loose)} {verb} outside the [{table}] table, where {it} "
+                              "would be ignored: move them into the table")
     if not isinstance(found, dict):
         raise ConfigError(f"{path}: '{table}' must be a table of settings, not {type(found).__name__}")
     return dict(found)
