@@ -175,7 +175,12 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         "",
         "For orientation only: different models (XLM-R, LaBSE) and far larger training data"
         + ("; our pools are sliced, so our absolute values are not comparable."
-           if sliced_pools(meta) else "; the pool is the same (all 13,014 sentences), the budgets are not."),
+           if sliced_pools(meta) else "; the pool is the same (all 13,014 sentences), the budgets are not")
+        + (f", and our queries are the first {limit} of XQuAD's 1,190 questions in each language."
+           if (limit := preset_settings(meta).get("limit")) and not sliced_pools(meta) else
+           "" if sliced_pools(meta) else ".")
+        + " The paper's rows (its hybrid, xx-mono and xy models) are transcribed from arXiv 2408.10536, "
+        "Tables 1 and 7, in `xlir.reports.studies.batching`.",
         "",
         "| model | strategy | monolingual | cross-lingual | multilingual | rank distance |",
         "|---|---|---:|---:|---:|---:|",
