@@ -116,6 +116,15 @@ def test_quickstart_config_carries_a_train_config_from_toml_with_old_keys_workin
     assert (c.train.steps, c.train.alpha, c.eval_limit) == (90, 0.25, 5)  # the rest of [train] kept
     assert QuickstartConfig.model_validate_json(c.model_dump_json()) == c
 
+    tables = tmp_path / "tables.toml"  # [train] beside [quickstart] is the quickstart's training
+    tables.write_text('[quickstart]\nmodel = "tiny"\neval_limit = 5\n[train]\nsteps = 30\n')
+    t = QuickstartConfig.from_toml(tables)
+    assert (t.train.steps, t.eval_limit, t.train.model) == (30, 5, "tiny")
+    twice = tmp_path / "twice.toml"
+    twice.write_text('[quickstart]\nmodel = "tiny"\n[quickstart.train]\nsteps = 20\n[train]\nsteps = 30\n')
+    with pytest.raises(ConfigError, match=r"\[train\] is given both inside \[quickstart\] and beside it"):
+        QuickstartConfig.from_toml(twice)
+
     both = tmp_path / "both.toml"
     both.write_text("steps = 60\n[train]\nsteps = 30\n")
     with pytest.raises(ConfigError, match="steps given both at the top level and in"):

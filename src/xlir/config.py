@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from xlir.errors import ConfigError
 
 
-def read_toml(path: str | Path, table: str = "") -> dict:
-    """The ``table`` of TOML file ``path`` if it has one, else the whole file."""
+def read_toml(path: str | Path, table: str = "", siblings: tuple[str, ...] = ()) -> dict:
+    """The ``table`` of TOML file ``path`` if it has one, else the whole file. ``siblings``: tables the
+    config also reads as its own fields when they stand beside ``table`` (a quickstart file's
+    ``[train]`` beside ``[quickstart]``); one given in both places is an error."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -33,10 +35,18 @@ def read_toml(path: str | Path, table: str = "") -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     found = data.get(table, data) if table else data
+    if table and table in data and isinstance(found, dict):
+        found = dict(found)
+        for name in siblings:
+            if name in data:
+                if name in found:
+                    raise ConfigError(f"{path}: [{name}] is given both inside [{table}] and beside it: "
+                                      "keep one")
+                found[name] = data[name]
     if table and table in data:
         # other tables may serve other configs (a quickstart file holds [quickstart] and [train]), but a
         # bare key beside the table would be read by nobody: say so rather than train without it
-        loose = [k for k, v in data.items() if k != table and not isinstance(v, dict)]
+        loose = [k for k, v in data.items() if k != table and k not in siblings and not isinstance(v, dict)]
         if loose:
             verb, it = ("is", "it") if len(loose) == 1 else ("are", "they")
             raise ConfigError(f"{path}: {', '.join(loose)} {verb} outside the [{table}] table, where {it} "
@@ -60,6 +70,8 @@ class TomlConfig(BaseModel):
 
     toml_table: ClassVar[str] = ""
     """The TOML table this config reads when the file has one (``train`` for TrainConfig)."""
+    toml_siblings: ClassVar[tuple[str, ...]] = ()
+    """Tables beside ``toml_table`` that are this config's own fields (:func:`read_toml`)."""
 
     @classmethod
     def from_toml(cls, path: str | Path | None, overrides: dict | None = None, /, **more) -> Self:
@@ -67,7 +79,7 @@ class TomlConfig(BaseModel):
         data = {}
         if path is not None:
             try:
-                data = cls.from_file(read_toml(path, cls.toml_table))
+                data = cls.from_file(read_toml(path, cls.toml_table, cls.toml_siblings))
             except ValueError as exc:
                 raise ConfigError(f"{path}: {exc}") from None
         for key, value in {**(overrides or {}), **more}.items():

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
     @study.command("recipe")
     def recipe(
         preset: str = typer.Option("smoke", help="smoke (tiny model, seconds) | dev (the search: e5-small "
-                                                 "on the XQuAD-R dev slice, about 13-16 h on 2 free cores)"),
+                                                 "on the XQuAD-R dev slice, about 11-12 h on 2 free cores)"),
         output: Path = typer.Option(Path("runs/study-recipe"), help="study folder (resumes if it exists)"),
         jobs: int = typer.Option(1, min=1, help="cells run in parallel processes"),
         report: bool = typer.Option(True, help="write report.md (and --answer) when cells are done"),

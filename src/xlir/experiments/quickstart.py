@@ -60,6 +60,7 @@ class QuickstartConfig(TomlConfig):
 
     model_config = ConfigDict(extra="forbid")
     toml_table: ClassVar[str] = "quickstart"
+    toml_siblings: ClassVar[tuple[str, ...]] = ("train",)  # [train] beside [quickstart] is its training
 
     model: str = DEFAULT_MODEL
     output: Path = DEFAULT_OUTPUT

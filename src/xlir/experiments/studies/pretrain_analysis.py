@@ -16,6 +16,9 @@ adversarial review (2026-12-07) made explicit:
 - **Between the two evaluation points** the change of the effect is itself tested (per unit,
   effect after fine-tuning minus effect after pre-training); a gain that is significant at one point
   and not at the other is not called a change unless that test says so.
+- **Training noise**: a gain, loss or change (after either evaluation point) counts as shown only
+  when it is Holm-significant per question *and* has the same sign in two or more seeds (pre-training
+  moves the fine-tuning's starting point, so its trajectory); otherwise it is "per question only".
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Study 2: does a pre-training stage with more languages help low-resource pairs?
 
 Each cell: pre-train the base model on k languages (translation ranking on language-English
-bitext by default, or MLM), with the same pair/token budget for every k; then the identical hybrid
-fine-tuning (alpha 0.5 on MLQA pairs); then zero-shot evaluation on the low-resource targets:
+bitext by default, or MLM), with a pair budget fixed in total (the same for every k) or, in the
+second design of ``cpu-scale``, fixed per language (the total grows with k); then the identical hybrid
+fine-tuning (alpha 0.5 on MLQA pairs); then zero-shot evaluation, after fine-tuning and, where the
+preset asks (``eval_pretrained``), after pre-training too, on the low-resource targets:
 XQuAD-R pairs involving th el tr hi vi, AfriQA dev, FLORES-200 test retrieval (sentences never
 seen in pre-training), Tatoeba when its loader is registered, MLDR when its files are present.
 Language sets are nested and seeded (:mod:`xlir.training.pretrain.languages`); arm ``inside`` puts

@@ -187,10 +187,9 @@ PRESETS: dict[str, dict] = {
     },
     # the search: e5-small, the quick recipe's settings, the dev slice of XQuAD-R (120 questions x 11
     # languages) against the full 13,014-sentence pool, bf16 where native, every variant x seeds 0, 1,
-    # the λ curve of MERGE_VARIANTS. About 6-7 h on 2 free cores from the measured speeds (length-
-    # bucketed bf16 step of 32 about 1.5 s, encoding about 3,400 tokens/s: a dev evaluation with the
-    # full pool is about 3 min, a 120-step cell about 6 min); the two best-cpu cells, last, are about
-    # 1.5 h of it. Run it in the
+    # the λ curve of MERGE_VARIANTS. About 11-12 h on 2 free cores by the start-up estimate (the first 6
+    # cells took 2.2 h: a dev evaluation with the full pool is about 3 min, a 120-step cell 10-20 min
+    # with its evaluations and merges); the two best-cpu cells, last, are about 1.5 h of it. Run it in the
     # background with --max-minutes; the cells come in decision priority and the same command resumes.
     "dev": {
         "model": "e5-small",

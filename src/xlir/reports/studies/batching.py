@@ -1,6 +1,7 @@
 """Study 1's report: mAP per batching strategy, against alpha, and hybrid's paired tests.
 
-Built only from the study's tables (``results.csv``, ``per_question.csv.gz``); the paper's
+Built only from the study's files (its tables ``results.csv`` and ``per_question.csv.gz``,
+``study.json`` and each cell's ``result.json`` for the preset note and times); the paper's
 published figures are the only constants, shown beside ours for orientation (arXiv 2408.10536,
 Tables 1 and 7, XQuAD-R).
 """

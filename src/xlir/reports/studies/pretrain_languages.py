@@ -1,6 +1,7 @@
 """Study 2's report and generated answer: mAP against the number of pre-training languages k.
 
-Built only from the study's tables (``results.csv``, ``per_question.csv.gz``).
+Built only from the study's files: its tables (``results.csv``, ``per_question.csv.gz``), ``study.json``
+(preset, plan, interim count) and each cell's ``result.json`` (cell and machine time).
 """
 
 from __future__ import annotations
