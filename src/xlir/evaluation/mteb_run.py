@@ -12,7 +12,9 @@ with ``document`` (:mod:`xlir.models.prompts`), as xlir's evaluator does. Needs 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,6 +71,9 @@ def local_task(name: str, data_path: str | Path, *, subsets: Sequence[str] | Non
     if task.metadata.type not in ("Retrieval",):
         raise ConfigError(f"{name} is a {task.metadata.type} task; xlir runs MTEB retrieval tasks")
     cache = tempfile.mkdtemp(prefix="xlir-mteb-datasets-")
+    # the datasets' Arrow files are memory-mapped from here while the task lives: removed at exit (each
+    # run left two folders in the temp directory before)
+    atexit.register(shutil.rmtree, cache, ignore_errors=True)
     read = split or task.eval_splits[0]
     task.dataset = {subset: {task.eval_splits[0]: _load_split(path, subset, read, cache)}
                     for subset in task.hf_subsets}
