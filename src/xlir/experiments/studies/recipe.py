@@ -310,16 +310,6 @@ def _sides(pq: dict, a: dict, b: dict, coll: str, kind: str, a_base: bool, b_bas
     return [(side(a, seed), side(b, seed)) for seed in sorted(set(a) & set(b))]
 
 
-def _paired(pq: dict, a: dict, b: dict, coll: str, kind: str, *, a_base: bool = False,
-            b_base: bool = False) -> tuple[list[float], list[float], int]:
-    """Per-question AP of ``a`` and ``b``, one value per question and side: its AP averaged over the
-    seeds both sides ran (seed paired with seed: same data order; why the question is the unit:
-    :func:`~xlir.experiments.run_study.seed_averaged`), and how many seeds that is."""
-    from xlir.experiments.run_study import seed_averaged
-
-    return seed_averaged(_sides(pq, a, b, coll, kind, a_base, b_base))
-
-
 def _per_seed(pairs: list[tuple]) -> list[float]:
     """b − a averaged over the questions of each seed (the seed-level differences a decision needs
     to agree in sign)."""
@@ -333,12 +323,14 @@ def _per_seed(pairs: list[tuple]) -> list[float]:
 
 def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: str) -> list[dict]:
     """For each (reference, candidate) key pair of :func:`cell_index` and each kind: candidate minus
-    reference, one unit per question (:func:`_paired`: AP averaged over the shared seeds), 95%
+    reference, one unit per question (its AP averaged over the seeds both sides ran, seed paired with
+    seed: same data order; why the question is the unit:
+    :func:`~xlir.experiments.run_study.seed_averaged`), 95%
     bootstrap CI, randomization ``p`` (unadjusted: :func:`apply_holm` adjusts a table's family),
     ``n`` questions, ``seeds`` averaged and ``per_seed`` (the difference within each seed).
     ``pq``: stage -> :func:`~xlir.experiments.run_study.read_per_question`."""
     from xlir.evaluation.significance import paired_difference
-    from xlir.experiments.run_study import PAIRED
+    from xlir.experiments.run_study import PAIRED, seed_averaged
 
     out = []
     for ref, cand in pairs:
@@ -346,8 +338,7 @@ def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: 
             continue
         for kind in KINDS:
             sides = _sides(pq, index[ref], index[cand], coll, kind, ref == BASE_KEY, cand == BASE_KEY)
-            a, b, seeds = _paired(pq, index[ref], index[cand], coll, kind, a_base=ref == BASE_KEY,
-                                  b_base=cand == BASE_KEY)
+            a, b, seeds = seed_averaged(sides)
             if a:
                 d = paired_difference(a, b, **PAIRED)
                 out.append({"ref": ref, "cand": cand, "kind": kind, "n": len(a), "seeds": seeds, "diff": d[0],
@@ -421,8 +412,10 @@ def decisive(test: dict, noise: dict[str, float], alpha: float = ALPHA) -> bool:
     that kind (``noise``: kind -> |seed 1 − seed 0|)."""
     from xlir.experiments.run_study import decisive as rule
 
-    return test["seeds"] >= 2 and rule(test["diff"], test.get("p_holm", 1.0), test.get("per_seed") or [],
-                                        noise.get(test["kind"], math.inf), alpha)  # no floor: undecided
+    # per_seed holds one difference per seed the test averaged (``seeds`` of them): the rule's two-seed
+    # condition is the test's; a kind without a floor is undecided
+    return rule(test["diff"], test.get("p_holm", 1.0), test.get("per_seed") or [],
+                noise.get(test["kind"], math.inf), alpha)
 
 
 def verdict(tests: list[dict], noise: dict[str, float] | None = None, alpha: float = ALPHA,
