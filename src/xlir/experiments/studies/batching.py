@@ -262,31 +262,23 @@ def seed_noise(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
     pair of its seeds, the later minus the earlier on the same questions (all pairs: the first two
     alone hid xx-mono's larger seed-2 gap, +0.015 mono against +0.007). Rows ``(strategy, seeds, setting,
     n, diff, low, high, p)``, ``seeds`` = (earlier, later)."""
-    from itertools import combinations
-
-    from xlir.experiments.run_study import seed_to_seed
+    from xlir.experiments.run_study import seed_pairs
 
     out = []
     for (d, strategy), by_seed in sorted(cells.items()):
-        if d != direction or len(by_seed) < 2:
+        if d != direction:
             continue
-        for s0, s1 in combinations(sorted(by_seed), 2):
-            first, second = (pq.get(by_seed[s], {}).get(coll, {}) for s in (s0, s1))
-            out += [(strategy, (s0, s1), *row) for row in seed_to_seed(lambda k, q=first: q.get(k, {}),
-                                                                        lambda k, q=second: q.get(k, {}),
-                                                                        ("mono", "cross", "multi"))]
+        scores = {s: (lambda k, q=pq.get(cid, {}).get(coll, {}): q.get(k, {})) for s, cid in by_seed.items()}
+        out += [(strategy, *row) for row in seed_pairs(scores, ("mono", "cross", "multi"))]
     return out
 
 
 def noise_floor(noise: list[tuple]) -> dict[str, float]:
     """setting -> the largest |A/A difference| over every strategy and seed pair (:func:`seed_noise`):
     what a new seed alone has done on this evaluation, the floor a finding must clear."""
-    out: dict = {}
-    for row in noise:
-        kind, diff = row[2], row[4]
-        if math.isfinite(diff):
-            out[kind] = max(out.get(kind, 0.0), abs(diff))
-    return out
+    from xlir.experiments.run_study import largest_gap
+
+    return largest_gap(row[1:] for row in noise)
 
 
 def seed_cis(vals: dict) -> dict:

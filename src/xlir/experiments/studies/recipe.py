@@ -302,12 +302,8 @@ def _sides(pq: dict, a: dict, b: dict, coll: str, kind: str, a_base: bool, b_bas
         a = dict.fromkeys(b, next(iter(a.values())))
     if b_base and not a_base:
         b = dict.fromkeys(a, next(iter(b.values())))
-
-    def side(cells: dict, seed: int) -> dict:
-        cid, stage = cells[seed]
-        return pq.get(stage, {}).get(cid, {}).get(coll, {}).get(kind, {})
-
-    return [(side(a, seed), side(b, seed)) for seed in sorted(set(a) & set(b))]
+    sa, sb = _seed_scores(pq, coll, a), _seed_scores(pq, coll, b)
+    return [(sa[seed](kind), sb[seed](kind)) for seed in sorted(set(a) & set(b))]
 
 
 def _per_seed(pairs: list[tuple]) -> list[float]:
@@ -371,13 +367,18 @@ def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) ->
     seeds = sorted(index.get(key, {}))
     if len(seeds) < 2:
         return []
-
-    def side(seed: int):
-        cid, stage = index[key][seed]
-        return lambda kind: pq.get(stage, {}).get(cid, {}).get(coll, {}).get(kind, {})
-
+    side = _seed_scores(pq, coll, index[key])
     return [{"seeds": tuple(seeds[:2]), "kind": kind, "n": n, "diff": d, "low": lo, "high": hi, "p": p}
-            for kind, n, d, lo, hi, p in seed_to_seed(side(seeds[0]), side(seeds[1]), KINDS)]
+            for kind, n, d, lo, hi, p in seed_to_seed(side[seeds[0]], side[seeds[1]], KINDS)]
+
+
+def _seed_scores(pq: dict, coll: str, cells: dict) -> dict:
+    """seed -> (kind -> question -> AP) of one (variant, λ)'s cells on ``coll``."""
+    def scores(cid: str, stage: str):
+        found = pq.get(stage, {}).get(cid, {}).get(coll, {})
+        return lambda kind: found.get(kind, {})
+
+    return {seed: scores(cid, stage) for seed, (cid, stage) in cells.items()}
 
 
 def noise_floor(pq: dict, index: dict, coll: str) -> dict[str, float]:
@@ -385,24 +386,10 @@ def noise_floor(pq: dict, index: dict, coll: str) -> dict[str, float]:
     trained variant with two or more seeds and every pair of its seeds. Quick's own pair alone
     understates training noise for variants that change the data stream (hard negatives, sources,
     alpha): their seeds share less than quick's do."""
-    from itertools import combinations
+    from xlir.experiments.run_study import largest_gap, seed_pairs
 
-    from xlir.experiments.run_study import seed_to_seed
-
-    out: dict = {}
-    def side(cells: dict, seed: int):
-        cid, stage = cells[seed]
-        scores = pq.get(stage, {}).get(cid, {}).get(coll, {})
-        return lambda k: scores.get(k, {})
-
-    for (_, w), by_seed in index.items():
-        if w != 1.0 or len(by_seed) < 2:
-            continue
-        for s0, s1 in combinations(sorted(by_seed), 2):
-            for kind, _, d, _, _, _ in seed_to_seed(side(by_seed, s0), side(by_seed, s1), KINDS):
-                if math.isfinite(d):
-                    out[kind] = max(out.get(kind, 0.0), abs(d))
-    return out
+    return largest_gap(row for (_, w), cells in index.items() if w == 1.0
+                       for row in seed_pairs(_seed_scores(pq, coll, cells), KINDS))
 
 
 def decisive(test: dict, noise: dict[str, float], alpha: float = ALPHA) -> bool:
