@@ -86,6 +86,20 @@ def check_zero_shot(train_sources: Iterable[str], collection_source: str, overri
     )
 
 
+def read_training_record(model_dir: str | Path) -> dict | None:
+    """The record of a model trained by xlir as JSON, or None for any other model (read by training
+    and by merges, which is why it lives here, beside :data:`RECORD_FILE`)."""
+    path = Path(model_dir) / RECORD_FILE
+    if not path.is_file():
+        return None
+    from xlir.data.io import read_json
+
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise DataError(path, "not a JSON object", expected="the record xlir train writes")
+    return record
+
+
 def training_sources(model: str | Path) -> list[str]:
     """The sources a model folder was trained on, from its ``xlir_training.json`` and, for a merged
     model, the union with both parents' sources in ``xlir_merge.json`` (empty if neither).

@@ -36,7 +36,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from xlir.data.provenance import MERGE_FILE, RECORD_FILE, training_sources
+from xlir.data.provenance import MERGE_FILE, RECORD_FILE, read_training_record, training_sources
 from xlir.errors import ConfigError, ModelError
 from xlir.files import atomic_dir, write_json_atomic
 
@@ -134,12 +134,11 @@ def interpolated(base, trained, weight: float):
     return model
 
 
-def _parent_info(name: str, model) -> dict:
-    """What the merge record says of a parent: its name, folder, weight files' sha256, fingerprint,
-    training sources."""
-    from xlir.models.loading import fingerprint, resolve_model_path, weight_files
+def _parent_info(name: str, path: Path, fp: str) -> dict:
+    """What the merge record says of a parent: its name, folder (``path``, resolved), weight files'
+    sha256, fingerprint (``fp``), training sources."""
+    from xlir.models.loading import weight_files
 
-    path = Path(resolve_model_path(name))
     files = {}
     if path.is_dir():
         for f in weight_files(path):
@@ -149,7 +148,7 @@ def _parent_info(name: str, model) -> dict:
                     h.update(chunk)
             files[str(f.relative_to(path))] = h.hexdigest()
     return {"name": str(name), "path": str(path.resolve()) if path.exists() else str(path),
-            "weights_sha256": files, "fingerprint": fingerprint(model),
+            "weights_sha256": files, "fingerprint": fp,
             "training_sources": training_sources(path) if path.is_dir() else []}
 
 
@@ -169,23 +168,25 @@ def merge_models(base: str | Path, trained: str | Path, weight: float, output: s
 
     w = check_weight(weight)
     output = Path(output)
-    _refuse_merged_parent(trained)
-    _refuse_merged_parent(base, role="base")
-    _refuse_output_over_input(output, base, trained)
+    base_dir, trained_dir = Path(resolve_model_path(base)), Path(resolve_model_path(trained))
+    records = {"base": _record(base_dir), "trained": _record(trained_dir)}
+    _refuse_merged_parent(trained_dir, records["trained"])
+    _refuse_merged_parent(base_dir, records["base"], role="base")
+    _refuse_output_over_input(output, {base: base_dir, trained: trained_dir})
     with atomic_dir(output, overwrite=overwrite, what="merged model folder") as tmp:
         base_model = load_model(base)
         trained_model = load_model(trained)
         check_compatible(base_model, trained_model, (f"base {base}", f"trained {trained}"))
-        lineage = _check_lineage(base, trained, fingerprint(base_model), fingerprint(trained_model), any_base)
-        parents = {"base": _parent_info(str(base), base_model),
-                   "trained": _parent_info(str(trained), trained_model)}
+        fps = {"base": fingerprint(base_model), "trained": fingerprint(trained_model)}
+        lineage = _check_lineage(base, trained, records, fps, any_base)
+        parents = {"base": _parent_info(str(base), base_dir, fps["base"]),
+                   "trained": _parent_info(str(trained), trained_dir, fps["trained"])}
         trained_model.load_state_dict(
             interpolate_state(base_model.state_dict(), trained_model.state_dict(), w))
         trained_model.save(str(tmp))
         # the card save() carries over describes the trained weights, not these: ``finish`` (the
         # command) writes the merged model's card; without one the folder has none rather than a wrong one
         (tmp / "README.md").unlink(missing_ok=True)
-        trained_dir = Path(resolve_model_path(trained))
         for extra in ("LICENSE", "NOTICE", "xlir_training.json"):
             if (trained_dir / extra).is_file() and not (tmp / extra).exists():
                 shutil.copyfile(trained_dir / extra, tmp / extra)
@@ -201,31 +202,25 @@ def merge_models(base: str | Path, trained: str | Path, weight: float, output: s
 
 
 def _record(path: Path) -> dict | None:
-    """The folder's xlir training record, or None; a garbled or non-object record is a DataError."""
-    if not (path / RECORD_FILE).is_file():
-        return None
-    from xlir.data.io import read_json
-    from xlir.errors import DataError
+    """The folder's xlir training record (:func:`~xlir.data.provenance.read_training_record`), or None;
+    a ``merge`` entry that is not an object is a DataError (its fields are read below)."""
+    record = read_training_record(path)
+    if record is not None and not isinstance(record.get("merge") or {}, dict):
+        from xlir.errors import DataError
 
-    record = read_json(path / RECORD_FILE)  # garbled JSON: a DataError naming it
-    if not isinstance(record, dict) or not isinstance(record.get("merge") or {}, dict):
         raise DataError(path / RECORD_FILE, "not an xlir training record", record="merge",
                         expected="an object with an optional 'merge' object")
     return record
 
 
-def _refuse_merged_parent(model: str | Path, role: str = "trained") -> None:
-    """A parent that is itself a merge would be merged twice (λ' = λ·λ_before) under a record and card
-    that name one λ (as the trained side), or is not the model training started from (as the base):
-    refuse it, naming the folder to use instead."""
-    from xlir.models.loading import resolve_model_path
-
-    path = Path(resolve_model_path(model))
+def _refuse_merged_parent(path: Path, record: dict | None, role: str = "trained") -> None:
+    """A parent (its folder ``path`` and training ``record``) that is itself a merge would be merged
+    twice (λ' = λ·λ_before) under a record and card that name one λ (as the trained side), or is not
+    the model training started from (as the base): refuse it, naming the folder to use instead."""
     instead = ("merge the trained model it was made from instead (its 'trained' entry names it)"
                if role == "trained" else "the base must be the model the trained one was fine-tuned from")
     if (path / MERGE_FILE).is_file():
         raise ModelError(f"the {role} model {path} is already a WiSE-FT merge ({MERGE_FILE}); {instead}")
-    record = _record(path)
     merged = (record or {}).get("merge")
     if merged:
         unmerged = path / str(merged.get("unmerged"))
@@ -236,34 +231,30 @@ def _refuse_merged_parent(model: str | Path, role: str = "trained") -> None:
                 if role == "trained" else instead))
 
 
-def _refuse_output_over_input(output: Path, *models: str | Path) -> None:
-    """The output may not be (or contain) a parent's folder: ``--overwrite`` would delete the weights the
-    merge record then names by path and sha256."""
-    from xlir.models.loading import resolve_model_path
-
+def _refuse_output_over_input(output: Path, inputs: dict) -> None:
+    """The output may not be (or contain) a parent's folder (``inputs``: name -> folder):
+    ``--overwrite`` would delete the weights the merge record then names by path and sha256."""
     out = output.resolve()
-    for m in models:
-        path = Path(resolve_model_path(m))
+    for m, path in inputs.items():
         if path.exists() and (out == path.resolve() or out in path.resolve().parents):
             raise ConfigError(f"the merged model folder {output} would replace the input {m}: choose a new "
                               "folder")
 
 
-def _check_lineage(base, trained, base_fp: str, trained_fp: str, any_base: bool) -> str:
+def _check_lineage(base, trained, records: dict, fps: dict, any_base: bool) -> str:
     """``checked`` when the trained folder's record names ``base`` (by fingerprint) as the model it was
     fine-tuned from; ``not checked (...)`` without such a record; ``any base (--any-base)`` when the
     user asked to interpolate another model. Refuses the same weights twice, and a base other than the
-    recorded one unless ``any_base``."""
-    from xlir.models.loading import resolve_model_path
-
+    recorded one unless ``any_base``. ``records`` and ``fps``: "base"/"trained" -> the parent's
+    training record (or None) and fingerprint."""
+    base_fp, trained_fp = fps["base"], fps["trained"]
     if base_fp == trained_fp:
         raise ModelError(f"base {base} and trained {trained} hold the same weights (fingerprint {base_fp}): "
                          "a merge would return them unchanged")
-    base_record = _record(Path(resolve_model_path(base))) or {}
-    if base_record.get("base_model_fingerprint") == trained_fp:
+    if (records["base"] or {}).get("base_model_fingerprint") == trained_fp:
         raise ModelError(f"base {base} was fine-tuned from trained {trained}: the two arguments look swapped "
                          "(xlir merge BASE TRAINED)")
-    record = _record(Path(resolve_model_path(trained))) or {}
+    record = records["trained"] or {}
     recorded = record.get("base_model_fingerprint")
     if recorded is None:
         return "not checked (the trained folder has no xlir training record)"

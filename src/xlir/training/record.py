@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlir.data.provenance import RECORD_FILE, training_sources  # noqa: F401  (re-exported)
+from xlir.data.provenance import RECORD_FILE, read_training_record, training_sources  # noqa: F401  (re-exported)
 from xlir.errors import DataError
 from xlir.files import write_json_atomic as _write_json
 
@@ -114,26 +114,12 @@ class TrainingRecord(BaseModel):
         from pydantic import ValidationError
 
         from xlir.config import validation_problems
-        from xlir.errors import DataError
 
         try:
             return cls(**data)
         except ValidationError as exc:
             raise DataError(Path(model_dir) / RECORD_FILE, validation_problems(exc),
                             expected="a training record written by xlir train") from None
-
-
-def read_training_record(model_dir: str | Path) -> dict | None:
-    """The record of a model trained by xlir as JSON, or None for any other model."""
-    path = Path(model_dir) / RECORD_FILE
-    if not path.is_file():
-        return None
-    from xlir.data.io import read_json
-
-    record = read_json(path)
-    if not isinstance(record, dict):
-        raise DataError(path, "not a JSON object", expected="the record xlir train writes")
-    return record
 
 
 def read_log(path: Path) -> list[dict]:
