@@ -116,9 +116,58 @@ def _load_side(path: Path, qrels: Path | None, metrics: list[str] | None, other:
 _TREC_DEFAULT = ("AP", "nDCG@10", "R@100", "RR@10", "P@1")
 
 
+CLUSTER_MODES = ("auto", "paragraph", "question")
+"""How :func:`run_compare` resamples: ``paragraph`` moves the questions of one paragraph together (the
+-R collections: XQuAD-R, MLQA-R, :mod:`xlir.data.clusters`), ``question`` treats questions as
+independent, ``auto`` is ``paragraph`` when the runs' collection loads here and has paragraphs."""
+
+
+def _collection_name(run: Path) -> str | None:
+    """The collection a run folder's ``results.json`` names, if any."""
+    try:
+        return (read_json(Path(run) / "results.json").get("collection") or {}).get("name")
+    except (XlirError, AttributeError, OSError):
+        return None
+
+
+def question_clusters_for(run_a: Path, run_b: Path, mode: str, questions: set[str],
+                          data_dir=None) -> tuple[dict[str, str] | None, str]:
+    """(question -> paragraph, or None for independent questions; the sentence saying which)."""
+    from xlir.data import load_collection
+    from xlir.data.clusters import question_clusters
+
+    if mode not in CLUSTER_MODES:
+        raise ConfigError(f"--clusters must be one of {', '.join(CLUSTER_MODES)}, not {mode!r}")
+    if mode == "question":
+        return None, "each question resampled on its own (--clusters question)"
+    names = {_collection_name(r) if Path(r).is_dir() else None for r in (run_a, run_b)}
+    name = names.pop() if len(names) == 1 else None
+    why = None
+    if name is None:
+        why = "the two runs do not name one collection in results.json"
+    else:
+        try:
+            clusters = question_clusters(load_collection(name, data_dir=data_dir), "id-tail")
+        except XlirError as e:
+            why = f"{name} could not be loaded here ({e})"
+    if why is not None:
+        if mode == "paragraph":
+            raise ConfigError(f"--clusters paragraph needs the runs' collection: {why}")
+        return None, f"each question resampled on its own (no paragraph table: {why})"
+    seen = {q: clusters.get(q, q) for q in questions}
+    n_clusters = len(set(seen.values()))
+    if n_clusters == len(seen):
+        return None, (f"each question resampled on its own ({name}: no two compared questions share a "
+                      "paragraph)")
+    return clusters, (f"whole paragraphs resampled: the bootstrap and the sign flips move a paragraph's "
+                      f"questions together ({name}: {len(seen)} questions in {n_clusters} paragraphs; "
+                      "--clusters question treats them as independent)")
+
+
 def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, alpha: float = 0.05,
                 n_permutations: int = 10_000, n_bootstrap: int = 10_000, seed: int = 0,
-                out_dir: Path | None = None, qrels: Path | None = None) -> Comparison:
+                out_dir: Path | None = None, qrels: Path | None = None, clusters: str = "auto",
+                data_dir=None) -> Comparison:
     """Compare two run folders, or two TREC run files against ``qrels``, and write
     ``compare.md``/``compare.json`` into ``out_dir`` (default: B's folder; for run files, the folder
     that holds B).
@@ -127,6 +176,7 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
     the output folder, every per-query value finite (the file and query are named otherwise), and
     the pairing: runs with no query in common are refused; runs whose query sets differ are compared
     on the common queries with a warning that says how many were paired (also written to both files).
+    ``clusters`` (:data:`CLUSTER_MODES`): whether the questions of one paragraph are resampled together.
     """
     check_options(alpha, n_permutations, n_bootstrap)
     metrics = _canonical(metrics)
@@ -150,10 +200,13 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
                           "nothing to pair; were they run on the same collection and slice?")
     warnings = [] if pairing.complete else [
         f"the runs' query sets differ: compared on the common queries only ({pairing.describe('A', 'B')})"]
+    questions = {q.split("/", 1)[1] if "/" in q else q for s in shared for m in pq_a[s].values() for q in m}
+    table, unit = question_clusters_for(run_a, run_b, clusters, questions, data_dir)
     rows = compare_runs(pq_a, pq_b, metrics=metrics, alpha=alpha, n_permutations=n_permutations,
-                        n_bootstrap=n_bootstrap, seed=seed,
+                        n_bootstrap=n_bootstrap, seed=seed, clusters=table,
                         aggregates=Path(run_a).is_dir())  # run files: one setting, nothing to average
     md = to_markdown(rows, name_a=name_a, name_b=name_b, alpha=alpha)
+    md += f"\nResampling unit: {unit}.\n"
     if warnings:
         md += "".join(f"\n**Warning:** {w}\n" for w in warnings)
     write_text_atomic(out / "compare.md", md)
@@ -161,9 +214,12 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
         "run_a": str(run_a), "run_b": str(run_b), "qrels": str(qrels) if qrels else None,
         "alpha": alpha, "n_permutations": n_permutations,
         "n_bootstrap": n_bootstrap, "seed": seed, "pairing": pairing.as_dict(), "warnings": warnings,
+        "clusters": clusters, "resampling_unit": unit,
         "tests": {"randomization": "paired sign-flip, two-sided", "ci": "paired bootstrap percentile 95%",
                   "correction": "Holm across the language pairs of each metric; aggregates separately"},
-        "rows": [r.as_dict() for r in rows],
+        # an interval not given (under MIN_CLUSTERS paragraphs) is null, not NaN: strict JSON
+        "rows": [{k: None if isinstance(v, float) and v != v else v for k, v in r.as_dict().items()}
+                 for r in rows],
     }
     write_json_atomic(out / "compare.json", payload)
     return Comparison(rows, pairing, warnings)

@@ -321,11 +321,22 @@ def _paired(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[list[str], 
     return ids, np.array([a[i] for i in ids], float), np.array([b[i] for i in ids], float)
 
 
+def _labels(ids: list[str], clusters: Mapping[str, str] | None, key=lambda x: x) -> list[str] | None:
+    """One cluster label per id (its question's cluster, else the question itself); None: no map."""
+    if not clusters:
+        return None
+    return [clusters.get(key(i)) or f"\x1fquestion:{key(i)}" for i in ids]
+
+
 def compare_runs(per_query_a: PerQuery, per_query_b: PerQuery, *, metrics: Iterable[str] | None = None,
                  alpha: float = 0.05, n_permutations: int = DEFAULT_PERMUTATIONS,
                  n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0,
-                 aggregates: bool = True) -> list[PairedTest]:
+                 aggregates: bool = True, clusters: Mapping[str, str] | None = None) -> list[PairedTest]:
     """Paired tests of B - A for every setting and metric both runs share.
+
+    ``clusters``: question (the query id after ``lang/``) -> cluster label, e.g. its paragraph
+    (:func:`xlir.data.clusters.question_clusters`); both tests then move a cluster's queries together.
+    A question the map lacks is its own cluster.
 
     Only queries scored in both runs are paired (a slice against a full run compares the slice;
     :func:`pair_queries` counts what was left out, and callers should say so). Holm families: one
@@ -350,7 +361,7 @@ def compare_runs(per_query_a: PerQuery, per_query_b: PerQuery, *, metrics: Itera
             if not ids:
                 continue
             t = paired_difference(va, vb, n_permutations=n_permutations, n_bootstrap=n_bootstrap,
-                                  seed=_seed(seed, setting, metric))
+                                  seed=_seed(seed, setting, metric), clusters=_labels(ids, clusters, _group))
             rows.append(PairedTest(setting, metric, len(ids), float(va.mean()), float(vb.mean()),
                                    t.diff, t.low, t.high, t.p, math.nan, False, f"{metric}: pairs"))
             for qid, x, y in zip(ids, va, vb, strict=True):
@@ -362,7 +373,7 @@ def compare_runs(per_query_a: PerQuery, per_query_b: PerQuery, *, metrics: Itera
                 va = np.array([np.mean([x for x, _ in groups[g]]) for g in keys])
                 vb = np.array([np.mean([y for _, y in groups[g]]) for g in keys])
                 t = paired_difference(va, vb, n_permutations=n_permutations, n_bootstrap=n_bootstrap,
-                                      seed=_seed(seed, kind, "*", metric))
+                                      seed=_seed(seed, kind, "*", metric), clusters=_labels(keys, clusters))
                 rows.append(PairedTest(f"{kind}/*", metric, len(keys), float(va.mean()), float(vb.mean()),
                                        t.diff, t.low, t.high, t.p, math.nan, False, f"{metric}: aggregates"))
     return _apply_holm(rows, alpha)
@@ -426,6 +437,6 @@ def to_markdown(rows: list[PairedTest], *, name_a: str = "A", name_b: str = "B",
     for r in rows:
         lines.append(
             f"| {r.metric} | {r.setting} | {r.n} | {r.mean_a:.4f} | {r.mean_b:.4f} | {r.diff:+.4f} | "
-            f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] | {format_p(r.p_value)} | {format_p(r.p_holm)} | "
+            f"{format_ci(r.ci_low, r.ci_high)} | {format_p(r.p_value)} | {format_p(r.p_holm)} | "
             f"{'*' if r.significant else ''} |")
     return "\n".join(lines) + "\n"
