@@ -56,10 +56,34 @@ def test_study_cluster_table_round_trips_and_is_written_only_when_a_collection_i
     stamp = (tmp_path / CLUSTERS_FILE).stat().st_mtime_ns
     ensure_question_clusters(tmp_path, ["xquad-r"], "group", data_dir)  # nothing missing: untouched
     assert (tmp_path / CLUSTERS_FILE).stat().st_mtime_ns == stamp
-    ensure_question_clusters(tmp_path, ["xquad-r", "mlqa-r"], "group", data_dir)
-    assert set(read_question_clusters(tmp_path)) == {"xquad-r", "mlqa-r"}
+    ensure_question_clusters(tmp_path, ["xquad-r", "mlqa-r", "afriqa"], "group", data_dir)
+    table = read_question_clusters(tmp_path)
+    assert set(table) == {"xquad-r", "mlqa-r", "afriqa"}
+    assert table["afriqa"] == {}  # no paragraphs: one marker row, every question its own cluster
+    assert clusters_note({}, ["1"]) == "questions as the resampling unit (the collection has no paragraphs)"
     assert read_question_clusters(tmp_path / "nowhere") == {}
     first = sorted(table["xquad-r"])[:10]
     assert clusters_note(None, first).startswith("questions as the resampling unit (no paragraph table")
     note = clusters_note(table["xquad-r"], sorted(table["xquad-r"]))
     assert note.startswith("paragraphs as the resampling unit (1190 questions in 240 paragraphs")
+
+
+def test_a_collection_missing_here_keeps_its_rows_and_the_bytes_are_stable(tmp_path, data_dir):
+    """A report built where a collection's files are absent must not drop its paragraphs (its questions
+    would silently count as independent again), and rewriting the same table changes no byte."""
+    write_question_clusters(tmp_path, ["xquad-r"], "group", data_dir)
+    before = (tmp_path / CLUSTERS_FILE).read_bytes()
+    elsewhere = tmp_path / "data-elsewhere"
+    (elsewhere / "afriqa").mkdir(parents=True)
+    ensure_question_clusters(tmp_path, ["xquad-r", "afriqa"], "group", elsewhere, log=lambda _: None)
+    table = read_question_clusters(tmp_path)
+    assert len(set(table["xquad-r"].values())) == 240  # kept although xquad-r does not load there
+    write_question_clusters(tmp_path, ["xquad-r"], "group", data_dir)
+    assert (tmp_path / CLUSTERS_FILE).read_bytes() == before
+
+
+def test_a_query_without_group_is_keyed_by_its_id_as_the_pipeline_does():
+    from xlir.data.clusters import unit_of
+
+    assert unit_of("sw/12", None, "group") == "sw/12" and unit_of("sw/12", "q12", "group") == "q12"
+    assert unit_of("sw/12", "q12", "id-tail") == "12"

@@ -197,3 +197,9 @@ def test_too_few_clusters_give_no_interval_but_an_exact_p():
     assert randomization_test(d, n_permutations=10_000, clusters=labels) == pytest.approx(2 / 2**9)
     lo, hi = bootstrap_ci(np.r_[d, 0.2, 0.2, 0.2, 0.2], n_resamples=500, clusters=[*labels, 9, 9, 9, 9])
     assert 0.15 < lo < hi < 0.25 and format_ci(lo, hi).startswith("[+0.")
+
+
+def test_fewer_than_min_clusters_rows_each_its_own_cluster_is_the_plain_bootstrap():
+    d = np.random.default_rng(15).normal(0.1, 0.1, size=6)
+    assert bootstrap_ci(d, n_resamples=300, seed=1, clusters=list("abcdef")) == bootstrap_ci(
+        d, n_resamples=300, seed=1)

@@ -14,6 +14,13 @@ paragraph (translations keep the paragraph structure); for MLQA-R, whose questio
 2-4 languages with each language's own paragraph numbering, it joins the paragraphs that are
 translations of each other. Collections not in the -R form (AfriQA, FLORES, Tatoeba, BEIR) have no
 paragraphs: each unit is its own cluster, which is the plain per-question test.
+
+Why paragraphs and not articles (XQuAD's 48 articles hold 5 paragraphs each): the shared gold and
+distractor sentences are a paragraph's; measured on the recipe search's dev slice (120 questions in 96
+paragraphs of 44 articles; quick vs base, steps-360 vs quick, quick's two seeds), bootstrap widths by
+article were within 0.005 of those by paragraph and of the plain ones (2026-12-07), so the article level
+adds little there. On study 1's slice (200 questions, 35 paragraphs, 7 articles) paragraphs widened the
+intervals by 5-45%; 7 articles are too few for an interval of their own.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ UNITS = ("group", "id-tail")
 
 
 def unit_of(query_id: str, group: str | None, unit: str) -> str:
-    """The per-question key of a query under ``unit`` (see :data:`UNITS`)."""
-    if unit == "group" and group:
-        return group
+    """The per-question key of a query under ``unit`` (see :data:`UNITS`), as
+    :func:`~xlir.experiments.pipeline.evaluate_specs` keys it: ``group`` falls back to the full id."""
+    if unit == "group":
+        return group or query_id
     return query_id.split("/", 1)[1] if "/" in query_id else query_id
 
 

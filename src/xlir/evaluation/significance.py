@@ -61,7 +61,8 @@ MIN_CLUSTERS = 10
 """Fewest clusters a bootstrap interval is given for. Resampling a handful of clusters gives intervals
 far too narrow (null simulations, clusters of 1-11 questions: 72% coverage of a 95% interval with 3
 clusters, 82% with 5-8, 92-94% from 12 on); below this the interval is NaN (reports print "few
-paragraphs"). The sign-flip p stays exact, only coarse: with C clusters it cannot go below 2/2**C."""
+paragraphs"), unless every row is its own cluster (then it is the plain bootstrap). The sign-flip p
+stays exact, only coarse: with C clusters it cannot go below 2/2**C."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,9 @@ def bootstrap_ci(diffs: np.ndarray, *, n_resamples: int = DEFAULT_BOOTSTRAP, con
         raise ValueError(f"n_resamples must be >= 1, not {n_resamples}")
     sizes = None
     if clusters is not None:
+        n_rows = d.shape[0]
         d, sizes = _by_cluster(d, clusters)
-        if d.shape[0] < MIN_CLUSTERS:
+        if d.shape[0] < min(MIN_CLUSTERS, n_rows):  # every row its own cluster: the plain bootstrap
             nan = np.full(d.shape[1], math.nan)
             return (math.nan, math.nan) if single else (nan, nan.copy())
     n = d.shape[0]

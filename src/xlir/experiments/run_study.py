@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import math
 import os
 import shlex
@@ -224,25 +225,33 @@ collections, not the cells' slices): the paragraph each question's paired-test u
 
 
 def write_question_clusters(study_dir: Path, names, unit: str, data_dir=None, log=print) -> Path | None:
-    """Write :data:`CLUSTERS_FILE` for the collections ``names``; a collection whose files are missing
-    here is left out (its questions count as their own clusters, which the report says); nothing is
-    written when no collection could be read."""
+    """Write :data:`CLUSTERS_FILE` for the collections ``names`` and those the table already has; a
+    collection whose files are missing here keeps the rows it had, or is left out (its questions then
+    count as their own clusters, which the report says); nothing is written when nothing could be read."""
     from xlir.data import load_collection
     from xlir.data.clusters import question_clusters
     from xlir.errors import XlirError
 
+    kept = read_question_clusters(study_dir)  # a collection that does not load here keeps its rows
     rows = []
-    for name in sorted(set(names)):
+    for name in sorted(set(names) | set(kept)):
         try:
-            coll = load_collection(name, data_dir=data_dir)
+            table = question_clusters(load_collection(name, data_dir=data_dir), unit)
         except XlirError as e:
-            log(f"question clusters: {name} left out ({e})")
-            continue
-        rows += [(name, q, c) for q, c in sorted(question_clusters(coll, unit).items())]
+            if name not in kept:
+                log(f"question clusters: {name} left out ({e})")
+                continue
+            table = kept[name]
+        if table and len(set(table.values())) == len(table):
+            table = {}  # no paragraphs: every question its own cluster, one marker row says so
+        rows += [(name, q, c) for q, c in sorted(table.items())] or [(name, "", "")]
     if not rows:
         return None
     path = Path(study_dir) / CLUSTERS_FILE
-    with atomic_write(path, "wb") as raw, gzip.open(raw, "wt", newline="", encoding="utf-8") as fh:
+    # no time stamp or temporary name in the gzip header: the same table gives the same bytes, so a
+    # report build that rewrites it leaves git clean
+    with atomic_write(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["collection", "question", "cluster"])
         w.writerows(rows)
@@ -250,28 +259,34 @@ def write_question_clusters(study_dir: Path, names, unit: str, data_dir=None, lo
 
 
 def ensure_question_clusters(study_dir: Path, names, unit: str, data_dir=None, log=print) -> None:
-    """(Re)write :data:`CLUSTERS_FILE` when it lacks one of the collections ``names``."""
+    """Add to :data:`CLUSTERS_FILE` the collections of ``names`` it lacks (existing rows are kept)."""
     if set(names) - set(read_question_clusters(study_dir)):
         write_question_clusters(study_dir, names, unit, data_dir, log)
 
 
 def read_question_clusters(study_dir: Path) -> dict[str, dict[str, str]]:
-    """collection -> question -> cluster label (:data:`CLUSTERS_FILE`); ``{}`` without the file."""
+    """collection -> question -> cluster label (:data:`CLUSTERS_FILE`); ``{}`` without the file. A
+    collection without paragraphs maps to ``{}`` (one marker row with no question): its questions are
+    their own clusters."""
     path = Path(study_dir) / CLUSTERS_FILE
     out: dict = defaultdict(dict)
     if not path.is_file():
         return {}
     with gzip.open(path, "rt", newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            out[r["collection"]][r["question"]] = r["cluster"]
+            table = out[r["collection"]]
+            if r["question"]:
+                table[r["question"]] = r["cluster"]
     return dict(out)
 
 
 def clusters_note(clusters: Mapping[str, str] | None, questions) -> str:
     """The resampling unit of the paired tests over ``questions``, as a phrase for a report."""
     n = len(set(questions))
-    if not clusters:
+    if clusters is None:
         return "questions as the resampling unit (no paragraph table)"
+    if not clusters:
+        return "questions as the resampling unit (the collection has no paragraphs)"
     labels = set(cluster_labels(sorted(set(questions)), clusters) or ())
     if len(labels) == n:
         return "questions as the resampling unit (no two share a paragraph)"

@@ -230,8 +230,10 @@ def _base_line(tests: list[dict]) -> str:
     mono = next((t for t in tests if t["kind"] == "mono"), None)
     if mono:
         m = NONINFERIORITY_MARGIN
-        text += ("; keeps monolingual accuracy: " + (f"yes (Δ mono CI above −{m:g})" if mono["low"] > -m
-                                                     else f"not shown (Δ mono CI reaches below −{m:g})"))
+        text += ("; keeps monolingual accuracy: " + (
+            f"yes (Δ mono CI above −{m:g})" if mono["low"] > -m
+            else "not shown (no interval: too few paragraphs)" if math.isnan(mono["low"])
+            else f"not shown (Δ mono CI reaches below −{m:g})"))
     return text
 
 
