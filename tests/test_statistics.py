@@ -203,3 +203,24 @@ def test_fewer_than_min_clusters_rows_each_its_own_cluster_is_the_plain_bootstra
     d = np.random.default_rng(15).normal(0.1, 0.1, size=6)
     assert bootstrap_ci(d, n_resamples=300, seed=1, clusters=list("abcdef")) == bootstrap_ci(
         d, n_resamples=300, seed=1)
+
+
+def test_stratified_bootstrap_weighs_strata_equally_and_sees_no_noise_in_a_constant():
+    from xlir.evaluation.significance import stratified_bootstrap_ci
+
+    rng = np.random.default_rng(16)
+    strata = ["big"] * 300 + ["small"] * 20
+    lo, hi = stratified_bootstrap_ci(np.full(320, 0.05), strata, n_resamples=500)
+    assert lo == pytest.approx(0.05) and hi == pytest.approx(0.05)  # the unstratified one: [+0.048, +0.052]
+    # strata with different means: the estimate is the mean of the strata's means, inside the interval
+    d = np.r_[rng.normal(0.0, 0.05, 300), rng.normal(0.1, 0.05, 20)]
+    lo, hi = stratified_bootstrap_ci(d, strata, n_resamples=2000, seed=3)
+    centre = (d[:300].mean() + d[300:].mean()) / 2
+    assert lo < centre < hi and hi - lo < 0.06
+    # one stratum: exactly the (cluster) bootstrap of the mean
+    labels = np.repeat(np.arange(40), 5)
+    one = rng.normal(0.02, 0.1, 200)
+    ours = stratified_bootstrap_ci(one, ["s"] * 200, clusters=labels, n_resamples=1500, seed=4)
+    assert ours == pytest.approx(bootstrap_ci(one, n_resamples=1500, seed=4, clusters=labels), abs=1e-15)
+    with pytest.raises(ValueError, match="strata labels"):
+        stratified_bootstrap_ci(one, ["s"] * 3)

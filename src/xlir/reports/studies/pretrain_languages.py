@@ -531,7 +531,7 @@ def _paragraph_text(clusters: dict, pq: dict) -> str:
                      if kind in UNIT_KINDS for g in groups}
         paragraphs = {table.get(g, g) for g in questions}
         if len(paragraphs) < len(questions):
-            few = (f", under {MIN_CLUSTERS}: no interval of its own"
+            few = (f", under {MIN_CLUSTERS}: no interval of its own, nor for `all`"
                    if len(paragraphs) < MIN_CLUSTERS else "")
             shared.append(f"{coll}: {len(questions)} questions in {len(paragraphs)} paragraphs{few}")
     return "; ".join(shared) if shared else "no two questions share a paragraph"
