@@ -255,7 +255,9 @@ def _claims_section(claims: dict) -> list[str]:
         "when a review found two seeds of one strategy further apart than an effect that rule had "
         "called significant; it is stricter. The last column gives the earlier rule's verdict "
         "(`not reproduced` when Holm-significantly below; `reproduced` when every per-question CI lies "
-        f"above −{m}).",
+        f"above −{m}), applied to the same per-question tests, which resample paragraphs since "
+        "2026-12-07 (before, with independent questions, the cpu preset's XQuAD-R 'keeps monolingual "
+        "accuracy' read `reproduced` under that rule).",
         "",
         "| evaluation | claim | verdict | deciding numbers | earlier rule |",
         "|---|---|---|---|---|",
