@@ -277,3 +277,14 @@ def test_compare_paragraph_clusters_need_a_collection(tmp_path):
     unit = json.loads((tmp_path / "b" / "compare.json").read_text())["resampling_unit"]
     assert unit == ("each question resampled on its own (no paragraph table: the two runs do not name one "
                     "collection in results.json)")
+
+
+def test_compare_knows_a_collection_without_paragraphs_without_loading_it(tmp_path):
+    args = _two_runs(tmp_path)
+    for name in ("a", "b"):
+        (tmp_path / name / "results.json").write_text(json.dumps({"collection": {"name": "miracl"}}))
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
+                                   "--clusters", "paragraph"])
+    assert res.exit_code == 0, res.output
+    unit = json.loads((tmp_path / "b" / "compare.json").read_text())["resampling_unit"]
+    assert unit == "each question resampled on its own (miracl has no paragraphs)"

@@ -74,10 +74,11 @@ def test_a_collection_missing_here_keeps_its_rows_and_the_bytes_are_stable(tmp_p
     write_question_clusters(tmp_path, ["xquad-r"], "group", data_dir)
     before = (tmp_path / CLUSTERS_FILE).read_bytes()
     elsewhere = tmp_path / "data-elsewhere"
-    (elsewhere / "afriqa").mkdir(parents=True)
-    ensure_question_clusters(tmp_path, ["xquad-r", "afriqa"], "group", elsewhere, log=lambda _: None)
+    (elsewhere / "mlqa-r").mkdir(parents=True)
+    ensure_question_clusters(tmp_path, ["xquad-r", "mlqa-r"], "group", elsewhere, log=lambda _: None)
     table = read_question_clusters(tmp_path)
     assert len(set(table["xquad-r"].values())) == 240  # kept although xquad-r does not load there
+    assert "mlqa-r" not in table  # not loadable there and not in the table before: left out
     write_question_clusters(tmp_path, ["xquad-r"], "group", data_dir)
     assert (tmp_path / CLUSTERS_FILE).read_bytes() == before
 
@@ -87,3 +88,16 @@ def test_a_query_without_group_is_keyed_by_its_id_as_the_pipeline_does():
 
     assert unit_of("sw/12", None, "group") == "sw/12" and unit_of("sw/12", "q12", "group") == "q12"
     assert unit_of("sw/12", "q12", "id-tail") == "12"
+
+
+@pytest.mark.parametrize("name", ["xquad-r", "mlqa-r", "xquad", "afriqa", "flores-test"])
+def test_the_registry_knows_without_loading_which_collections_have_paragraphs(name, data_dir):
+    from xlir.data.clusters import has_paragraphs, is_paragraph_form
+
+    assert has_paragraphs(name) is is_paragraph_form(load_collection(name, data_dir=data_dir))
+    assert has_paragraphs("bitext:tatoeba") is None and has_paragraphs("miracl") is False
+
+
+def test_a_study_table_marks_registered_collections_without_paragraphs_without_loading_them(tmp_path):
+    write_question_clusters(tmp_path, ["tatoeba-en", "miracl"], "group", tmp_path / "no-data-here")
+    assert read_question_clusters(tmp_path) == {"tatoeba-en": {}, "miracl": {}}

@@ -40,6 +40,19 @@ def unit_of(query_id: str, group: str | None, unit: str) -> str:
     return query_id.split("/", 1)[1] if "/" in query_id else query_id
 
 
+def has_paragraphs(name: str) -> bool | None:
+    """Whether the registered collection ``name`` is in the -R form (its registry entry says so, no
+    loading: MIRACL's or Tatoeba's corpora would take long to read for nothing); ``None`` when
+    ``name`` is not a registered collection."""
+    from xlir.data.registry import DATASETS, discover
+
+    discover()
+    if name not in DATASETS.names():
+        return None
+    info = DATASETS.get(name)
+    return info.kind == "collection" and info.paragraphs
+
+
 def is_paragraph_form(collection: Collection) -> bool:
     """Whether documents' groups are paragraphs: the -R form records each paragraph's text."""
     return "contexts" in collection.meta

@@ -134,7 +134,7 @@ def question_clusters_for(run_a: Path, run_b: Path, mode: str, questions: set[st
                           data_dir=None) -> tuple[dict[str, str] | None, str]:
     """(question -> paragraph, or None for independent questions; the sentence saying which)."""
     from xlir.data import load_collection
-    from xlir.data.clusters import question_clusters
+    from xlir.data.clusters import has_paragraphs, question_clusters
 
     if mode not in CLUSTER_MODES:
         raise ConfigError(f"--clusters must be one of {', '.join(CLUSTER_MODES)}, not {mode!r}")
@@ -145,6 +145,8 @@ def question_clusters_for(run_a: Path, run_b: Path, mode: str, questions: set[st
     why = None
     if name is None:
         why = "the two runs do not name one collection in results.json"
+    elif has_paragraphs(name) is False:  # known without loading it (MIRACL's corpus is large)
+        return None, f"each question resampled on its own ({name} has no paragraphs)"
     else:
         try:
             clusters = question_clusters(load_collection(name, data_dir=data_dir), "id-tail")

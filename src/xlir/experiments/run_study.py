@@ -229,13 +229,19 @@ def write_question_clusters(study_dir: Path, names, unit: str, data_dir=None, lo
     collection whose files are missing here keeps the rows it had, or is left out (its questions then
     count as their own clusters, which the report says); nothing is written when nothing could be read."""
     from xlir.data import load_collection
-    from xlir.data.clusters import question_clusters
+    from xlir.data.clusters import has_paragraphs, question_clusters
     from xlir.errors import XlirError
 
     kept = read_question_clusters(study_dir)  # a collection that does not load here keeps its rows
     rows = []
     for name in sorted(set(names) | set(kept)):
+        known = has_paragraphs(name)
+        if known is False:  # registered without paragraphs: nothing to load
+            rows.append((name, "", ""))
+            continue
         try:
+            if known is None:
+                raise XlirError(f"{name} is not a registered collection")
             table = question_clusters(load_collection(name, data_dir=data_dir), unit)
         except XlirError as e:
             if name not in kept:
