@@ -251,6 +251,8 @@ def test_compare_resamples_the_paragraphs_of_xquad_r(tmp_path, data_dir):
 
     by_paragraph, unit = row()
     assert "whole paragraphs" in unit and "200 questions in 35 paragraphs" in unit
+    shown = CliRunner().invoke(app, ["compare", a, b, "--permutations", "200", "--bootstrap", "200"]).output
+    assert f"resampling unit: {unit}" in shown
     assert "Resampling unit: whole paragraphs" in (tmp_path / "b" / "compare.md").read_text()
     by_question, unit_q = row("--clusters", "question")
     assert unit_q.startswith("each question resampled on its own")

@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
                        f"{p_equals(r.p_holm, 'p_holm', sep='')})")
         if not held:
             typer.echo("  none")
+        typer.echo(f"resampling unit: {result.resampling_unit}")
         from xlir.reports.html import markdown_to_html
 
         where = Path(out if out is not None else (run_b if run_b.is_dir() else run_b.parent))

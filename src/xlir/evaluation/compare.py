@@ -75,6 +75,8 @@ class Comparison:
     rows: list[PairedTest]
     pairing: Pairing
     warnings: list[str] = field(default_factory=list)
+    resampling_unit: str = ""
+    """What the tests resampled: whole paragraphs or single questions, and why."""
 
 
 def _canonical(names: list[str] | None) -> list[str] | None:
@@ -224,4 +226,4 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
                  for r in rows],
     }
     write_json_atomic(out / "compare.json", payload)
-    return Comparison(rows, pairing, warnings)
+    return Comparison(rows, pairing, warnings, unit)
