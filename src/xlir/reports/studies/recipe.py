@@ -33,7 +33,7 @@ from xlir.experiments.studies.recipe import (
     verdict,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import cell_time_note, preset_settings, seeds_text, with_interim
+from xlir.reports.studies.common import cost_note, preset_settings, seeds_text, with_interim
 
 COLL = "xquad-r"
 QUICK = ("quick", 1.0)
@@ -538,13 +538,7 @@ def _preset_note(meta: dict) -> str:
     plan = meta.get("plan")
     if plan and plan.get("left_out"):
         note += " Left out by the time fit: " + "; ".join(g["group"] for g in plan["left_out"]) + "."
-    if preset == "smoke":
-        note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
-    if meta.get("cells_wall_s"):
-        note += cell_time_note(meta)
-    elif meta.get("estimate_s"):
-        note += f" Estimated before start: {meta['estimate_s'] / 3600:.1f} h (one job)."
-    return with_interim(note, meta)
+    return with_interim(note + cost_note(meta), meta)
 
 
 def _test_runs(folder: Path) -> list[dict]:
