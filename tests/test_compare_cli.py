@@ -284,9 +284,25 @@ def test_compare_paragraph_clusters_need_a_collection(tmp_path):
 def test_compare_knows_a_collection_without_paragraphs_without_loading_it(tmp_path):
     args = _two_runs(tmp_path)
     for name in ("a", "b"):
-        (tmp_path / name / "results.json").write_text(json.dumps({"collection": {"name": "miracl"}}))
+        (tmp_path / name / "results.json").write_text(
+            json.dumps({"collection": {"name": "miracl-dev", "source": "miracl"}}))  # as xlir eval writes it
     res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
                                    "--clusters", "paragraph"])
     assert res.exit_code == 0, res.output
     unit = json.loads((tmp_path / "b" / "compare.json").read_text())["resampling_unit"]
-    assert unit == "each question resampled on its own (miracl has no paragraphs)"
+    assert unit == "each question resampled on its own (miracl-dev has no paragraphs)"
+
+
+def test_compare_takes_no_paragraphs_from_a_collection_lacking_the_compared_questions(tmp_path, data_dir):
+    """A run of another split names the same collection: its questions are not in the split loaded
+    here, and compare says so instead of silently treating every question as its own paragraph."""
+    args = _two_runs(tmp_path)  # ids de/0 .. de/29: not XQuAD-R question ids
+    for name in ("a", "b"):
+        (tmp_path / name / "results.json").write_text(json.dumps({"collection": {"name": "xquad-r"}}))
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200"])
+    assert res.exit_code == 0, res.output
+    unit = json.loads((tmp_path / "b" / "compare.json").read_text())["resampling_unit"]
+    assert "30 of the 30 compared questions are not in xquad-r as loaded here" in unit
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
+                                   "--clusters", "paragraph"])
+    assert res.exit_code != 0 and "are not in xquad-r as loaded here" in str(res.exception) + res.output

@@ -205,22 +205,30 @@ def test_fewer_than_min_clusters_rows_each_its_own_cluster_is_the_plain_bootstra
         d, n_resamples=300, seed=1)
 
 
-def test_stratified_bootstrap_weighs_strata_equally_and_sees_no_noise_in_a_constant():
-    from xlir.evaluation.significance import stratified_bootstrap_ci
+def test_stratified_bootstrap_weighs_strata_equally_and_its_p_inverts_its_interval():
+    from xlir.evaluation.significance import stratified_bootstrap
 
     rng = np.random.default_rng(16)
     strata = ["big"] * 300 + ["small"] * 20
-    lo, hi = stratified_bootstrap_ci(np.full(320, 0.05), strata, n_resamples=500)
+    lo, hi, p = stratified_bootstrap(np.full(320, 0.05), strata, n_resamples=500)
     assert lo == pytest.approx(0.05) and hi == pytest.approx(0.05)  # the unstratified one: [+0.048, +0.052]
+    assert p == pytest.approx(2 / 501)
     # strata with different means: the estimate is the mean of the strata's means, inside the interval
     d = np.r_[rng.normal(0.0, 0.05, 300), rng.normal(0.1, 0.05, 20)]
-    lo, hi = stratified_bootstrap_ci(d, strata, n_resamples=2000, seed=3)
+    lo, hi, p = stratified_bootstrap(d, strata, n_resamples=2000, seed=3)
     centre = (d[:300].mean() + d[300:].mean()) / 2
-    assert lo < centre < hi and hi - lo < 0.06
+    assert lo < centre < hi and hi - lo < 0.06 and p < 0.01
+    # p < 0.05 exactly when the 95% interval excludes 0, over effects from none to clear
+    for shift in (0.0, 0.005, 0.01, 0.015, 0.02, 0.03):
+        x = rng.normal(shift, 0.1, 320)
+        lo, hi, p = stratified_bootstrap(x, strata, n_resamples=1000, seed=5)
+        assert (p < 0.05) == (lo > 0 or hi < 0), (shift, lo, hi, p)
     # one stratum: exactly the (cluster) bootstrap of the mean
     labels = np.repeat(np.arange(40), 5)
     one = rng.normal(0.02, 0.1, 200)
-    ours = stratified_bootstrap_ci(one, ["s"] * 200, clusters=labels, n_resamples=1500, seed=4)
-    assert ours == pytest.approx(bootstrap_ci(one, n_resamples=1500, seed=4, clusters=labels), abs=1e-15)
+    ours = stratified_bootstrap(one, ["s"] * 200, clusters=labels, n_resamples=4500, seed=4)
+    assert ours[:2] == pytest.approx(bootstrap_ci(one, n_resamples=4500, seed=4, clusters=labels), abs=1e-15)
     with pytest.raises(ValueError, match="strata labels"):
-        stratified_bootstrap_ci(one, ["s"] * 3)
+        stratified_bootstrap(one, ["s"] * 3)
+    with pytest.raises(ValueError, match="n_resamples"):
+        stratified_bootstrap(one, ["s"] * 200, n_resamples=0)

@@ -124,17 +124,23 @@ CLUSTER_MODES = ("auto", "paragraph", "question")
 independent, ``auto`` is ``paragraph`` when the runs' collection loads here and has paragraphs."""
 
 
-def _collection_name(run: Path) -> str | None:
-    """The collection a run folder's ``results.json`` names, if any."""
+def _collection_of(run: Path) -> tuple[str, str] | None:
+    """(name, source) of the collection a run folder's ``results.json`` names, if any."""
     try:
-        return (read_json(Path(run) / "results.json").get("collection") or {}).get("name")
+        coll = read_json(Path(run) / "results.json").get("collection") or {}
     except (XlirError, AttributeError, OSError):
         return None
+    return (str(coll["name"]), str(coll.get("source") or "")) if coll.get("name") else None
 
 
 def question_clusters_for(run_a: Path, run_b: Path, mode: str, questions: set[str],
                           data_dir=None) -> tuple[dict[str, str] | None, str]:
-    """(question -> paragraph, or None for independent questions; the sentence saying which)."""
+    """(question -> paragraph, or None for independent questions; the sentence saying which).
+
+    The paragraphs come from loading the collection the runs name, so they are used only when that
+    name is a registered -R collection (a run's name can be a split's, ``miracl-dev``, whose source
+    says whether it has paragraphs at all) and when every compared question is in it as loaded here
+    (a run of another split or version would otherwise silently fall back to single questions)."""
     from xlir.data import load_collection
     from xlir.data.clusters import has_paragraphs, question_clusters
 
@@ -142,29 +148,41 @@ def question_clusters_for(run_a: Path, run_b: Path, mode: str, questions: set[st
         raise ConfigError(f"--clusters must be one of {', '.join(CLUSTER_MODES)}, not {mode!r}")
     if mode == "question":
         return None, "each question resampled on its own (--clusters question)"
-    names = {_collection_name(r) if Path(r).is_dir() else None for r in (run_a, run_b)}
-    name = names.pop() if len(names) == 1 else None
-    why = None
-    if name is None:
+    named = {_collection_of(r) if Path(r).is_dir() else None for r in (run_a, run_b)}
+    found = named.pop() if len(named) == 1 else None
+    why, clusters = None, {}
+    if found is None:
         why = "the two runs do not name one collection in results.json"
-    elif has_paragraphs(name) is False:  # known without loading it (MIRACL's corpus is large)
-        return None, f"each question resampled on its own ({name} has no paragraphs)"
     else:
-        try:
-            clusters = question_clusters(load_collection(name, data_dir=data_dir), "id-tail")
-        except XlirError as e:
-            why = f"{name} could not be loaded here ({e})"
+        name, source = found
+        flag = has_paragraphs(name.lower())
+        if flag is None and source and has_paragraphs(source.lower()) is False:
+            flag = False  # e.g. miracl-dev: MIRACL has no paragraphs, whatever the split
+        if flag is False:  # known without loading it (MIRACL's corpus is large)
+            return None, f"each question resampled on its own ({name} has no paragraphs)"
+        if flag is None:
+            why = f"{name} is not a registered collection, so its paragraphs are not known here"
+        else:
+            try:
+                clusters = question_clusters(load_collection(name.lower(), data_dir=data_dir), "id-tail")
+            except (XlirError, OSError, ValueError) as e:
+                why = f"{name} could not be loaded here ({e})"
+            else:
+                missing = len(questions - set(clusters))
+                if missing:
+                    why = (f"{missing} of the {len(questions)} compared questions are not in {name} as "
+                           "loaded here (another split or version?)")
     if why is not None:
         if mode == "paragraph":
             raise ConfigError(f"--clusters paragraph needs the runs' collection: {why}")
         return None, f"each question resampled on its own (no paragraph table: {why})"
-    seen = {q: clusters.get(q, q) for q in questions}
-    n_clusters = len(set(seen.values()))
-    if n_clusters == len(seen):
+    name = found[0]
+    n_clusters = len({clusters[q] for q in questions})
+    if n_clusters == len(questions):
         return None, (f"each question resampled on its own ({name}: no two compared questions share a "
                       "paragraph)")
     return clusters, (f"whole paragraphs resampled: the bootstrap and the sign flips move a paragraph's "
-                      f"questions together ({name}: {len(seen)} questions in {n_clusters} paragraphs; "
+                      f"questions together ({name}: {len(questions)} questions in {n_clusters} paragraphs; "
                       "--clusters question treats them as independent)")
 
 
@@ -221,9 +239,7 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
         "clusters": clusters, "resampling_unit": unit,
         "tests": {"randomization": "paired sign-flip, two-sided", "ci": "paired bootstrap percentile 95%",
                   "correction": "Holm across the language pairs of each metric; aggregates separately"},
-        # an interval not given (under MIN_CLUSTERS paragraphs) is null, not NaN: strict JSON
-        "rows": [{k: None if isinstance(v, float) and v != v else v for k, v in r.as_dict().items()}
-                 for r in rows],
+        "rows": [r.as_json() for r in rows],
     }
     write_json_atomic(out / "compare.json", payload)
     return Comparison(rows, pairing, warnings, unit)

@@ -205,7 +205,8 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     unit = (f"whole paragraphs resampled together ({len(clusters)} questions in {n_paragraphs} paragraphs)"
             if n_paragraphs < len(clusters) else "each question resampled on its own")
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"], clusters=clusters)
-    (report_dir / "significance.json").write_text(json.dumps([t.as_dict() for t in tests], indent=1))
+    significance = [t.as_json() for t in tests]  # strict JSON: an interval not given is null
+    (report_dir / "significance.json").write_text(json.dumps(significance, indent=1, allow_nan=False))
     record = TrainingRecord.read(model_dir)
     return {
         "config": cfg.model_dump(mode="json"),

@@ -163,7 +163,8 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             "two-sided randomization test, resampling clusters: a question's mono and cross units move "
             "together, and so do the questions of one paragraph (" + _paragraph_text(clusters, pq) + "). "
             "Holm-corrected over the rows. `all`: each collection weighs "
-            "the same. These tests are conditional on the runs made: training noise between seeds is "
+            "the same, and is resampled within itself, its p read off the same resamples (a collection "
+            "with under 10 paragraphs: across collections, with the sign-flip p). These tests are conditional on the runs made: training noise between seeds is "
             "outside them (the seed-level test below has it).",
             "",
             "| arm | collection | units | mean AP, k = 0 | mean AP, pre-trained | diff | 95% CI | p (Holm) |",
@@ -467,9 +468,11 @@ def _at_all(e: dict, seed: dict | None) -> str:
     else:
         s = (f"per seed on the primary endpoint {seed['diff']:+.4f} {_maybe_ci(seed)}, "
              f"{p_equals(seed['p'])} over seeds {', '.join(map(str, seed['seeds']))}")
-        seed_sign = 0 if seed["p"] >= 0.05 else (1 if seed["diff"] > 0 else -1)
-    q_sign = 0 if e["p_holm"] >= 0.05 else (1 if e["diff"] > 0 else -1)
-    if q_sign == 0:
+        seed_sign = 0 if not seed["p"] < 0.05 else (1 if seed["diff"] > 0 else -1)
+    q_sign = 0 if not e["p_holm"] < 0.05 else (1 if e["diff"] > 0 else -1)  # NaN (not tested): 0
+    if math.isnan(e["p_holm"]):
+        verdict = "not testable per question (too few paragraphs for the resampling)"
+    elif q_sign == 0:
         verdict = "no difference detectable from no pre-training"
     elif seed_sign == q_sign:
         verdict = ("higher than without pre-training: the stage itself helps" if q_sign > 0 else
@@ -531,7 +534,7 @@ def _paragraph_text(clusters: dict, pq: dict) -> str:
                      if kind in UNIT_KINDS for g in groups}
         paragraphs = {table.get(g, g) for g in questions}
         if len(paragraphs) < len(questions):
-            few = (f", under {MIN_CLUSTERS}: no interval of its own, nor for `all`"
+            few = (f", under {MIN_CLUSTERS}: no interval of its own, and `all` resamples across collections"
                    if len(paragraphs) < MIN_CLUSTERS else "")
             shared.append(f"{coll}: {len(questions)} questions in {len(paragraphs)} paragraphs{few}")
     return "; ".join(shared) if shared else "no two questions share a paragraph"
