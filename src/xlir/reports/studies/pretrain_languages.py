@@ -164,8 +164,9 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             "together, and so do the questions of one paragraph (" + _paragraph_text(clusters, pq) + "). "
             "Holm-corrected over the rows. `all`: each collection weighs "
             "the same, and is resampled within itself, its p read off the same resamples (a collection "
-            "with under 10 paragraphs: across collections, with the sign-flip p). These tests are conditional on the runs made: training noise between seeds is "
-            "outside them (the seed-level test below has it).",
+            "with under 10 paragraphs: across collections, with the sign-flip p). These tests are "
+            "conditional on the runs made: training noise between seeds is outside them (the seed-level "
+            "test below has it).",
             "",
             "| arm | collection | units | mean AP, k = 0 | mean AP, pre-trained | diff | 95% CI | p (Holm) |",
             "|---|---|---:|---:|---:|---:|---|---:|",
