@@ -23,7 +23,7 @@ STUDIES = ROOT / "docs" / "studies"
 def _tables_only(src: Path, dst: Path) -> Path:
     """Copy what the report reads: study.json, the tables and each cell's result.json."""
     dst.mkdir(parents=True)
-    for name in ("study.json", "results.csv", "per_question.csv.gz"):
+    for name in ("study.json", "results.csv", "per_question.csv.gz", "question_clusters.csv.gz"):
         if (src / name).exists():
             shutil.copy2(src / name, dst / name)
     for res in src.glob("cells/*/result.json"):

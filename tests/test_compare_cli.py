@@ -220,3 +220,89 @@ def test_compare_refuses_out_of_range_scores_naming_the_file(tmp_path):
     res = CliRunner().invoke(app, ["compare", *runs])
     assert isinstance(res.exception, DataError), res.output
     assert str(path) in str(res.exception) and "AP of query 'de/4'" in str(res.exception)
+
+
+def test_compare_resamples_the_paragraphs_of_xquad_r(tmp_path, data_dir):
+    """Two runs on XQuAD-R's first 200 questions (35 paragraphs) whose difference is a per-paragraph
+    shift: resampling paragraphs gives a wider interval and a larger p than treating the 200 questions
+    as independent, and compare.json says which unit it used."""
+    from xlir.data.clusters import question_clusters
+    from xlir.data.registry import load_collection
+
+    coll = load_collection("xquad-r", data_dir=data_dir, languages=["de", "en"]).subset(limit=200)
+    paragraph = question_clusters(coll, "id-tail")
+    shift = {p: float(v) for p, v in zip(sorted(set(paragraph.values())),
+                                         np.random.default_rng(7).normal(0.015, 0.03, 35), strict=True)}
+    rng = np.random.default_rng(6)
+    base = {q.id: float(rng.uniform(0.3, 0.7)) for q in coll.queries if q.language == "de"}
+    better = {q: v + shift[paragraph[q.split("/", 1)[1]]] + float(rng.normal(0, 0.005))
+              for q, v in base.items()}
+    for name, scores in (("a", base), ("b", better)):
+        _write_run(tmp_path / name, {"cross/de-en": {"AP": scores}})
+        (tmp_path / name / "results.json").write_text(json.dumps({"collection": {"name": "xquad-r"}}))
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+
+    def row(*extra):
+        res = CliRunner().invoke(app, ["compare", a, b, "--permutations", "2000", "--bootstrap", "2000",
+                                       *extra], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        report = json.loads((tmp_path / "b" / "compare.json").read_text())
+        return next(r for r in report["rows"] if r["setting"] == "cross/de-en"), report["resampling_unit"]
+
+    by_paragraph, unit = row()
+    assert "whole paragraphs" in unit and "200 questions in 35 paragraphs" in unit
+    shown = CliRunner().invoke(app, ["compare", a, b, "--permutations", "200", "--bootstrap", "200"]).output
+    assert f"resampling unit: {unit}" in shown
+    assert "Resampling unit: whole paragraphs" in (tmp_path / "b" / "compare.md").read_text()
+    by_question, unit_q = row("--clusters", "question")
+    assert unit_q.startswith("each question resampled on its own")
+    assert by_paragraph["diff"] == pytest.approx(by_question["diff"])
+    width = by_paragraph["ci_high"] - by_paragraph["ci_low"]
+    assert width > 2 * (by_question["ci_high"] - by_question["ci_low"])
+    # independent questions: "significant" (p ~ 0.002, CI above 0); by paragraph: no evidence (p ~ 0.2)
+    assert by_question["p_value"] < 0.01 and by_question["ci_low"] > 0
+    assert by_paragraph["p_value"] > 0.1 and by_paragraph["ci_low"] < 0 < by_paragraph["ci_high"]
+
+
+def test_compare_paragraph_clusters_need_a_collection(tmp_path):
+    args = _two_runs(tmp_path)
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
+                                   "--clusters", "paragraph"])
+    assert res.exit_code != 0
+    assert "--clusters paragraph needs the runs' collection" in str(res.exception) + res.output
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
+                                   "--clusters", "sentence"])
+    assert res.exit_code != 0 and "--clusters must be one of auto, paragraph, question" in (
+        str(res.exception) + res.output)
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200"])
+    assert res.exit_code == 0, res.output
+    unit = json.loads((tmp_path / "b" / "compare.json").read_text())["resampling_unit"]
+    assert unit == ("each question resampled on its own (no paragraph table: the two runs do not name one "
+                    "collection in results.json)")
+
+
+def test_compare_knows_a_collection_without_paragraphs_without_loading_it(tmp_path):
+    args = _two_runs(tmp_path)
+    for name in ("a", "b"):
+        (tmp_path / name / "results.json").write_text(
+            json.dumps({"collection": {"name": "miracl-dev", "source": "miracl"}}))  # as xlir eval writes it
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
+                                   "--clusters", "paragraph"])
+    assert res.exit_code == 0, res.output
+    unit = json.loads((tmp_path / "b" / "compare.json").read_text())["resampling_unit"]
+    assert unit == "each question resampled on its own (miracl-dev has no paragraphs)"
+
+
+def test_compare_takes_no_paragraphs_from_a_collection_lacking_the_compared_questions(tmp_path, data_dir):
+    """A run of another split names the same collection: its questions are not in the split loaded
+    here, and compare says so instead of silently treating every question as its own paragraph."""
+    args = _two_runs(tmp_path)  # ids de/0 .. de/29: not XQuAD-R question ids
+    for name in ("a", "b"):
+        (tmp_path / name / "results.json").write_text(json.dumps({"collection": {"name": "xquad-r"}}))
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200"])
+    assert res.exit_code == 0, res.output
+    unit = json.loads((tmp_path / "b" / "compare.json").read_text())["resampling_unit"]
+    assert "30 of the 30 compared questions are not in xquad-r as loaded here" in unit
+    res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
+                                   "--clusters", "paragraph"])
+    assert res.exit_code != 0 and "are not in xquad-r as loaded here" in str(res.exception) + res.output

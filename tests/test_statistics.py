@@ -129,3 +129,106 @@ def test_p_values_read_as_one_clause_in_reports():
     assert p_equals(0.01234, "Holm p") == "Holm p = 0.012"
     assert p_equals(0.0004, sep="") == "p<0.001"
     assert p_equals(0.5, "p_holm", sep="") == "p_holm=0.500"
+
+
+# ---- clustered questions (several questions per paragraph) --------------------------------------
+def test_singleton_clusters_give_exactly_the_plain_tests():
+    rng = np.random.default_rng(11)
+    d = rng.normal(0.03, 0.2, size=(150, 2))
+    labels = [f"q{i}" for i in rng.permutation(150)]  # distinct labels, not in sorted order
+    np.testing.assert_array_equal(randomization_test(d, n_permutations=3000, seed=2, clusters=labels),
+                                  randomization_test(d, n_permutations=3000, seed=2))
+    for ours, plain in zip(bootstrap_ci(d, n_resamples=3000, seed=3, clusters=labels),
+                           bootstrap_ci(d, n_resamples=3000, seed=3), strict=True):
+        np.testing.assert_array_equal(ours, plain)
+
+
+def test_clustered_exact_p_value_is_the_sign_flip_test_of_the_cluster_sums():
+    rng = np.random.default_rng(12)
+    sizes = rng.integers(1, 7, size=11)  # 11 clusters of 1-6 questions: 2048 sign patterns
+    labels = [f"p{c}" for c, k in enumerate(sizes) for _ in range(k)]
+    d = rng.normal(0.08, 0.2, size=len(labels))
+    order = rng.permutation(len(d))  # questions of one cluster need not be adjacent
+    d, labels = d[order], [labels[i] for i in order]
+    sums = np.array([d[[lab == f"p{c}" for lab in labels]].sum() for c in range(len(sizes))])
+    ours = randomization_test(d, n_permutations=10_000, clusters=labels)
+    ref = stats.permutation_test((sums,), np.mean, permutation_type="samples", n_resamples=10_000,
+                                 alternative="two-sided").pvalue
+    assert ours == pytest.approx(ref, abs=1e-12)
+    assert ours > randomization_test(d, n_permutations=10_000)  # fewer independent units: weaker evidence
+
+
+def test_clustered_tests_keep_their_error_rate_where_the_plain_ones_do_not():
+    """Null data with a shared paragraph effect (40 paragraphs x 5 questions, no true difference): the
+    per-question tests reject far more often than 5%, the cluster tests about 5%."""
+    rng = np.random.default_rng(13)
+    labels = np.repeat(np.arange(40), 5)
+    plain_reject = cluster_reject = cluster_covers = 0
+    runs = 300
+    for i in range(runs):
+        d = rng.normal(0, 0.1, 40)[labels] + rng.normal(0, 0.05, 200)  # paragraph effect dominates
+        plain_reject += randomization_test(d, n_permutations=400, seed=i) < 0.05
+        cluster_reject += randomization_test(d, n_permutations=400, seed=i, clusters=labels) < 0.05
+        lo, hi = bootstrap_ci(d, n_resamples=400, seed=i, clusters=labels)
+        cluster_covers += lo <= 0 <= hi
+    assert plain_reject / runs > 0.25
+    assert cluster_reject / runs < 0.09
+    assert cluster_covers / runs > 0.88
+
+
+def test_cluster_labels_must_match_the_differences():
+    with pytest.raises(ValueError, match="3 labels for 4"):
+        randomization_test(np.ones(4), clusters=["a", "a", "b"])
+    with pytest.raises(ValueError, match="None"):
+        bootstrap_ci(np.ones(2), clusters=["a", None])
+    t = paired_difference([0.1, 0.2, 0.3, 0.4], [0.2, 0.3, 0.3, 0.6], clusters=["x", "x", "y", "y"],
+                          n_permutations=100, n_bootstrap=100)
+    assert t.diff == pytest.approx(0.1) and t.p == pytest.approx(0.5)  # 2 clusters: 4 sign patterns
+
+
+def test_too_few_clusters_give_no_interval_but_an_exact_p():
+    from xlir.evaluation.significance import MIN_CLUSTERS, format_ci
+
+    rng = np.random.default_rng(14)
+    labels = np.repeat(np.arange(MIN_CLUSTERS - 1), 4)
+    d = rng.normal(0.2, 0.05, size=len(labels))  # a clear shift, but only 9 paragraphs
+    lo, hi = bootstrap_ci(d, n_resamples=500, clusters=labels)
+    assert math.isnan(lo) and math.isnan(hi) and format_ci(lo, hi) == "[few paragraphs]"
+    assert randomization_test(d, n_permutations=10_000, clusters=labels) == pytest.approx(2 / 2**9)
+    lo, hi = bootstrap_ci(np.r_[d, 0.2, 0.2, 0.2, 0.2], n_resamples=500, clusters=[*labels, 9, 9, 9, 9])
+    assert 0.15 < lo < hi < 0.25 and format_ci(lo, hi).startswith("[+0.")
+
+
+def test_fewer_than_min_clusters_rows_each_its_own_cluster_is_the_plain_bootstrap():
+    d = np.random.default_rng(15).normal(0.1, 0.1, size=6)
+    assert bootstrap_ci(d, n_resamples=300, seed=1, clusters=list("abcdef")) == bootstrap_ci(
+        d, n_resamples=300, seed=1)
+
+
+def test_stratified_bootstrap_weighs_strata_equally_and_its_p_inverts_its_interval():
+    from xlir.evaluation.significance import stratified_bootstrap
+
+    rng = np.random.default_rng(16)
+    strata = ["big"] * 300 + ["small"] * 20
+    lo, hi, p = stratified_bootstrap(np.full(320, 0.05), strata, n_resamples=500)
+    assert lo == pytest.approx(0.05) and hi == pytest.approx(0.05)  # the unstratified one: [+0.048, +0.052]
+    assert p == pytest.approx(2 / 501)
+    # strata with different means: the estimate is the mean of the strata's means, inside the interval
+    d = np.r_[rng.normal(0.0, 0.05, 300), rng.normal(0.1, 0.05, 20)]
+    lo, hi, p = stratified_bootstrap(d, strata, n_resamples=2000, seed=3)
+    centre = (d[:300].mean() + d[300:].mean()) / 2
+    assert lo < centre < hi and hi - lo < 0.06 and p < 0.01
+    # p < 0.05 exactly when the 95% interval excludes 0, over effects from none to clear
+    for shift in (0.0, 0.005, 0.01, 0.015, 0.02, 0.03):
+        x = rng.normal(shift, 0.1, 320)
+        lo, hi, p = stratified_bootstrap(x, strata, n_resamples=1000, seed=5)
+        assert (p < 0.05) == (lo > 0 or hi < 0), (shift, lo, hi, p)
+    # one stratum: exactly the (cluster) bootstrap of the mean
+    labels = np.repeat(np.arange(40), 5)
+    one = rng.normal(0.02, 0.1, 200)
+    ours = stratified_bootstrap(one, ["s"] * 200, clusters=labels, n_resamples=4500, seed=4)
+    assert ours[:2] == pytest.approx(bootstrap_ci(one, n_resamples=4500, seed=4, clusters=labels), abs=1e-15)
+    with pytest.raises(ValueError, match="strata labels"):
+        stratified_bootstrap(one, ["s"] * 3)
+    with pytest.raises(ValueError, match="n_resamples"):
+        stratified_bootstrap(one, ["s"] * 200, n_resamples=0)

@@ -343,9 +343,9 @@ def test_paired_tests_record_each_seeds_own_difference():
 def test_a_seed_without_shared_questions_is_not_counted():
     from xlir.experiments.run_study import seed_averaged
 
-    a, b, seeds = seed_averaged([({"q0": 0.5}, {"q0": 0.7}), ({"q1": 0.1}, {}), ({}, {})])
-    assert (a, b, seeds) == ([0.5], [0.7], 1)
-    assert seed_averaged([({"q0": 0.5}, {})]) == ([], [], 0)
+    a, b, seeds, questions = seed_averaged([({"q0": 0.5}, {"q0": 0.7}), ({"q1": 0.1}, {}), ({}, {})])
+    assert (a, b, seeds, questions) == ([0.5], [0.7], 1, ["q0"])
+    assert seed_averaged([({"q0": 0.5}, {})]) == ([], [], 0, [])
 
 
 def test_the_generated_candidate_keeps_mono_within_the_margin_and_has_two_seeds(tmp_path):

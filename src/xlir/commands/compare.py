@@ -32,17 +32,23 @@ def register(app: typer.Typer) -> None:
         permutations: int = typer.Option(10_000, "--permutations", help="Random sign flips per test."),
         bootstrap: int = typer.Option(10_000, "--bootstrap", help="Bootstrap resamples per CI."),
         seed: int = typer.Option(0, "--seed"),
+        clusters: str = typer.Option(
+            "auto", "--clusters",
+            help="Resampling unit: 'paragraph' moves the questions of one paragraph together (XQuAD-R, "
+                 "MLQA-R: they share gold and distractor sentences, so independent questions give too "
+                 "narrow intervals), 'question' treats them as independent, 'auto' (default) is "
+                 "'paragraph' when the runs' collection loads from the data directory."),
         out: Path | None = typer.Option(None, "--out",
                                         help="Where to write compare.md/json (default: RUN_B, or the "
                                              "folder holding it when it is a run file)."),
     ) -> None:
         """Paired randomization test + bootstrap CI per metric and setting, Holm-corrected."""
         from xlir.evaluation.compare import run_compare
-        from xlir.evaluation.significance import p_equals
+        from xlir.evaluation.significance import format_ci, p_equals
 
         result = run_compare(run_a, run_b, metrics=metric or None, alpha=alpha,
                              n_permutations=permutations, n_bootstrap=bootstrap, seed=seed, out_dir=out,
-                             qrels=qrels)
+                             qrels=qrels, clusters=clusters)
         for warning in result.warnings:
             typer.echo(f"WARNING: {warning}", err=True)
         rows = result.rows
@@ -52,10 +58,11 @@ def register(app: typer.Typer) -> None:
                    f"(B = {run_b}, A = {run_a}):")
         for r in held:
             typer.echo(f"  {r.metric:8s} {r.setting:14s} {r.mean_a:.4f} -> {r.mean_b:.4f} "
-                       f"({r.diff:+.4f}, 95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}], "
+                       f"({r.diff:+.4f}, 95% CI {format_ci(r.ci_low, r.ci_high)}, "
                        f"{p_equals(r.p_holm, 'p_holm', sep='')})")
         if not held:
             typer.echo("  none")
+        typer.echo(f"resampling unit: {result.resampling_unit}")
         from xlir.reports.html import markdown_to_html
 
         where = Path(out if out is not None else (run_b if run_b.is_dir() else run_b.parent))

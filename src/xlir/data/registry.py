@@ -41,6 +41,9 @@ class DatasetInfo:
     user_status: Callable[[Path], str] | None = None
     """For data the user supplies (MIRACL passages, MLDR, BEIR folders): what is there, for
     ``xlir data list``; ``None`` for data that ships complete (present or missing)."""
+    paragraphs: bool = False
+    """Whether the collection is in the -R form, its candidates grouped in paragraphs that several
+    questions share (:mod:`xlir.data.clusters`): known without loading it."""
 
     def language_list(self, root: Path) -> list[str]:
         if callable(self.languages):
@@ -65,13 +68,14 @@ DATASETS: Registry[DatasetInfo] = Registry("dataset")
 def register_collection(name: str, *, folder: str, description: str,
                         languages: Callable[[Path], list[str]] | Iterable[str] = (),
                         sizes: str = "",
-                        user_status: Callable[[Path], str] | None = None) -> Callable[[LoaderFn], LoaderFn]:
+                        user_status: Callable[[Path], str] | None = None,
+                        paragraphs: bool = False) -> Callable[[LoaderFn], LoaderFn]:
     def decorator(fn: LoaderFn) -> LoaderFn:
         COLLECTIONS.register(name)(fn)
         langs = languages if callable(languages) else tuple(languages)
         if name not in DATASETS:  # a bitext set registers its info with register_bitext
             DATASETS.register(name)(DatasetInfo(name, folder, description, langs, "collection", sizes,
-                                                user_status))
+                                                user_status, paragraphs))
         return fn
 
     return decorator

@@ -75,6 +75,8 @@ class Comparison:
     rows: list[PairedTest]
     pairing: Pairing
     warnings: list[str] = field(default_factory=list)
+    resampling_unit: str = ""
+    """What the tests resampled: whole paragraphs or single questions, and why."""
 
 
 def _canonical(names: list[str] | None) -> list[str] | None:
@@ -116,9 +118,78 @@ def _load_side(path: Path, qrels: Path | None, metrics: list[str] | None, other:
 _TREC_DEFAULT = ("AP", "nDCG@10", "R@100", "RR@10", "P@1")
 
 
+CLUSTER_MODES = ("auto", "paragraph", "question")
+"""How :func:`run_compare` resamples: ``paragraph`` moves the questions of one paragraph together (the
+-R collections: XQuAD-R, MLQA-R, :mod:`xlir.data.clusters`), ``question`` treats questions as
+independent, ``auto`` is ``paragraph`` when the runs' collection loads here and has paragraphs."""
+
+
+def _collection_of(run: Path) -> tuple[str, str] | None:
+    """(name, source) of the collection a run folder's ``results.json`` names, if any."""
+    try:
+        coll = read_json(Path(run) / "results.json").get("collection") or {}
+    except (XlirError, AttributeError, OSError):
+        return None
+    return (str(coll["name"]), str(coll.get("source") or "")) if coll.get("name") else None
+
+
+def question_clusters_for(run_a: Path, run_b: Path, mode: str, questions: set[str],
+                          data_dir=None) -> tuple[dict[str, str] | None, str]:
+    """(question -> paragraph, or None for independent questions; the sentence saying which).
+
+    The paragraphs come from loading the collection the runs name, so they are used only when that
+    name is a registered -R collection (a run's name can be a split's, ``miracl-dev``, whose source
+    says whether it has paragraphs at all) and when every compared question is in it as loaded here
+    (a run of another split or version would otherwise silently fall back to single questions)."""
+    from xlir.data import load_collection
+    from xlir.data.clusters import has_paragraphs, question_clusters
+
+    if mode not in CLUSTER_MODES:
+        raise ConfigError(f"--clusters must be one of {', '.join(CLUSTER_MODES)}, not {mode!r}")
+    if mode == "question":
+        return None, "each question resampled on its own (--clusters question)"
+    named = {_collection_of(r) if Path(r).is_dir() else None for r in (run_a, run_b)}
+    found = named.pop() if len(named) == 1 else None
+    why, clusters = None, {}
+    if found is None:
+        why = "the two runs do not name one collection in results.json"
+    else:
+        name, source = found
+        flag = has_paragraphs(name.lower())
+        if flag is None and source and has_paragraphs(source.lower()) is False:
+            flag = False  # e.g. miracl-dev: MIRACL has no paragraphs, whatever the split
+        if flag is False:  # known without loading it (MIRACL's corpus is large)
+            return None, f"each question resampled on its own ({name} has no paragraphs)"
+        if flag is None:
+            why = f"{name} is not a registered collection, so its paragraphs are not known here"
+        else:
+            try:
+                clusters = question_clusters(load_collection(name.lower(), data_dir=data_dir), "id-tail")
+            except (XlirError, OSError, ValueError) as e:
+                why = f"{name} could not be loaded here ({e})"
+            else:
+                missing = len(questions - set(clusters))
+                if missing:
+                    why = (f"{missing} of the {len(questions)} compared questions are not in {name} as "
+                           "loaded here (another split or version?)")
+    if why is not None:
+        if mode == "paragraph":
+            raise ConfigError(f"--clusters paragraph needs the runs' collection: {why}")
+        return None, f"each question resampled on its own (no paragraph table: {why})"
+    name = found[0]
+    n_clusters = len({clusters[q] for q in questions})
+    if n_clusters == len(questions):
+        return None, (f"each question resampled on its own ({name}: no two compared questions share a "
+                      "paragraph)")
+    return clusters, (f"whole paragraphs resampled: the bootstrap and the sign flips move a paragraph's "
+                      f"questions together ({name}: {len(questions)} questions in {n_clusters} paragraphs; "
+                      "--clusters question treats them as independent)")
+
+
 def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, alpha: float = 0.05,
                 n_permutations: int = 10_000, n_bootstrap: int = 10_000, seed: int = 0,
-                out_dir: Path | None = None, qrels: Path | None = None) -> Comparison:
+                out_dir: Path | None = None, qrels: Path | None = None, clusters: str = "auto",
+                data_dir=None) -> Comparison:
     """Compare two run folders, or two TREC run files against ``qrels``, and write
     ``compare.md``/``compare.json`` into ``out_dir`` (default: B's folder; for run files, the folder
     that holds B).
@@ -127,6 +198,7 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
     the output folder, every per-query value finite (the file and query are named otherwise), and
     the pairing: runs with no query in common are refused; runs whose query sets differ are compared
     on the common queries with a warning that says how many were paired (also written to both files).
+    ``clusters`` (:data:`CLUSTER_MODES`): whether the questions of one paragraph are resampled together.
     """
     check_options(alpha, n_permutations, n_bootstrap)
     metrics = _canonical(metrics)
@@ -150,10 +222,13 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
                           "nothing to pair; were they run on the same collection and slice?")
     warnings = [] if pairing.complete else [
         f"the runs' query sets differ: compared on the common queries only ({pairing.describe('A', 'B')})"]
+    questions = {q.split("/", 1)[1] if "/" in q else q for s in shared for m in pq_a[s].values() for q in m}
+    table, unit = question_clusters_for(run_a, run_b, clusters, questions, data_dir)
     rows = compare_runs(pq_a, pq_b, metrics=metrics, alpha=alpha, n_permutations=n_permutations,
-                        n_bootstrap=n_bootstrap, seed=seed,
+                        n_bootstrap=n_bootstrap, seed=seed, clusters=table,
                         aggregates=Path(run_a).is_dir())  # run files: one setting, nothing to average
     md = to_markdown(rows, name_a=name_a, name_b=name_b, alpha=alpha)
+    md += f"\nResampling unit: {unit}.\n"
     if warnings:
         md += "".join(f"\n**Warning:** {w}\n" for w in warnings)
     write_text_atomic(out / "compare.md", md)
@@ -161,9 +236,10 @@ def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, a
         "run_a": str(run_a), "run_b": str(run_b), "qrels": str(qrels) if qrels else None,
         "alpha": alpha, "n_permutations": n_permutations,
         "n_bootstrap": n_bootstrap, "seed": seed, "pairing": pairing.as_dict(), "warnings": warnings,
+        "clusters": clusters, "resampling_unit": unit,
         "tests": {"randomization": "paired sign-flip, two-sided", "ci": "paired bootstrap percentile 95%",
                   "correction": "Holm across the language pairs of each metric; aggregates separately"},
-        "rows": [r.as_dict() for r in rows],
+        "rows": [r.as_json() for r in rows],
     }
     write_json_atomic(out / "compare.json", payload)
-    return Comparison(rows, pairing, warnings)
+    return Comparison(rows, pairing, warnings, unit)

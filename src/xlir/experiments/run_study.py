@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import math
 import os
 import shlex
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from xlir.experiments.grid import cell_dir, cell_slowdown, format_duration, is_done, read_json, run_grid
 from xlir.experiments.studies import get_study
@@ -164,6 +167,8 @@ def run_study(
         summary = run_grid(cells, study.run_cell, output, jobs=jobs, meta=meta, log=log, deadline=deadline,
                            cell_seconds=(lambda c: seconds.get(c.cell_id, 0.0)) if seconds else None)
     write_per_question(output, cells)
+    ensure_question_clusters(output, {e.name for c in cells for e in getattr(c, "evals", ())},
+                             study.question_unit, log=log)
     return {"summary": summary, "estimate_s": est, "cells": len(cells), "plan": plan}
 
 
@@ -213,11 +218,107 @@ def read_per_question(study_dir: Path, stage: str = "finetuned") -> dict:
             out[r["cell_id"]][r["collection"]].setdefault(r["kind"], {})[r["group"]] = float(r["AP"])
     return out
 
-def seed_averaged(per_seed) -> tuple[list[float], list[float], int]:
+CLUSTERS_FILE = "question_clusters.csv.gz"
+"""``collection, question, cluster`` of every question of the collections a study evaluates (the full
+collections, not the cells' slices): the paragraph each question's paired-test unit belongs to
+(:mod:`xlir.data.clusters`). Written with the study's tables, read by its reports."""
+
+
+def write_question_clusters(study_dir: Path, names, unit: str, data_dir=None, log=print) -> Path | None:
+    """Write :data:`CLUSTERS_FILE` for the collections ``names`` and those the table already has; a
+    collection whose files are missing here keeps the rows it had, or is left out (its questions then
+    count as their own clusters, which the report says); nothing is written when nothing could be read."""
+    from xlir.data import load_collection
+    from xlir.data.clusters import has_paragraphs, question_clusters
+    from xlir.errors import XlirError
+
+    kept = read_question_clusters(study_dir)  # a collection that does not load here keeps its rows
+    rows = []
+    for name in sorted(set(names) | set(kept)):
+        known = has_paragraphs(name)
+        if known is False:  # registered without paragraphs: nothing to load
+            rows.append((name, "", ""))
+            continue
+        try:
+            if known is None:
+                raise XlirError(f"{name} is not a registered collection")
+            table = question_clusters(load_collection(name, data_dir=data_dir), unit)
+        except XlirError as e:
+            if name not in kept:
+                log(f"question clusters: {name} left out ({e})")
+                continue
+            table = kept[name]
+        if table and len(set(table.values())) == len(table):
+            table = {}  # no paragraphs: every question its own cluster, one marker row says so
+        rows += [(name, q, c) for q, c in sorted(table.items())] or [(name, "", "")]
+    if not rows:
+        return None
+    path = Path(study_dir) / CLUSTERS_FILE
+    # no time stamp or temporary name in the gzip header: the same table gives the same bytes, so a
+    # report build that rewrites it leaves git clean
+    with atomic_write(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["collection", "question", "cluster"])
+        w.writerows(rows)
+    return path
+
+
+def ensure_question_clusters(study_dir: Path, names, unit: str, data_dir=None, log=print) -> None:
+    """Add to :data:`CLUSTERS_FILE` the collections of ``names`` it lacks (existing rows are kept)."""
+    if set(names) - set(read_question_clusters(study_dir)):
+        write_question_clusters(study_dir, names, unit, data_dir, log)
+
+
+def read_question_clusters(study_dir: Path) -> dict[str, dict[str, str]]:
+    """collection -> question -> cluster label (:data:`CLUSTERS_FILE`); ``{}`` without the file. A
+    collection without paragraphs maps to ``{}`` (one marker row with no question): its questions are
+    their own clusters."""
+    path = Path(study_dir) / CLUSTERS_FILE
+    out: dict = defaultdict(dict)
+    if not path.is_file():
+        return {}
+    with gzip.open(path, "rt", newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            table = out[r["collection"]]
+            if r["question"]:
+                table[r["question"]] = r["cluster"]
+    return dict(out)
+
+
+def clusters_note(clusters: Mapping[str, str] | None, questions) -> str:
+    """The resampling unit of the paired tests over ``questions``, as a phrase for a report."""
+    n = len(set(questions))
+    if clusters is None:
+        return "questions as the resampling unit (no paragraph table)"
+    if not clusters:
+        return "questions as the resampling unit (the collection has no paragraphs)"
+    labels = set(cluster_labels(sorted(set(questions)), clusters) or ())
+    if len(labels) == n:
+        return "questions as the resampling unit (no two share a paragraph)"
+    from xlir.evaluation.significance import MIN_CLUSTERS
+
+    few = (f"; under {MIN_CLUSTERS} paragraphs give no bootstrap interval, and the sign-flip p cannot go "
+           f"below {2 / 2 ** len(labels):.3g}" if len(labels) < MIN_CLUSTERS else "")
+    return (f"paragraphs as the resampling unit ({n} questions in {len(labels)} paragraphs: the bootstrap "
+            f"draws and the sign flips move a paragraph's questions together{few})")
+
+
+class Averaged(NamedTuple):
+    """Two sides' per-question scores (:func:`seed_averaged`), questions in sorted order."""
+
+    a: list[float]
+    b: list[float]
+    seeds: int
+    questions: list[str]
+
+
+def seed_averaged(per_seed) -> Averaged:
     """One unit per question: ``per_seed`` holds, for each seed both sides ran, the two sides'
     question -> AP maps; returns each question's AP averaged over the seeds that have it on both
-    sides (a list per side, questions in sorted order) and the number of seeds that share at least
-    one question (a seed whose per-question table lacks the collection is not counted).
+    sides (a list per side, questions in sorted order), the number of seeds that share at least
+    one question (a seed whose per-question table lacks the collection is not counted) and the
+    questions.
 
     Why the question and not (seed, question) is the unit: a question's seeds are runs on the same
     question, strongly correlated, so counting them as separate pairs multiplies n by the seeds and
@@ -237,38 +338,52 @@ def seed_averaged(per_seed) -> tuple[list[float], list[float], int]:
             xs.append(qa[g])
             ys.append(qb[g])
     questions = sorted(acc)
-    return ([sum(acc[g][0]) / len(acc[g][0]) for g in questions],
-            [sum(acc[g][1]) / len(acc[g][1]) for g in questions], seeds)
+    return Averaged([sum(acc[g][0]) / len(acc[g][0]) for g in questions],
+                    [sum(acc[g][1]) / len(acc[g][1]) for g in questions], seeds, questions)
 
 
-def paired_questions(pq: dict, cells_a: dict[int, str], cells_b: dict[int, str], coll: str, kind: str):
+def cluster_labels(questions, clusters: Mapping[str, str] | None) -> list[str] | None:
+    """One cluster label per question for the paired tests (:func:`read_question_clusters`); a
+    question the table lacks is its own cluster; ``None`` (no table): the plain per-question tests."""
+    if not clusters:
+        return None
+    return [clusters.get(q, "\x1fquestion:" + q) for q in questions]
+
+
+def paired_test(sides: Averaged, clusters: Mapping[str, str] | None = None):
+    """:func:`~xlir.evaluation.significance.paired_difference` of ``sides`` (b - a), with the studies'
+    resampling counts and, given a cluster table, whole paragraphs moving together."""
+    from xlir.evaluation.significance import paired_difference
+
+    return paired_difference(sides.a, sides.b, clusters=cluster_labels(sides.questions, clusters), **PAIRED)
+
+
+def paired_questions(pq: dict, cells_a: dict[int, str], cells_b: dict[int, str], coll: str,
+                     kind: str) -> Averaged:
     """Per-question AP of two strategies over the seeds both ran (seed paired with seed: the same
-    data order), one unit per question (:func:`seed_averaged`); returns (a, b) lists."""
-    a, b, _ = seed_averaged(
+    data order), one unit per question (:func:`seed_averaged`)."""
+    return seed_averaged(
         (pq.get(cells_a[seed], {}).get(coll, {}).get(kind, {}),
          pq.get(cells_b[seed], {}).get(coll, {}).get(kind, {}))
         for seed in sorted(set(cells_a) & set(cells_b)))
-    return a, b
 
 
-def seed_to_seed(first, second, kinds) -> list[tuple]:
+def seed_to_seed(first, second, kinds, clusters: Mapping[str, str] | None = None) -> list[tuple]:
     """The A/A comparison of every study: two seeds of one configuration, the second minus the first,
     per question, for each kind; ``first`` and ``second`` map a kind to that seed's question -> AP.
     Rows ``(kind, n, diff, low, high, p)`` (95% paired bootstrap CI, randomization p, unadjusted: it
     calibrates, it decides nothing). Two runs of one configuration differ only by training noise, so
     a "significant" difference here measures what the per-question tests cannot see (the recipe's
     quick on the dev slice, 2026-11-28: mono +0.009, p 0.013 between its two seeds)."""
-    from xlir.evaluation.significance import paired_difference
-
     out = []
     for kind in kinds:
-        a, b, _ = seed_averaged([(first(kind), second(kind))])
-        if a:
-            out.append((kind, len(a), *paired_difference(a, b, **PAIRED)))
+        sides = seed_averaged([(first(kind), second(kind))])
+        if sides.a:
+            out.append((kind, len(sides.a), *paired_test(sides, clusters)))
     return out
 
 
-def seed_pairs(by_seed: dict, kinds) -> list[tuple]:
+def seed_pairs(by_seed: dict, kinds, clusters: Mapping[str, str] | None = None) -> list[tuple]:
     """:func:`seed_to_seed` for every pair of seeds of one configuration, the later minus the earlier
     (the first two alone can hide a larger gap: study 1's xx-mono, +0.007 mono between seeds 0 and 1,
     +0.015 between 0 and 2). ``by_seed``: seed -> (kind -> question -> AP). Rows ``((earlier, later),
@@ -276,7 +391,7 @@ def seed_pairs(by_seed: dict, kinds) -> list[tuple]:
     from itertools import combinations
 
     return [((s0, s1), *row) for s0, s1 in combinations(sorted(by_seed), 2)
-            for row in seed_to_seed(by_seed[s0], by_seed[s1], kinds)]
+            for row in seed_to_seed(by_seed[s0], by_seed[s1], kinds, clusters)]
 
 
 def largest_gap(rows) -> dict[str, float]:

@@ -27,8 +27,9 @@ def comparison_rows(base, trained, tests) -> list[tuple[str, str, str, str, str]
         digits = 1 if key == "rank_distance" else 3
         sig = ""
         if (t := agg.get(f"{key}/*")) is not None:
-            sig = (f"{p_equals(t.p_holm, sep='')}{' *' if t.significant else ''}, "
-                   f"CI [{t.ci_low:+.3f}, {t.ci_high:+.3f}]")
+            ci = ("CI not given (few paragraphs)" if t.ci_low != t.ci_low
+                  else f"CI [{t.ci_low:+.3f}, {t.ci_high:+.3f}]")
+            sig = f"{p_equals(t.p_holm, sep='')}{' *' if t.significant else ''}, {ci}"
         rows.append((label, f"{va:.{digits}f}", f"{vb:.{digits}f}", f"{vb - va:+.{digits}f}", sig))
     return rows
 
@@ -102,6 +103,7 @@ def write_quickstart_report(res: dict) -> Path:
         table_markdown(rows),
         "",
         "Significance: paired randomization test over questions (macro over language pairs), "
+        f"{res.get('resampling_unit', 'each question resampled on its own')}, "
         "Holm-corrected; `*` holds at p < 0.05.",
         "",
         "![base](heatmap-base.png) ![trained](heatmap-trained.png)",

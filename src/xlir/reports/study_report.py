@@ -15,6 +15,7 @@ from pathlib import Path
 
 from xlir.errors import DataError
 from xlir.experiments.grid import read_table
+from xlir.experiments.run_study import ensure_question_clusters
 from xlir.experiments.studies import get_study, study_names
 from xlir.reports.html import markdown_to_html
 from xlir.reports.studies import get_report
@@ -81,6 +82,9 @@ def build_report(study_dir: str | Path, answer_path: str | Path | None = None) -
     if spans and len(spans) == timed:
         meta["cells_machine_s"] = covered_seconds(spans)
     meta["skipped_collections"] = sorted(skipped)
+    # tables committed before the paragraph clusters existed get theirs from the data directory
+    ensure_question_clusters(study_dir, {r["collection"] for r in rows} - skipped,
+                             get_study(meta["study"]).question_unit, log=lambda _: None)
     text, answer = get_report(meta["study"])(study_dir, meta, rows)
     if skipped:
         text += f"\n\nNot evaluated (loader or files missing): {', '.join(sorted(skipped))}.\n"

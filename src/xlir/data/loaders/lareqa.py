@@ -40,7 +40,7 @@ def load_r_folder(root: Path, *, name: str, folder: str, available: tuple[str, .
 @register_collection("xquad-r", folder="xquad-r", languages=XQUAD_R_LANGUAGES,
                      sizes="1,190 q/lang; 13,014 sentences",
                      description="LAReQA XQuAD-R: 1,190 parallel questions x 11 languages, "
-                                 "sentence candidates")
+                                 "sentence candidates", paragraphs=True)
 def load_xquad_r(root: Path, *, languages: list[str] | None = None) -> Collection:
     return load_r_folder(root, name="xquad-r", folder="xquad-r", available=XQUAD_R_LANGUAGES,
                          source="xquad", languages=languages)
@@ -48,7 +48,8 @@ def load_xquad_r(root: Path, *, languages: list[str] | None = None) -> Collectio
 
 @register_collection("mlqa-r", folder="mlqa-r", languages=MLQA_R_LANGUAGES,
                      sizes="4,199 q; 20,534 sentences",
-                     description="LAReQA MLQA-R (dev): 7 languages, questions parallel in 2-4 of them")
+                     description="LAReQA MLQA-R (dev): 7 languages, questions parallel in 2-4 of them",
+                     paragraphs=True)
 def load_mlqa_r(root: Path, *, languages: list[str] | None = None) -> Collection:
     return load_r_folder(root, name="mlqa-r", folder="mlqa-r", available=MLQA_R_LANGUAGES,
                          source="mlqa", languages=languages)

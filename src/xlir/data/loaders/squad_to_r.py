@@ -81,7 +81,7 @@ def _pick(name: str, available: tuple[str, ...], languages: list[str] | None) ->
 @register_collection("xquad", folder="xquad", languages=XQUAD_LANGUAGES,
                      sizes="1,190 q/lang; 14,156 sentences",
                      description="XQuAD made into -R form by our sentence splitter (12 languages, "
-                                 "incl. ro)")
+                                 "incl. ro)", paragraphs=True)
 def load_xquad(root: Path, *, languages: list[str] | None = None, unit: str = "sentence") -> Collection:
     hint = "XQuAD ships as xquad/xquad.<lang>.json (github.com/google-deepmind/xquad)"
     files = {lang: find_file(root / "xquad" / f"xquad.{lang}.json", hint=hint)
@@ -91,7 +91,8 @@ def load_xquad(root: Path, *, languages: list[str] | None = None, unit: str = "s
 
 @register_collection("mlqa", folder="mlqa", languages=MLQA_LANGUAGES,
                      sizes="4,199 q; 20,452 sentences",
-                     description="MLQA v1 dev made into -R form by our sentence splitter (7 languages)")
+                     description="MLQA v1 dev made into -R form by our sentence splitter (7 languages)",
+                     paragraphs=True)
 def load_mlqa(root: Path, *, languages: list[str] | None = None, split: str = "dev",
               unit: str = "sentence") -> Collection:
     hint = ("MLQA ships as mlqa/MLQA_V1/<split>/<split>-context-<l>-question-<l>.json "
@@ -119,7 +120,8 @@ def _tydi_languages(root: Path, split: str = "dev") -> list[str]:
 
 @register_collection("tydiqa", folder="tydiqa-goldp", languages=_tydi_languages,
                      sizes="dev 4,295 q/passages; train 8,076 q",
-                     description="TyDi QA GoldP (monolingual): dev ar en fi id ko ru sw, train en ko sw")
+                     description="TyDi QA GoldP (monolingual): dev ar en fi id ko ru sw, train en ko sw",
+                     paragraphs=True)
 def load_tydiqa(root: Path, *, languages: list[str] | None = None, split: str = "dev",
                 unit: str | None = None) -> Collection:
     if split not in ("dev", "train"):

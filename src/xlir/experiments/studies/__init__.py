@@ -28,6 +28,8 @@ class Study:
     """Columns ``results.csv`` must have for the report (checked before building it)."""
     options: tuple[str, ...] = ()
     """Options of ``build_cells`` beyond the preset that the command line may set (``objective``)."""
+    question_unit: str = "group"
+    """The per-question key of its cells (:func:`~xlir.experiments.pipeline.evaluate_specs`)."""
 
 
 STUDIES: Registry[Study] = Registry("study")

@@ -15,11 +15,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import ClassVar
 
-from xlir.evaluation.significance import holm, p_equals, paired_difference
+from xlir.evaluation.significance import format_ci, holm, p_equals
 from xlir.evaluation.stats import mean_ci
 from xlir.experiments.grid import CellConfig
 from xlir.experiments.pipeline import EvalSpec, FinetuneSpec, evaluate_specs, finetune
-from xlir.experiments.run_study import PAIRED, paired_questions
+from xlir.experiments.run_study import paired_questions, paired_test
 from xlir.experiments.studies import STUDIES, Study
 
 STRATEGIES: tuple[tuple[str, float | None], ...] = (
@@ -234,9 +234,11 @@ def run_cell(cell: BatchingCell, work: Path) -> dict:
 
 
 
-def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
+def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str,
+                             clusters: dict[str, str] | None = None) -> list[tuple]:
     """Hybrid (alpha 0.5) against each baseline on ``coll``: one unit per question (its AP averaged
-    over the seeds both ran).
+    over the seeds both ran), resampled by paragraph given ``clusters`` (question -> cluster,
+    :func:`~xlir.experiments.run_study.read_question_clusters`).
 
     ``cells``: (direction, strategy) -> seed -> cell id; ``pq``: :func:`read_per_question`. Rows
     ``(baseline, setting, n, diff, low, high, p, p_holm)``, difference = hybrid - baseline, Holm over
@@ -249,15 +251,16 @@ def hybrid_against_baselines(pq: dict, cells: dict, direction: str, coll: str) -
         if not hyb or not other:
             continue
         for kind in ("mono", "cross", "multi"):
-            a, b = paired_questions(pq, other, hyb, coll, kind)
-            if a:
-                tests.append((base, kind, len(a), *paired_difference(a, b, **PAIRED)))
+            sides = paired_questions(pq, other, hyb, coll, kind)
+            if sides.a:
+                tests.append((base, kind, len(sides.a), *paired_test(sides, clusters)))
     adjusted = holm([t[6] for t in tests]) if tests else []
     return [(*t, float(ph)) for t, ph in zip(tests, adjusted, strict=True)]
 
 
 
-def seed_noise(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
+def seed_noise(pq: dict, cells: dict, direction: str, coll: str,
+               clusters: dict[str, str] | None = None) -> list[tuple]:
     """A/A comparisons (:func:`~xlir.experiments.run_study.seed_to_seed`): for each strategy, every
     pair of its seeds, the later minus the earlier on the same questions (all pairs: the first two
     alone hid xx-mono's larger seed-2 gap, +0.015 mono against +0.007). Rows ``(strategy, seeds, setting,
@@ -269,7 +272,7 @@ def seed_noise(pq: dict, cells: dict, direction: str, coll: str) -> list[tuple]:
         if d != direction:
             continue
         scores = {s: (lambda k, q=pq.get(cid, {}).get(coll, {}): q.get(k, {})) for s, cid in by_seed.items()}
-        out += [(strategy, *row) for row in seed_pairs(scores, ("mono", "cross", "multi"))]
+        out += [(strategy, *row) for row in seed_pairs(scores, ("mono", "cross", "multi"), clusters)]
     return out
 
 
@@ -355,7 +358,7 @@ def paper_claims(tests: list[tuple], rank_distance: dict[str, dict[int, float]],
             continue
         per_seed = {b: seed_differences(seed_map, b, setting) for b in baselines}
         seed_ci = {b: mean_ci(v) if len(v) >= 2 else None for b, v in per_seed.items()}
-        numbers = "; ".join(f"hybrid - {b}: {d:+.4f} [{lo:+.4f}, {hi:+.4f}], {p_equals(ph, 'Holm p')}"
+        numbers = "; ".join(f"hybrid - {b}: {d:+.4f} {format_ci(lo, hi)}, {p_equals(ph, 'Holm p')}"
                             + _per_seed_text(seed_ci[b], len(per_seed[b]))
                             for b, _, _, d, lo, hi, _, ph in rows)
         if rule == "2026-11-28":
@@ -412,5 +415,6 @@ def _per_seed_text(ci: tuple | None, n: int) -> str:
 
 STUDY = STUDIES.register("batching")(
     Study("batching", PRESETS, build_cells, run_cell,
-          required_columns=("cell_id", "seed", "direction", "strategy", "collection", "metric", "setting")))
+          required_columns=("cell_id", "seed", "direction", "strategy", "collection", "metric", "setting"),
+          question_unit=QUESTION_UNIT))
 

@@ -294,5 +294,5 @@ __all__ = ["AFRIQA_TARGETS", "PRESETS", "PretrainCell", "XQUAD_TARGETS", "build_
 STUDY = STUDIES.register("pretrain-languages")(
     Study("pretrain-languages", PRESETS, build_cells, run_cell,
           required_columns=("cell_id", "seed", "k", "arm", "collection", "metric", "setting"),
-          options=("objective",)))
+          options=("objective",), question_unit=QUESTION_UNIT))
 

@@ -317,16 +317,17 @@ def _per_seed(pairs: list[tuple]) -> list[float]:
     return out
 
 
-def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: str) -> list[dict]:
+def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: str,
+                 clusters: dict[str, str] | None = None) -> list[dict]:
     """For each (reference, candidate) key pair of :func:`cell_index` and each kind: candidate minus
     reference, one unit per question (its AP averaged over the seeds both sides ran, seed paired with
     seed: same data order; why the question is the unit:
     :func:`~xlir.experiments.run_study.seed_averaged`), 95%
     bootstrap CI, randomization ``p`` (unadjusted: :func:`apply_holm` adjusts a table's family),
     ``n`` questions, ``seeds`` averaged and ``per_seed`` (the difference within each seed).
-    ``pq``: stage -> :func:`~xlir.experiments.run_study.read_per_question`."""
-    from xlir.evaluation.significance import paired_difference
-    from xlir.experiments.run_study import PAIRED, seed_averaged
+    ``pq``: stage -> :func:`~xlir.experiments.run_study.read_per_question`; ``clusters``: question ->
+    paragraph (:func:`~xlir.experiments.run_study.read_question_clusters`), resampled whole."""
+    from xlir.experiments.run_study import paired_test, seed_averaged
 
     out = []
     for ref, cand in pairs:
@@ -334,10 +335,11 @@ def paired_tests(pq: dict, index: dict, pairs: list[tuple[tuple, tuple]], coll: 
             continue
         for kind in KINDS:
             sides = _sides(pq, index[ref], index[cand], coll, kind, ref == BASE_KEY, cand == BASE_KEY)
-            a, b, seeds = seed_averaged(sides)
-            if a:
-                d = paired_difference(a, b, **PAIRED)
-                out.append({"ref": ref, "cand": cand, "kind": kind, "n": len(a), "seeds": seeds, "diff": d[0],
+            avg = seed_averaged(sides)
+            if avg.a:
+                d = paired_test(avg, clusters)
+                out.append({"ref": ref, "cand": cand, "kind": kind, "n": len(avg.a), "seeds": avg.seeds,
+                            "diff": d[0],
                             "low": d[1], "high": d[2], "p": d[3], "per_seed": _per_seed(sides)})
     return out
 
@@ -358,7 +360,8 @@ def apply_holm(tests: list[dict], planned: int = 0) -> list[dict]:
     return tests
 
 
-def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) -> list[dict]:
+def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0),
+               clusters: dict[str, str] | None = None) -> list[dict]:
     """The same recipe's second seed minus its first (:func:`~xlir.experiments.run_study.seed_to_seed`,
     the A/A comparison every study shows): the paired tests average over the seeds they have and so
     cannot see training noise; this shows its size."""
@@ -369,7 +372,7 @@ def seed_noise(pq: dict, index: dict, coll: str, key: tuple = ("quick", 1.0)) ->
         return []
     side = _seed_scores(pq, coll, index[key])
     return [{"seeds": tuple(seeds[:2]), "kind": kind, "n": n, "diff": d, "low": lo, "high": hi, "p": p}
-            for kind, n, d, lo, hi, p in seed_to_seed(side[seeds[0]], side[seeds[1]], KINDS)]
+            for kind, n, d, lo, hi, p in seed_to_seed(side[seeds[0]], side[seeds[1]], KINDS, clusters)]
 
 
 def _seed_scores(pq: dict, coll: str, cells: dict) -> dict:
@@ -418,7 +421,8 @@ def verdict(tests: list[dict], noise: dict[str, float] | None = None, alpha: flo
     noise = noise or {}
     up = [t["kind"] for t in tests if t["diff"] > 0 and decisive(t, noise, alpha)]
     down = [t["kind"] for t in tests if t["diff"] < 0 and decisive(t, noise, alpha)]
-    maybe = [t["kind"] for t in tests if t["kind"] not in up + down and t["low"] < -margin]
+    # a CI not given (NaN: too few paragraphs) cannot rule out a loss either
+    maybe = [t["kind"] for t in tests if t["kind"] not in up + down and not t["low"] >= -margin]
     if up and (down or maybe):
         return (f"trade-off (better {'/'.join(up)}"
                 + (f", worse {'/'.join(down)}" if down else "")

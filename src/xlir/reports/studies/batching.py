@@ -12,8 +12,8 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-from xlir.evaluation.significance import format_p
-from xlir.experiments.run_study import decisive, read_per_question
+from xlir.evaluation.significance import format_ci, format_p
+from xlir.experiments.run_study import clusters_note, decisive, read_per_question, read_question_clusters
 from xlir.experiments.studies.batching import (
     NON_INFERIORITY,
     hybrid_against_baselines,
@@ -42,8 +42,9 @@ STRATEGY_ORDER = ["base", "xx-mono", "xy", "hybrid-0.25", "hybrid-0.5", "hybrid-
 UNIT_NOTES = {
     "xquad-r": "A unit is one XQuAD question in all its languages. The questions are the first ones of "
                "XQuAD in file order (the first 200, as in `cpu-scale`, are 35 paragraphs of 7 articles): "
-               "questions of one paragraph share gold and distractor sentences, so the per-question CIs "
-               "are narrower than independent questions would give.",
+               "questions of one paragraph share gold and distractor sentences, so the tests resample and "
+               "sign-flip whole paragraphs (treating the questions as independent gave intervals and "
+               "p-values that were too small).",
     "mlqa-r": "MLQA-R is not fully parallel (a question exists in some of the 7 languages): a unit is one "
               "question id over the languages that have it, so the per-question mean weighs languages by "
               "their question counts, unlike the table's macro-average over language pairs; the per-seed "
@@ -65,6 +66,7 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
     from xlir.reports.plots import plot_vs_alpha
 
     pq = read_per_question(study_dir)
+    clusters = read_question_clusters(study_dir)
     agg = [r for r in rows if r["setting"] in ("mono", "cross", "multi")]
     # (direction, collection, strategy, setting, metric) -> [values over seeds]
     vals: dict = defaultdict(list)
@@ -127,20 +129,22 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             )
             lines += [f"![mAP against alpha]({png.relative_to(study_dir)})", ""]
             # significance: hybrid-0.5 against each baseline
-            tests = hybrid_against_baselines(pq, cells, direction, coll)
+            tests = hybrid_against_baselines(pq, cells, direction, coll, clusters.get(coll))
             smap = seed_map[(direction, coll)]
             if tests and any((direction, coll, s, "mono", "AP") in vals for s in STRATEGY_ORDER):
                 claims[(direction, coll)] = (paper_claims(tests, rank_distance[(direction, coll)], smap),
                                              paper_claims(tests, rank_distance[(direction, coll)], smap,
                                                           rule="2026-11-28"))
-            noise = seed_noise(pq, cells, direction, coll)
+            noise = seed_noise(pq, cells, direction, coll, clusters.get(coll))
             floor = noise_floor(noise)
             if tests:
                 lines += [
                     "Paired significance of hybrid (alpha 0.5) against each baseline: one unit per "
                     "question, its AP averaged over the seeds both strategies ran (seed paired with seed); "
                     "difference = hybrid - baseline, "
-                    "95% paired bootstrap CI, two-sided randomization test, Holm-corrected over the "
+                    "95% paired bootstrap CI, two-sided randomization test, "
+                    + clusters_note(clusters.get(coll), _tested_questions(pq, cells, direction, coll))
+                    + ", Holm-corrected over the "
                     "rows of this table (the family is this evaluation's). Per seed: the same difference "
                     "in the table's mAP, one per seed both ran. **decisive** = Holm p < 0.05, every seed "
                     "the same sign, and larger than the largest A/A difference below (what a new seed "
@@ -156,7 +160,7 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
                     findings.append((direction, coll, base, kind, d, ph, dec,
                                      sum(seeds) / len(seeds) if seeds else None))
                     lines.append(
-                        f"| {base} | {kind} | {n} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | "
+                        f"| {base} | {kind} | {n} | {d:+.4f} | {format_ci(lo, hi)} | "
                         f"{', '.join(f'{x:+.4f}' for x in seeds) or '–'} | {format_p(p)} | "
                         f"{format_p(ph)}{' *' if ph < 0.05 else ''} | {'**yes**' if dec else 'no'} |"
                     )
@@ -197,13 +201,19 @@ def batching_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
     lines.append("")
     return "\n".join(lines), None
 
+def _tested_questions(pq: dict, cells: dict, direction: str, coll: str) -> set[str]:
+    """The question units hybrid (alpha 0.5) was evaluated on in ``coll`` (any seed, any kind)."""
+    return {g for cid in cells.get((direction, "hybrid-0.5"), {}).values()
+            for groups in pq.get(cid, {}).get(coll, {}).values() for g in groups}
+
+
 def _seed_noise_lines(rows: list[tuple]) -> list[str]:
     """The A/A table under the paired one: how far two seeds of one strategy are apart, every pair."""
     if not rows:
         return []
     by: dict = {}
     for strategy, (s0, s1), kind, _, d, lo, hi, p in rows:
-        by.setdefault((strategy, f"{s1} − {s0}"), {})[kind] = (f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}], "
+        by.setdefault((strategy, f"{s1} − {s0}"), {})[kind] = (f"{d:+.4f} {format_ci(lo, hi)}, "
                                                                f"p {format_p(p)}")
     lines = [
         "**Seed noise (A/A).** Each strategy's seeds against each other (later minus earlier), tested "
@@ -245,7 +255,9 @@ def _claims_section(claims: dict) -> list[str]:
         "when a review found two seeds of one strategy further apart than an effect that rule had "
         "called significant; it is stricter. The last column gives the earlier rule's verdict "
         "(`not reproduced` when Holm-significantly below; `reproduced` when every per-question CI lies "
-        f"above −{m}).",
+        f"above −{m}), applied to the same per-question tests, which resample paragraphs since "
+        "2026-12-07 (before, with independent questions, the cpu preset's XQuAD-R 'keeps monolingual "
+        "accuracy' read `reproduced` under that rule).",
         "",
         "| evaluation | claim | verdict | deciding numbers | earlier rule |",
         "|---|---|---|---|---|",

@@ -72,13 +72,22 @@ def preset_note(meta: dict) -> str:
         left = "; ".join(f"{g['group']} ({g['cells']} cells)" for g in plan.get("left_out", []))
         note += (f" Fitted to {plan['fit_hours']:g} h by the start-up estimate ({len(plan['kept'])} cells "
                  "kept" + (f"; left out: {left}" if left else "; nothing left out") + ").")
-    if preset == "smoke":
+    return with_interim(note + cost_note(meta), meta)
+
+
+def cost_note(meta: dict) -> str:
+    """The tail every preset note shares: the smoke caveat, then what the cells cost
+    (:func:`cell_time_note`) or, before any cell finished, the start-up estimate."""
+    from xlir.experiments.grid import format_duration
+
+    note = ""
+    if meta.get("preset") == "smoke":
         note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
     if meta.get("cells_wall_s"):
         note += cell_time_note(meta)
     elif meta.get("estimate_s"):
-        note += f" Estimated run time before start: {meta['estimate_s'] / 60:.1f} min (one job)."
-    return with_interim(note, meta)
+        note += f" Estimated run time before start: {format_duration(meta['estimate_s'])} (one job)."
+    return note
 
 
 def with_interim(note: str, meta: dict) -> str:

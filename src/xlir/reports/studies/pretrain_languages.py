@@ -10,9 +10,10 @@ import math
 import shlex
 from pathlib import Path
 
-from xlir.evaluation.significance import format_p, p_equals
-from xlir.experiments.run_study import read_per_question
+from xlir.evaluation.significance import format_ci, format_p, p_equals
+from xlir.experiments.run_study import read_per_question, read_question_clusters
 from xlir.experiments.studies.pretrain_analysis import (
+    UNIT_KINDS,
     changed,
     changed_per_question,
     comparable_rows,
@@ -145,7 +146,9 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             else:
                 per_target.append((key[1], png))
     flush_figures()
-    effect = pretraining_effect(read_per_question(study_dir), rows)
+    clusters = read_question_clusters(study_dir)
+    pq = read_per_question(study_dir)
+    effect = pretraining_effect(pq, rows, clusters)
     if effect:
         lines += [
             "",
@@ -157,9 +160,13 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
             "every cell has, one per question whatever the seeds: XQuAD-R's mono and cross units average "
             "a question over all its language pairs (targets or not), AfriQA's pool one question index "
             "over its languages, Tatoeba's are one sentence of one language. 95% paired bootstrap CI and "
-            "two-sided randomization test, Holm-corrected over the rows. `all`: each collection weighs "
-            "the same. These tests are conditional on the runs made: training noise between seeds is "
-            "outside them (the seed-level test below has it).",
+            "two-sided randomization test, resampling clusters: a question's mono and cross units move "
+            "together, and so do the questions of one paragraph (" + _paragraph_text(clusters, pq) + "). "
+            "Holm-corrected over the rows. `all`: each collection weighs "
+            "the same, and is resampled within itself, its p read off the same resamples (a collection "
+            "with under 10 paragraphs: across collections, with the sign-flip p). These tests are "
+            "conditional on the runs made: training noise between seeds is outside them (the seed-level "
+            "test below has it).",
             "",
             "| arm | collection | units | mean AP, k = 0 | mean AP, pre-trained | diff | 95% CI | p (Holm) |",
             "|---|---|---:|---:|---:|---:|---|---:|",
@@ -167,7 +174,7 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         for e in effect:
             lines.append(
                 f"| {e['arm']} | {e['collection']} | {e['n']} | {e['k0']:.3f} | {e['pt']:.3f} | "
-                f"{e['diff']:+.4f} | [{e['low']:+.4f}, {e['high']:+.4f}] | {format_p(e['p_holm'])}"
+                f"{e['diff']:+.4f} | {format_ci(e['low'], e['high'])} | {format_p(e['p_holm'])}"
                 f"{' *' if e['p_holm'] < 0.05 else ''} |"
             )
     seed_level = [e for arm in ("inside", "heldout") if (e := seed_level_effect(rows, arm)) is not None]
@@ -201,7 +208,7 @@ def _maybe_ci(e: dict) -> str:
 
 
 def _ci_text(e: dict) -> str:
-    return (f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}], {p_equals(e['p_holm'], 'Holm p')}"
+    return (f"{e['diff']:+.4f} {format_ci(e['low'], e['high'])}, {p_equals(e['p_holm'], 'Holm p')}"
             f"{' *' if e['p_holm'] < 0.05 else ''}")
 
 
@@ -228,8 +235,10 @@ def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
     if len(stages) < 2 and len(designs) < 2:
         return {"report": [], "answer": ""}
     trends = stage_trends(rows, preset)
-    effects, units = stage_effects({s: read_per_question(study_dir, s) for s in stages}, rows, preset)
-    kept = survival(effects, units)
+    clusters = read_question_clusters(study_dir)
+    effects, units = stage_effects({s: read_per_question(study_dir, s) for s in stages}, rows, preset,
+                                   clusters)
+    kept = survival(effects, units, clusters=clusters)
     rep = [
         "",
         "## Both evaluation points and both designs",
@@ -432,7 +441,8 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "per-question tables key a unit by the id after the language, so an AfriQA unit pools the "
         "queries of its languages that share an id number (the same queries in every cell, so pairing "
         "holds, but the weighting is not the table's and the intervals treat pooled queries as one); "
-        "the XQuAD-R, FLORES and Tatoeba units are single questions or sentences.",
+        "the XQuAD-R, FLORES and Tatoeba units are single questions or sentences, XQuAD-R's resampled "
+        "by paragraph.",
         "- Causal attribution to specific languages: sets are drawn by a seeded rule, and seeds vary "
         "which languages enter, so the trend averages over language choices.",
         "- A pure breadth effect from the held-out arm: it never holds a target, but at large k it holds "
@@ -451,7 +461,7 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
 def _at_all(e: dict, seed: dict | None) -> str:
     """The 'pre-training at all' sentence: the per-question test (conditional on the runs made) and,
     where two or more seeds allow, the seed-level test on the primary endpoint; the verdict needs both."""
-    q = (f"per question {e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}], "
+    q = (f"per question {e['diff']:+.4f} {format_ci(e['low'], e['high'])}, "
          f"{p_equals(e['p_holm'], 'Holm p')} over {e['n']} units (mean AP {e['pt']:.3f} vs {e['k0']:.3f})")
     if seed is None or math.isnan(seed["p"]):
         s = "per seed: not testable (fewer than 2 seeds with k = 0 and every k)"
@@ -459,9 +469,11 @@ def _at_all(e: dict, seed: dict | None) -> str:
     else:
         s = (f"per seed on the primary endpoint {seed['diff']:+.4f} {_maybe_ci(seed)}, "
              f"{p_equals(seed['p'])} over seeds {', '.join(map(str, seed['seeds']))}")
-        seed_sign = 0 if seed["p"] >= 0.05 else (1 if seed["diff"] > 0 else -1)
-    q_sign = 0 if e["p_holm"] >= 0.05 else (1 if e["diff"] > 0 else -1)
-    if q_sign == 0:
+        seed_sign = 0 if not seed["p"] < 0.05 else (1 if seed["diff"] > 0 else -1)
+    q_sign = 0 if not e["p_holm"] < 0.05 else (1 if e["diff"] > 0 else -1)  # NaN (not tested): 0
+    if math.isnan(e["p_holm"]):
+        verdict = "not testable per question (too few paragraphs for the resampling)"
+    elif q_sign == 0:
         verdict = "no difference detectable from no pre-training"
     elif seed_sign == q_sign:
         verdict = ("higher than without pre-training: the stage itself helps" if q_sign > 0 else
@@ -508,3 +520,22 @@ def _against_no_pretraining(series: list[tuple], ref: tuple[float, float, float]
         f"95% seed CIs entirely above k = 0 at k in {above or 'none'}, entirely below at k in "
         f"{below or 'none'}."
     )
+
+
+def _paragraph_text(clusters: dict, pq: dict) -> str:
+    """Which collections' evaluated questions (``pq``: :func:`read_per_question`) share paragraphs in
+    the study's cluster table, in a phrase."""
+    from xlir.evaluation.significance import MIN_CLUSTERS
+
+    if not clusters:
+        return "no paragraph table: questions count on their own"
+    shared = []
+    for coll, table in sorted(clusters.items()):
+        questions = {g for cell in pq.values() for kind, groups in cell.get(coll, {}).items()
+                     if kind in UNIT_KINDS for g in groups}
+        paragraphs = {table.get(g, g) for g in questions}
+        if len(paragraphs) < len(questions):
+            few = (f", under {MIN_CLUSTERS}: no interval of its own, and `all` resamples across collections"
+                   if len(paragraphs) < MIN_CLUSTERS else "")
+            shared.append(f"{coll}: {len(questions)} questions in {len(paragraphs)} paragraphs{few}")
+    return "; ".join(shared) if shared else "no two questions share a paragraph"

@@ -10,12 +10,13 @@ questions). The paper's rows (arXiv 2408.10536, Table 1, XQuAD-R) are the only c
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from pathlib import Path
 
-from xlir.evaluation.significance import format_p, p_equals
+from xlir.evaluation.significance import format_ci, format_p, p_equals
 from xlir.evaluation.stats import mean_ci, seed_spread
-from xlir.experiments.run_study import read_per_question
+from xlir.experiments.run_study import clusters_note, read_per_question, read_question_clusters
 from xlir.experiments.studies.recipe import (
     ALPHA,
     FACTORS,
@@ -32,7 +33,7 @@ from xlir.experiments.studies.recipe import (
     verdict,
 )
 from xlir.reports.studies import REPORTS
-from xlir.reports.studies.common import cell_time_note, preset_settings, seeds_text, with_interim
+from xlir.reports.studies.common import cost_note, preset_settings, seeds_text, with_interim
 
 COLL = "xquad-r"
 QUICK = ("quick", 1.0)
@@ -50,6 +51,7 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     index = cell_index(rows)
     weights = sorted({w for _, w in index})
     pq = {"finetuned": read_per_question(study_dir)}
+    clusters = read_question_clusters(study_dir).get(COLL)
     for w in weights:
         if w not in (0.0, 1.0):
             pq[merge_stage(w)] = read_per_question(study_dir, merge_stage(w))
@@ -69,14 +71,14 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     # one colour per variant in every figure, in the preset's order: stable while the grid fills in
     colors = variant_colors(v for v in [*(preset_settings(meta).get("variants") or ()), *variants]
                             if v != "quick")
-    noise_tests = seed_noise(pq, index, COLL)
+    noise_tests = seed_noise(pq, index, COLL, clusters=clusters)
     noise = noise_floor(pq, index, COLL)
     main = apply_holm(paired_tests(pq, index, [(QUICK, (v, 1.0)) for v in variants if v != "quick"]
-                                   if QUICK in index else [], COLL), planned["main"])
+                                   if QUICK in index else [], COLL, clusters), planned["main"])
     by_variant = defaultdict(list)
     for t in main:
         by_variant[t["cand"][0]].append(t)
-    lam = apply_holm(paired_tests(pq, index, [(BASE, k) for k in sorted(index) if k != BASE], COLL),
+    lam = apply_holm(paired_tests(pq, index, [(BASE, k) for k in sorted(index) if k != BASE], COLL, clusters),
                      planned["lambda"])
 
     lines = [
@@ -103,17 +105,19 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
     lines += _decisions(by_variant, info, noise, [t for t in lam if t["cand"] == QUICK], meta)
     lines += _seed_noise_line(noise_tests, noise)
     lines += _tried_table(ci, vals, info, *_train_facts(study_dir, rows))
+    unit = clusters_note(clusters, {g for stage in pq.values() for cell in stage.values()
+                                    for groups in cell.get(COLL, {}).values() for g in groups})
     lines += _tests_table(main, "Paired tests against the quick recipe (trained models, λ = 1)",
-                          "variant − quick", planned["main"])
+                          "variant − quick", planned["main"], unit)
     lines += _lambda_section(ci, vals, lam, index, figures, study_dir, planned["lambda"], colors)
     own = apply_holm(paired_tests(pq, index, [((v, 1.0), (v, w)) for v, w in sorted(index)
-                                              if w not in (0.0, 1.0) and (v, 1.0) in index], COLL),
+                                              if w not in (0.0, 1.0) and (v, 1.0) in index], COLL, clusters),
                      planned["own"])
     lines += _tests_table(own, "Each merge against its own trained model (λ = 1)",
-                          "merged − trained (same variant, same seeds)", planned["own"])
+                          "merged − trained (same variant, same seeds)", planned["own"], unit)
     lines += _quickstart_merge(own)
     lines += _tradeoff_section(ci, index, figures, study_dir, colors)
-    lines += _test_section(study_dir, meta)
+    lines += _test_section(study_dir, meta, clusters)
     report = "\n".join(lines)
     answer = (report.replace("](figures/", f"]({study_dir.name}/figures/")
               .replace(f"# Recipe search on the XQuAD-R dev slice ({meta.get('preset')} preset)",
@@ -208,7 +212,7 @@ def _seed_noise_line(tests: list[dict], floor: dict[str, float]) -> list[str]:
     if not tests:
         return []
     s0, s1 = tests[0]["seeds"]
-    parts = "; ".join(f"{t['kind']} {t['diff']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}], "
+    parts = "; ".join(f"{t['kind']} {t['diff']:+.4f} {format_ci(t['low'], t['high'])}, "
                       f"{p_equals(t['p'], 'p')}" for t in tests)
     pooled = "; ".join(f"{k} {floor[k]:.4f}" for k in KINDS if k in floor)
     return [f"**Seed noise.** The quick recipe, seed {s1} − seed {s0} on the same questions: {parts} "
@@ -221,13 +225,15 @@ def _seed_noise_line(tests: list[dict], floor: dict[str, float]) -> list[str]:
 def _base_line(tests: list[dict]) -> str:
     """How quick differs from the base model (tests of quick − base, from the λ table), and whether it
     keeps monolingual accuracy by the λ table's non-inferiority rule."""
-    text = "; ".join(f"{t['kind']} {t['diff']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}], "
+    text = "; ".join(f"{t['kind']} {t['diff']:+.4f} {format_ci(t['low'], t['high'])}, "
                      f"{p_equals(t['p_holm'], 'Holm p')} (unadjusted {format_p(t['p'])})" for t in tests)
     mono = next((t for t in tests if t["kind"] == "mono"), None)
     if mono:
         m = NONINFERIORITY_MARGIN
-        text += ("; keeps monolingual accuracy: " + (f"yes (Δ mono CI above −{m:g})" if mono["low"] > -m
-                                                     else f"not shown (Δ mono CI reaches below −{m:g})"))
+        text += ("; keeps monolingual accuracy: " + (
+            f"yes (Δ mono CI above −{m:g})" if mono["low"] > -m
+            else "not shown (no interval: too few paragraphs)" if math.isnan(mono["low"])
+            else f"not shown (Δ mono CI reaches below −{m:g})"))
     return text
 
 
@@ -268,22 +274,23 @@ def _family_text(tests: list[dict], planned: int) -> str:
     return "Holm-corrected over every row of this table"
 
 
-def _tests_table(tests: list[dict], title: str, what: str, planned: int = 0) -> list[str]:
+def _tests_table(tests: list[dict], title: str, what: str, planned: int = 0,
+                 unit: str = "questions as the resampling unit") -> list[str]:
     if not tests:
         return []
     base = any(BASE in (t["ref"], t["cand"]) for t in tests)
     out = [f"## {title}", "",
            f"Difference = {what}, per question (its AP averaged over the seeds both sides ran, seed "
            f"paired with seed{'; the base model stands for every seed' if base else ''}), 95% paired "
-           "bootstrap CI over "
-           f"questions, two-sided randomization test, {_family_text(tests, planned)} (* p < 0.05); per "
+           f"bootstrap CI and two-sided randomization test with {unit}, "
+           f"{_family_text(tests, planned)} (* p < 0.05); per "
            "seed = the difference within each seed.", "",
            "| compared | setting | questions × seeds | diff | 95% CI | per seed | p | p (Holm) |",
            "|---|---|---:|---:|---|---|---:|---:|"]
     for t in tests:
         per_seed = ", ".join(f"{x:+.4f}" for x in t.get("per_seed") or [])
         out.append(f"| {_name(t['cand'])} | {t['kind']} | {t['n']} × {t['seeds']} | {t['diff']:+.4f} | "
-                   f"[{t['low']:+.4f}, {t['high']:+.4f}] | {per_seed} | {format_p(t['p'])} | "
+                   f"{format_ci(t['low'], t['high'])} | {per_seed} | {format_p(t['p'])} | "
                    f"{format_p(t['p_holm'])}{' *' if t['p_holm'] < ALPHA else ''} |")
     return out + [""]
 
@@ -325,14 +332,14 @@ def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures:
         mono, multi = by[key].get("mono"), by[key].get("multi")
         n = len(vals.get((variant, w, "mono", "AP"), []))
         cells = [seeds_text(vals.get((variant, w, k, "AP"), []), 3) for k in ("mono", "multi")]
-        cols = [f"{t['diff']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}], {format_p(t['p_holm'])}"
+        cols = [f"{t['diff']:+.4f} {format_ci(t['low'], t['high'])}, {format_p(t['p_holm'])}"
                 f"{' *' if t['p_holm'] < ALPHA else ''}" if t else "–" for t in (mono, multi)]
         out.append(f"| {variant} | {w:g} | {n} | {cells[0]} | {cells[1]} | {cols[0]} | {cols[1]} |")
         if (mono and multi and min(mono["seeds"], multi["seeds"]) >= 2 and multi["diff"] > 0
                 and multi["p_holm"] < ALPHA and mono["low"] > -margin):
             keep.append((multi["diff"], key, mono))
     out.append("")
-    widths = sorted(t["diff"] - t["low"] for t in lam if t["kind"] == "mono")
+    widths = sorted(t["diff"] - t["low"] for t in lam if t["kind"] == "mono" and math.isfinite(t["low"]))
     if widths:
         out += [f"On this slice the lower half-width of a Δ mono CI is {widths[0]:.4f}–{widths[-1]:.4f} "
                 f"(median {widths[len(widths) // 2]:.4f}): a point with no mono loss at all passes the "
@@ -344,7 +351,7 @@ def _lambda_section(ci: dict, vals: dict, lam: list[dict], index: dict, figures:
         out += [f"**Generated candidate**: the largest multilingual gain over the base model among the "
                 f"points run with at least two seeds that keep monolingual accuracy (Δ mono CI above "
                 f"−{margin:g}) is **{variant} at λ = {w:g}** (multi {d:+.4f}, mono {mono['diff']:+.4f} "
-                f"[{mono['low']:+.4f}, {mono['high']:+.4f}] against the base model). It is a candidate, "
+                f"{format_ci(mono['low'], mono['high'])} against the base model). It is a candidate, "
                 "not the result: the figures that count are the test figures below.", ""]
     else:
         out += ["**Generated candidate**: none yet: no (variant, λ) run with at least two seeds gains "
@@ -364,12 +371,12 @@ def _quickstart_merge(own: list[dict]) -> list[str]:
     if not tests:
         return [f"The `quick` recipe (the quickstart) saves its merge at λ = {w:g}, a weight this search "
                 "has not measured for quick.", ""]
-    parts = [f"{k} {t['diff']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}]"
+    parts = [f"{k} {t['diff']:+.4f} {format_ci(t['low'], t['high'])}"
              f"{' (Holm p < 0.05)' if t['p_holm'] < ALPHA else ' (n.s.)'}"
              for k in KINDS if (t := tests.get(k))]
     m = NONINFERIORITY_MARGIN
     losses = [k for k in KINDS if (t := tests.get(k)) and t["p_holm"] < ALPHA and t["diff"] < 0]
-    unsure = [k for k in KINDS if (t := tests.get(k)) and k not in losses and t["low"] <= -m]
+    unsure = [k for k in KINDS if (t := tests.get(k)) and k not in losses and not t["low"] > -m]
     return [f"**The quickstart's merge.** The `quick` recipe (`make quickstart`) saves its WiSE-FT merge at "
             f"λ = {w:g}; against the quick-trained model itself, on the dev slice, that merge measured "
             f"{'; '.join(parts)}: "
@@ -408,7 +415,7 @@ def _tradeoff_section(ci: dict, index: dict, figures: Path, study_dir: Path,
             "points above the dashed line keep the base model's monolingual accuracy.", ""]
 
 
-def _test_section(study_dir: Path, meta: dict) -> list[str]:
+def _test_section(study_dir: Path, meta: dict, clusters: dict[str, str] | None = None) -> list[str]:
     out = ["## Final test figures (XQuAD-R, not the dev slice)", "",
            f"Issue 14's target for `best-cpu`: {TARGET}.", ""]
     runs = _test_runs(study_dir / "test")
@@ -426,9 +433,11 @@ def _test_section(study_dir: Path, meta: dict) -> list[str]:
             f"xlir study report {name} --answer docs/recipes.md",
             "```", ""]
     out += ["mAP (macro over language pairs, LAReQA) and rank distance; `test` = XQuAD-R minus the 120 dev "
-            "questions. Paired per question against the base model on the same questions (Holm over the "
-            "rows of this table); a run is compared only with a base-model run of the same collection, "
-            "languages, pool and questions.", "",
+            "questions. Paired per question against the base model on the same questions, "
+            + ("the questions of one paragraph resampled and sign-flipped together"
+               if clusters else "each question resampled on its own (no paragraph table)")
+            + " (Holm over the rows of this table); a run is compared only with a base-model run of the "
+            "same collection, languages, pool and questions.", "",
             "| questions | run | model | precision | queries | monolingual | cross-lingual | multilingual | "
             "rank distance |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
     tests, refused = [], []
@@ -447,7 +456,7 @@ def _test_section(study_dir: Path, meta: dict) -> list[str]:
             if why:
                 refused.append(f"{r['label']} against {base['label']} ({why})")
             else:
-                tests += _test_pairs(base, r, questions)
+                tests += _test_pairs(base, r, questions, clusters)
     for label, m, c, mu in PAPER_XQUAD_R:
         out.append(f"| all (paper) | – | {label} | – | 1,190 × 11 | {m:.3f} | {c:.3f} | {mu:.3f} | – |")
     out.append("")
@@ -467,7 +476,7 @@ def _test_section(study_dir: Path, meta: dict) -> list[str]:
         out += ["| questions | model − base | setting | questions paired | diff | 95% CI | p (Holm) |",
                 "|---|---|---|---:|---:|---|---:|"]
         out += [f"| {t['questions']} | {t['label']} | {t['kind']} | {t['n']} | {t['diff']:+.4f} | "
-                f"[{t['low']:+.4f}, {t['high']:+.4f}] | {format_p(t['p_holm'])}"
+                f"{format_ci(t['low'], t['high'])} | {format_p(t['p_holm'])}"
                 f"{' *' if t['p_holm'] < ALPHA else ''} |" for t in tests]
         out.append("")
     return out + [OVERLAP_NOTE, ""]
@@ -529,13 +538,7 @@ def _preset_note(meta: dict) -> str:
     plan = meta.get("plan")
     if plan and plan.get("left_out"):
         note += " Left out by the time fit: " + "; ".join(g["group"] for g in plan["left_out"]) + "."
-    if preset == "smoke":
-        note += " Smoke preset: a tiny random model and a few steps; the numbers test the pipeline only."
-    if meta.get("cells_wall_s"):
-        note += cell_time_note(meta)
-    elif meta.get("estimate_s"):
-        note += f" Estimated before start: {meta['estimate_s'] / 3600:.1f} h (one job)."
-    return with_interim(note, meta)
+    return with_interim(note + cost_note(meta), meta)
 
 
 def _test_runs(folder: Path) -> list[dict]:
@@ -563,16 +566,15 @@ def _per_question(result) -> dict[str, dict[str, float]]:
     return {k: {g: sum(v) / len(v) for g, v in gs.items()} for k, gs in acc.items()}
 
 
-def _test_pairs(base: dict, run: dict, questions: str) -> list[dict]:
-    from xlir.evaluation.significance import paired_difference
-    from xlir.experiments.run_study import PAIRED
+def _test_pairs(base: dict, run: dict, questions: str, clusters: dict[str, str] | None = None) -> list[dict]:
+    from xlir.experiments.run_study import Averaged, paired_test
 
     a, b = _per_question(base["result"]), _per_question(run["result"])
     out = []
     for kind in KINDS:
         ids = sorted(set(a.get(kind, {})) & set(b.get(kind, {})))
         if ids:
-            d = paired_difference([a[kind][g] for g in ids], [b[kind][g] for g in ids], **PAIRED)
+            d = paired_test(Averaged([a[kind][g] for g in ids], [b[kind][g] for g in ids], 1, ids), clusters)
             out.append({"questions": questions, "label": run["label"], "kind": kind, "n": len(ids),
                         "diff": d[0], "low": d[1], "high": d[2], "p": d[3]})
     return out
