@@ -27,6 +27,7 @@ from xlir.errors import DataError
 from xlir.evaluation import EvalConfig, EvalResult, evaluate
 from xlir.evaluation.results import per_query_path
 from xlir.evaluation.significance import compare_runs
+from xlir.experiments.run_study import clusters_note
 from xlir.files import check_output_dir
 from xlir.models import load_model
 from xlir.models.loading import fingerprint
@@ -201,9 +202,7 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     # XQuAD-R's questions come several to a paragraph (the 200-question slice: 35 paragraphs), sharing
     # gold and distractor sentences: the tests move a paragraph's questions together
     clusters = question_clusters(collection, "id-tail")
-    n_paragraphs = len(set(clusters.values()))
-    unit = (f"whole paragraphs resampled together ({len(clusters)} questions in {n_paragraphs} paragraphs)"
-            if n_paragraphs < len(clusters) else "each question resampled on its own")
+    unit = clusters_note(clusters, clusters)  # the studies' phrase, few-paragraph caveat included
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"], clusters=clusters)
     significance = [t.as_json() for t in tests]  # strict JSON: an interval not given is null
     (report_dir / "significance.json").write_text(json.dumps(significance, indent=1, allow_nan=False))

@@ -103,7 +103,7 @@ def write_quickstart_report(res: dict) -> Path:
         table_markdown(rows),
         "",
         "Significance: paired randomization test over questions (macro over language pairs), "
-        f"{res.get('resampling_unit', 'each question resampled on its own')}, "
+        f"{res.get('resampling_unit', 'questions as the resampling unit')}, "
         "Holm-corrected; `*` holds at p < 0.05.",
         "",
         "![base](heatmap-base.png) ![trained](heatmap-trained.png)",
