@@ -306,3 +306,28 @@ def test_compare_takes_no_paragraphs_from_a_collection_lacking_the_compared_ques
     res = CliRunner().invoke(app, ["compare", *args, "--permutations", "200", "--bootstrap", "200",
                                    "--clusters", "paragraph"])
     assert res.exit_code != 0 and "are not in xquad-r as loaded here" in str(res.exception) + res.output
+
+
+def test_compare_over_few_paragraphs_says_why_there_is_no_interval(tmp_path, data_dir):
+    """XQuAD-R's first 30 questions lie in 2 paragraphs: compare gives no bootstrap interval (the table
+    reads "[few paragraphs]") and its resampling unit says why, with the smallest p the sign flips can
+    reach (2 / 2**2 = 0.5), as the studies' reports do."""
+    from xlir.data.registry import load_collection
+
+    coll = load_collection("xquad-r", data_dir=data_dir, languages=["de", "en"]).subset(limit=30)
+    rng = np.random.default_rng(3)
+    base = {q.id: float(rng.uniform(0.3, 0.7)) for q in coll.queries if q.language == "de"}
+    better = {q: v + 0.1 for q, v in base.items()}
+    for name, scores in (("a", base), ("b", better)):
+        _write_run(tmp_path / name, {"cross/de-en": {"AP": scores}})
+        (tmp_path / name / "results.json").write_text(json.dumps({"collection": {"name": "xquad-r"}}))
+    res = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--permutations",
+                                   "200", "--bootstrap", "200"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "b" / "compare.json").read_text())
+    unit = report["resampling_unit"]
+    assert "30 questions in 2 paragraphs; under 10 paragraphs give no bootstrap interval" in unit
+    assert "the sign-flip p cannot go below 0.5" in unit
+    row = next(r for r in report["rows"] if r["setting"] == "cross/de-en")
+    assert row["ci_low"] is None and row["p_value"] == pytest.approx(0.5, abs=0.01)
+    assert "[few paragraphs]" in (tmp_path / "b" / "compare.md").read_text()

@@ -23,6 +23,7 @@ from xlir.evaluation.significance import (
     Pairing,
     check_options,
     compare_runs,
+    few_clusters_caveat,
     pair_queries,
     to_markdown,
 )
@@ -181,9 +182,11 @@ def question_clusters_for(run_a: Path, run_b: Path, mode: str, questions: set[st
     if n_clusters == len(questions):
         return None, (f"each question resampled on its own ({name}: no two compared questions share a "
                       "paragraph)")
+    few = few_clusters_caveat(n_clusters)
+    few = f"; {few}" if few else ""
     return clusters, (f"whole paragraphs resampled: the bootstrap and the sign flips move a paragraph's "
-                      f"questions together ({name}: {len(questions)} questions in {n_clusters} paragraphs; "
-                      "--clusters question treats them as independent)")
+                      f"questions together ({name}: {len(questions)} questions in {n_clusters} paragraphs"
+                      f"{few}; --clusters question treats them as independent)")
 
 
 def run_compare(run_a: Path, run_b: Path, *, metrics: list[str] | None = None, alpha: float = 0.05,

@@ -65,6 +65,16 @@ paragraphs"), unless every row is its own cluster (then it is the plain bootstra
 stays exact, only coarse: with C clusters it cannot go below 2/2**C."""
 
 
+def few_clusters_caveat(n_clusters: int) -> str:
+    """What a paired test over ``n_clusters`` paragraphs cannot give, as a phrase for a report, or ""
+    from :data:`MIN_CLUSTERS` on: one wording wherever a resampling unit is named (studies, quickstart,
+    ``xlir compare``), so a reader who meets "[few paragraphs]" in a table finds why beside it."""
+    if n_clusters >= MIN_CLUSTERS:
+        return ""
+    return (f"under {MIN_CLUSTERS} paragraphs give no bootstrap interval, and the sign-flip p cannot go "
+            f"below {2 / 2 ** n_clusters:.3g}")
+
+
 @dataclass(frozen=True)
 class PairedTest:
     """One row of the comparison table: run B minus run A on one setting and metric."""

@@ -296,10 +296,10 @@ def clusters_note(clusters: Mapping[str, str] | None, questions) -> str:
     labels = set(cluster_labels(sorted(set(questions)), clusters) or ())
     if len(labels) == n:
         return "questions as the resampling unit (no two share a paragraph)"
-    from xlir.evaluation.significance import MIN_CLUSTERS
+    from xlir.evaluation.significance import few_clusters_caveat
 
-    few = (f"; under {MIN_CLUSTERS} paragraphs give no bootstrap interval, and the sign-flip p cannot go "
-           f"below {2 / 2 ** len(labels):.3g}" if len(labels) < MIN_CLUSTERS else "")
+    few = few_clusters_caveat(len(labels))
+    few = f"; {few}" if few else ""
     return (f"paragraphs as the resampling unit ({n} questions in {len(labels)} paragraphs: the bootstrap "
             f"draws and the sign flips move a paragraph's questions together{few})")
 
