@@ -67,8 +67,10 @@ stays exact, only coarse: with C clusters it cannot go below 2/2**C."""
 
 def few_clusters_caveat(n_clusters: int) -> str:
     """What a paired test over ``n_clusters`` paragraphs cannot give, as a phrase for a report, or ""
-    from :data:`MIN_CLUSTERS` on: one wording wherever a resampling unit is named (studies, quickstart,
-    ``xlir compare``), so a reader who meets "[few paragraphs]" in a table finds why beside it."""
+    from :data:`MIN_CLUSTERS` on: one wording where a run-level resampling unit is named (the studies'
+    ``clusters_note``, which the quickstart uses, and ``xlir compare``), so a reader who meets "[few
+    paragraphs]" in a table finds why beside it. Study 2's per-collection phrase says something else
+    (its ``all`` row then resamples across collections) and keeps its own words."""
     if n_clusters >= MIN_CLUSTERS:
         return ""
     return (f"under {MIN_CLUSTERS} paragraphs give no bootstrap interval, and the sign-flip p cannot go "

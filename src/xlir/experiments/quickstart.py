@@ -202,7 +202,7 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     # XQuAD-R's questions come several to a paragraph (the 200-question slice: 35 paragraphs), sharing
     # gold and distractor sentences: the tests move a paragraph's questions together
     clusters = question_clusters(collection, "id-tail")
-    unit = clusters_note(clusters, clusters)  # the studies' phrase, few-paragraph caveat included
+    unit = clusters_note(clusters, clusters.keys())  # the studies' phrase, few-paragraph caveat included
     tests = compare_runs(base.per_query, trained.per_query, metrics=["AP"], clusters=clusters)
     significance = [t.as_json() for t in tests]  # strict JSON: an interval not given is null
     (report_dir / "significance.json").write_text(json.dumps(significance, indent=1, allow_nan=False))
