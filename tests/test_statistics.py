@@ -232,3 +232,19 @@ def test_stratified_bootstrap_weighs_strata_equally_and_its_p_inverts_its_interv
         stratified_bootstrap(one, ["s"] * 3)
     with pytest.raises(ValueError, match="n_resamples"):
         stratified_bootstrap(one, ["s"] * 200, n_resamples=0)
+
+
+def test_trend_p_is_the_ols_slope_test_and_absent_without_a_ci():
+    """``slope_p`` is what scipy's regression gives for the same cells (the seed within a k is no
+    grouping), so a report can correct several trends for multiplicity; no CI, no p."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    pts = [(k, s, 0.76 + 0.0005 * math.log2(k) + rng.normal(0, 0.0015)) for k in (1, 4, 16, 128)
+           for s in range(3)]
+    ref = stats.linregress([math.log2(k) for k, _, _ in pts], [v for _, _, v in pts])
+    tr = trend(pts)
+    assert tr["slope"] == pytest.approx(ref.slope, rel=1e-9)
+    assert tr["slope_p"] == pytest.approx(ref.pvalue, rel=1e-6)
+    assert 0 < tr["slope_p"] < 1
+    assert math.isnan(trend([(1, 0, 0.5), (4, 0, 0.52), (16, 0, 0.53), (16, 1, 0.54)])["slope_p"])

@@ -215,3 +215,24 @@ def test_long_study_fine_tuning_checkpoints_every_200_steps(monkeypatch, tmp_pat
     with pytest.raises(Stop):
         finetune("tiny", spec, 0, tmp_path / "m")
     assert seen == {"every": every, "resume": True}
+
+
+def test_answer_sizes_a_trend_over_its_k_range_and_corrects_over_the_two_arms():
+    """A trend verdict reads with its size over the k range (slope x doublings) and with the slope's p
+    Holm-corrected over the two arms, since the question is asked of both."""
+    from xlir.reports.studies.pretrain_languages import _holm_over_arms, _size_text
+
+    flat = trend([(k, s, 0.76 + 0.003 * ((s + k) % 3)) for k in (1, 4, 16, 128) for s in range(3)])
+    rising = trend([(k, s, 0.76 + 0.001 * math.log2(k) + 0.002 * (s - 1)) for k in (1, 4, 16, 128)
+                    for s in range(3)])
+    for tr in (flat, rising):
+        tr["series"] = [(k, 0.0, 0.0, 0.0) for k in (1, 4, 16, 128)]
+    holm_p = _holm_over_arms([("inside", flat), ("heldout", rising), ("other", None)])
+    assert set(holm_p) == {"inside", "heldout"}
+    lo, hi = sorted([flat["slope_p"], rising["slope_p"]])
+    assert holm_p["heldout"] == pytest.approx(min(1.0, 2 * lo))  # the smaller p doubles
+    assert holm_p["inside"] == pytest.approx(max(min(1.0, 2 * lo), hi))
+    text = _size_text(rising, holm_p["heldout"])
+    assert text.startswith(f"Size: {rising['slope'] * 7:+.4f} mAP from k = 1 to k = 128 (7 doublings")
+    assert "Holm p" in text and "over the two arms" in text
+    assert _holm_over_arms([("inside", None)]) == {}

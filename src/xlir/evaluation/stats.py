@@ -71,7 +71,9 @@ def trend(points: Iterable[tuple[float, int, float]]) -> dict:
     """Trend of a metric over k from ``(k, seed, value)`` points with k >= 1.
 
     Returns the OLS slope on log2 k (metric units per doubling of k) with its 95% CI from the OLS
-    standard error and Student's t on N - 2 degrees of freedom (every point one cell), Spearman's rho
+    standard error and Student's t on N - 2 degrees of freedom (every point one cell) and the
+    two-sided t-test of slope 0 on the same interval (``slope_p``, so a caller can correct several
+    trends for multiplicity), Spearman's rho
     with its p-value, and the number of k levels and points and the fewest points at one level.
 
     Why this interval: until 2026-12-07 the CI came from a bootstrap of the 2-3 seeds within each k,
@@ -96,6 +98,7 @@ def trend(points: Iterable[tuple[float, int, float]]) -> dict:
         "slope": math.nan,
         "slope_low": math.nan,
         "slope_high": math.nan,
+        "slope_p": math.nan,
         "rho": math.nan,
         "rho_p": math.nan,
     }
@@ -111,6 +114,8 @@ def trend(points: Iterable[tuple[float, int, float]]) -> dict:
         se = math.sqrt(float(resid @ resid) / (n - 2) / float(((x - x.mean()) ** 2).sum()))
         half = float(stats.t.ppf(0.975, n - 2)) * se
         out["slope_low"], out["slope_high"] = out["slope"] - half, out["slope"] + half
+        if se > 0:
+            out["slope_p"] = float(2 * stats.t.sf(abs(slope) / se, n - 2))
     if np.ptp(y) > 0:
         rho, p = stats.spearmanr(x, y)
         out["rho"], out["rho_p"] = float(rho), float(p)

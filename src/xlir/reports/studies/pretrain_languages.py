@@ -353,6 +353,7 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "",
     ]
     primary = [(arm, trends.get((("all", "all"), arm))) for arm in ("inside", "heldout")]
+    holm_p = _holm_over_arms(primary)
     for arm, tr in primary:
         if tr is None:
             continue
@@ -367,6 +368,8 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
             f"rows): {first[1]:.3f} at k = {first[0]}, {last[1]:.3f} at k = {last[0]}{ref_txt}. "
             f"Slope per doubling of k {_slope_text(tr)}; Spearman rho {rho}. Verdict: {_verdict(tr)}."
         )
+        if arm in holm_p:
+            out.append("  " + _size_text(tr, holm_p[arm]))
         if ref:
             out.append("  " + _against_no_pretraining(tr["series"], ref))
     out.append("")
@@ -395,10 +398,20 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
     tr_in = dict(primary).get("inside")
     tr_out = dict(primary).get("heldout")
 
-    def says(tr):
+    at_all = {e["arm"]: e for e in seed_level or []}
+
+    def says(tr, arm):
         d = _direction(tr) if tr else None
         if tr is None:
             return "was not run"
+        if d in (1, -1):
+            first, last = tr["series"][0][0], tr["series"][-1][0]
+            size = tr["slope"] * (math.log2(last) - math.log2(first))
+            return (("rises" if d == 1 else "falls") + f" with k by {size:+.4f} mAP from k = {first} to "
+                    f"k = {last}: the data {'support a benefit' if d == 1 else 'contradict a benefit'} of "
+                    "more pre-training languages here"
+                    + (f" (pre-training at all, per seed: {e['diff']:+.4f})"
+                       if (e := at_all.get(arm)) is not None and not math.isnan(e["diff"]) else ""))
         return {
             None: "cannot be tested for a trend (fewer than 3 k levels)",
             "one-seed": "cannot be tested for a trend (a single seed at some k)",
@@ -411,9 +424,9 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
     entering = (" (up to k = 16 more k also means more of the targets inside the set, so this is not "
                 "breadth alone)" if _direction(tr_in) == 1 else "") if tr_in else ""
     out += [
-        f"- With the targets added first to the pre-training set, the low-resource score {says(tr_in)}"
-        f"{entering}.",
-        f"- With the targets held out (breadth alone), the low-resource score {says(tr_out)}.",
+        "- With the targets added first to the pre-training set, the low-resource score "
+        f"{says(tr_in, 'inside')}{entering}.",
+        f"- With the targets held out (breadth alone), the low-resource score {says(tr_out, 'heldout')}.",
     ]
     per_seed = {e["arm"]: e for e in seed_level or []}
     for e in effect or []:
@@ -456,6 +469,28 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         "",
     ]
     return "\n".join(out)
+
+
+def _holm_over_arms(primary: list[tuple[str, dict | None]]) -> dict[str, float]:
+    """The primary endpoint's slope p of each arm, Holm-corrected over the arms that have one: the
+    question is asked of both arms, so a trend in either is one of two chances."""
+    from xlir.evaluation.significance import holm
+
+    arms = [(arm, tr["slope_p"]) for arm, tr in primary
+            if tr is not None and not math.isnan(tr.get("slope_p", math.nan))]
+    if not arms:
+        return {}
+    return dict(zip([a for a, _ in arms], map(float, holm([p for _, p in arms])), strict=True))
+
+
+def _size_text(tr: dict, p_holm: float) -> str:
+    """How much the fitted trend amounts to over the k range, with the slope's p before and after the
+    correction over the two arms (the CI above is uncorrected)."""
+    first, last = tr["series"][0][0], tr["series"][-1][0]
+    doublings = math.log2(last) - math.log2(first)
+    return (f"Size: {tr['slope'] * doublings:+.4f} mAP from k = {first} to k = {last} ({doublings:g} "
+            f"doublings at the fitted slope); slope {p_equals(tr['slope_p'])}, "
+            f"{p_equals(p_holm, 'Holm p')} over the two arms.")
 
 
 def _at_all(e: dict, seed: dict | None) -> str:
