@@ -330,3 +330,23 @@ def test_a_lock_whose_pid_now_names_another_process_is_taken_over(tmp_path):
     s = run_grid(cells, sleep_cell, tmp_path, log=lambda m: None)
     assert s.busy == [cells[0].cell_id]
     assert s.ran == [c.cell_id for c in cells[1:]]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_fill_runs_later_cells_that_fit_and_keeps_the_skipped_first_in_line(tmp_path, jobs):
+    """--fill: a head cell too long for the time left is skipped, not the end of the sitting; the
+    shorter cells after it run, and the next call (no deadline) runs the skipped one."""
+    long = SleepCell(name="long", seed=0, sleep=0.2)
+    short = [SleepCell(name="short", seed=i, sleep=0.05) for i in range(3)]
+    cells = [long, *short]
+    est = {long.cell_id: 30.0, **{c.cell_id: 0.05 for c in short}}
+    strict = run_grid(cells, sleep_cell, tmp_path / "strict", jobs=jobs, log=lambda m: None,
+                      deadline=time.monotonic() + 20, cell_seconds=lambda c: est[c.cell_id])
+    assert strict.ran == [] and strict.stopped == [c.cell_id for c in cells]  # the default keeps order
+    logs: list[str] = []
+    s = run_grid(cells, sleep_cell, tmp_path / "fill", jobs=jobs, log=logs.append, fill=True,
+                 deadline=time.monotonic() + 20, cell_seconds=lambda c: est[c.cell_id])
+    assert sorted(s.ran) == sorted(c.cell_id for c in short) and s.stopped == [long.cell_id]
+    assert sum(m.startswith(f"--max-minutes: skipping {long.cell_id}") for m in logs) == 1
+    again = run_grid(cells, sleep_cell, tmp_path / "fill", jobs=jobs, log=lambda m: None)
+    assert again.complete and again.ran == [long.cell_id] and again.done_before == 3

@@ -11,18 +11,21 @@ PRESET_HELP = ("smoke (tiny model, minutes) | cpu (about 2 h on 2 cores) | cpu-s
 DRY_RUN_HELP = "print the cell count, the time estimate per cell and the fitted plan; start nothing"
 MAX_MINUTES_HELP = ("stop cleanly between cells before this many minutes have passed (a cell that would "
                     "not finish in the time left is not started); the same command resumes")
+FILL_HELP = ("with --max-minutes: when the next cell would not finish in time, run later (shorter) cells "
+             "that would, instead of stopping; the skipped cells stay first in line for the next run")
 FIT_HOURS_HELP = ("keep the preset's design points that fit this many hours by the estimate "
                   "(default: the preset's; 0: run every cell)")
 
 
 def _run(name: str, preset: str, output: Path, jobs: int, objective: str | None, report: bool,
-         answer: Path | None, dry_run: bool, max_minutes: float | None, fit_hours: float | None) -> None:
+         answer: Path | None, dry_run: bool, max_minutes: float | None, fit_hours: float | None,
+         fill: bool = False) -> None:
     from xlir.experiments.run_study import run_study
     from xlir.reports.console import study_run_lines
     from xlir.reports.study_report import build_report
 
     out = run_study(name, preset, output, jobs=jobs, objective=objective, dry_run=dry_run,
-                    max_minutes=max_minutes, fit_hours=fit_hours, log=lambda m: typer.echo(m))
+                    max_minutes=max_minutes, fit_hours=fit_hours, fill=fill, log=lambda m: typer.echo(m))
     typer.echo("\n".join(study_run_lines(out)))
     if report and not dry_run and out["summary"].finished:
         typer.echo(f"report: {build_report(output, answer)}")
@@ -75,9 +78,10 @@ def register(app: typer.Typer) -> None:
         answer: Path = typer.Option(None, help="also write the generated answer here (docs/recipes.md)"),
         dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
         max_minutes: float = typer.Option(None, "--max-minutes", help=MAX_MINUTES_HELP),
+        fill: bool = typer.Option(False, "--fill", help=FILL_HELP),
     ) -> None:
         """Issue 14: one training factor at a time against the quick recipe, decided on a dev slice."""
-        _run("recipe", preset, output, jobs, None, report, answer, dry_run, max_minutes, None)
+        _run("recipe", preset, output, jobs, None, report, answer, dry_run, max_minutes, None, fill)
 
     @study.command("report")
     def report_cmd(

@@ -336,6 +336,7 @@ def run_grid(
     log: Callable[[str], None] = print,
     deadline: float | None = None,
     cell_seconds: Callable[[CellConfig], float] | None = None,
+    fill: bool = False,
 ) -> GridSummary:
     """Run every unfinished cell (``jobs`` at a time), then write ``results.csv``.
 
@@ -345,7 +346,9 @@ def run_grid(
     ``deadline`` (a ``time.monotonic()`` value) stops the grid cleanly between cells: a cell whose
     estimate (``cell_seconds``, scaled by how the cells of this run compared with their estimates)
     would not finish before it is not started, and neither is any later one; finished cells stay
-    finished, so the same call resumes with them later.
+    finished, so the same call resumes with them later. With ``fill`` a later cell that does fit runs
+    instead (the end of a sitting then does shorter cells out of order; the skipped ones stay first in
+    line for the next call).
     """
     cells = list(cells)
     ids = [c.cell_id for c in cells]
@@ -374,6 +377,8 @@ def run_grid(
     parallel = jobs > 1 and len(pending) > 1
     pace = _Pace(cell_seconds, floor=cell_slowdown(jobs) if parallel else 1.0)
 
+    skipped: list[str] = []
+
     def may_start(cell: CellConfig, running: int = 0) -> bool:
         if deadline is None:
             return True
@@ -381,6 +386,12 @@ def run_grid(
         need = pace.seconds(cell)
         if need <= left and left > 0:
             return True
+        if fill:
+            if cell.cell_id not in skipped:
+                skipped.append(cell.cell_id)
+                log(f"--max-minutes: skipping {cell.cell_id} (needs about {format_duration(need)}, "
+                    f"{format_duration(max(left, 0))} left); --fill tries the cells after it")
+            return False
         rest = [c.cell_id for c in pending if c.cell_id not in done_ids]
         summary.stopped = rest[running:]
         log(f"--max-minutes: stopping before {cell.cell_id} (needs about {format_duration(need)}, "
@@ -401,12 +412,18 @@ def run_grid(
     if not parallel:
         for cell in pending:
             if not may_start(cell):
+                if fill:
+                    continue
                 break
             t0 = time.monotonic()
             status = execute_cell(run_cell, cell, study_dir, keep_work)
             finish(cell, time.monotonic() - t0, status)
     else:
-        _run_in_workers(pending, run_cell, study_dir, keep_work, jobs, may_start, finish)
+        _run_in_workers(pending, run_cell, study_dir, keep_work, jobs, may_start, finish, fill=fill)
+    if fill and skipped:
+        summary.stopped = [c.cell_id for c in pending if c.cell_id not in done_ids]
+        log(f"--max-minutes: {len(summary.stopped)} cell(s) not started. Finished cells are kept: "
+            "rerun the same command to resume.")
     summary.table = write_table(study_dir, cells)
     return summary
 
@@ -427,7 +444,7 @@ def _worker_pool(jobs: int):
 
 def _run_in_workers(pending: list[CellConfig], run_cell: RunCell, study_dir: Path, keep_work: bool,
                     jobs: int, may_start: Callable[[CellConfig, int], bool],
-                    finish: Callable[[CellConfig, float, str], None]) -> None:
+                    finish: Callable[[CellConfig, float, str], None], fill: bool = False) -> None:
     """Run ``pending`` ``jobs`` at a time in spawned workers; ``finish(cell, seconds, status)`` each.
 
     A worker that dies without a word (the OOM killer, a segfault) breaks the whole pool: every cell
@@ -450,8 +467,15 @@ def _run_in_workers(pending: list[CellConfig], run_cell: RunCell, study_dir: Pat
                                 or any(c.cell_id in suspects for c, _ in running.values())):
                     break
                 if not may_start(queue[0], len(running)):
-                    queue.clear()
-                    break
+                    if not fill:
+                        queue.clear()
+                        break
+                    later = next((i for i, c in enumerate(queue) if i and c.cell_id not in suspects
+                                  and may_start(c, len(running))), None)
+                    if later is None:
+                        queue.clear()
+                        break
+                    queue.insert(0, queue.pop(later))
                 cell = queue.pop(0)
                 running[pool.submit(execute_cell, run_cell, cell, study_dir, keep_work)] = (
                     cell, time.monotonic())

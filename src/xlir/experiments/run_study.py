@@ -81,6 +81,7 @@ def run_study(
     dry_run: bool = False,
     max_minutes: float | None = None,
     fit_hours: float | None = None,
+    fill: bool = False,
     log=print,
 ) -> dict:
     """Estimate, then run (or with ``dry_run`` only estimate) the study's grid in ``output``.
@@ -89,7 +90,8 @@ def run_study(
     points, in its priority order, that fit that many hours by the estimate; the plan (kept cells,
     left-out groups, the probe's speeds) is recorded in ``study.json`` and reused when the same
     command resumes, so a resumed grid never re-plans on a busier machine. ``max_minutes`` stops the
-    grid between cells before that much wall time has passed (:func:`~xlir.experiments.grid.run_grid`).
+    grid between cells before that much wall time has passed (:func:`~xlir.experiments.grid.run_grid`;
+    ``fill``: run later cells that still fit instead of stopping at the first that does not).
     """
     from xlir.errors import ConfigError
     from xlir.experiments.estimate import calibrate, estimate_cell, fit_to_budget
@@ -165,6 +167,7 @@ def run_study(
 
     with no_hf_progress_bars():  # one progress line per cell, not transformers' load/save bars
         summary = run_grid(cells, study.run_cell, output, jobs=jobs, meta=meta, log=log, deadline=deadline,
+                           fill=fill,
                            cell_seconds=(lambda c: seconds.get(c.cell_id, 0.0)) if seconds else None)
     write_per_question(output, cells)
     ensure_question_clusters(output, {e.name for c in cells for e in getattr(c, "evals", ())},
