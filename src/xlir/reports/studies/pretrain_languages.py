@@ -398,25 +398,22 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
     tr_in = dict(primary).get("inside")
     tr_out = dict(primary).get("heldout")
 
-    at_all = {e["arm"]: e for e in seed_level or []}
+    per_seed = {e["arm"]: e for e in seed_level or []}
 
     def says(tr, arm):
         d = _direction(tr) if tr else None
         if tr is None:
             return "was not run"
         if d in (1, -1):
-            first, last = tr["series"][0][0], tr["series"][-1][0]
-            size = tr["slope"] * (math.log2(last) - math.log2(first))
+            first, last, _, size = _trend_size(tr)
             return (("rises" if d == 1 else "falls") + f" with k by {size:+.4f} mAP from k = {first} to "
                     f"k = {last}: the data {'support a benefit' if d == 1 else 'contradict a benefit'} of "
                     "more pre-training languages here"
                     + (f" (pre-training at all, per seed: {e['diff']:+.4f})"
-                       if (e := at_all.get(arm)) is not None and not math.isnan(e["diff"]) else ""))
+                       if (e := per_seed.get(arm)) is not None and not math.isnan(e["diff"]) else ""))
         return {
             None: "cannot be tested for a trend (fewer than 3 k levels)",
             "one-seed": "cannot be tested for a trend (a single seed at some k)",
-            1: "rises with k: the data support a benefit of more pre-training languages here",
-            -1: "falls with k: the data contradict a benefit of more pre-training languages here",
             0: "shows no trend we can detect: the data do not support a benefit of more "
             "pre-training languages here (nor rule out one smaller than the CI)",
         }[d]
@@ -428,7 +425,6 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         f"{says(tr_in, 'inside')}{entering}.",
         f"- With the targets held out (breadth alone), the low-resource score {says(tr_out, 'heldout')}.",
     ]
-    per_seed = {e["arm"]: e for e in seed_level or []}
     for e in effect or []:
         if e["collection"] != "all":
             continue
@@ -483,12 +479,18 @@ def _holm_over_arms(primary: list[tuple[str, dict | None]]) -> dict[str, float]:
     return dict(zip([a for a, _ in arms], map(float, holm([p for _, p in arms])), strict=True))
 
 
+def _trend_size(tr: dict) -> tuple[int, int, float, float]:
+    """(smallest k, largest k, doublings between them, the fitted slope times those doublings)."""
+    first, last = tr["series"][0][0], tr["series"][-1][0]
+    doublings = math.log2(last) - math.log2(first)
+    return first, last, doublings, tr["slope"] * doublings
+
+
 def _size_text(tr: dict, p_holm: float) -> str:
     """How much the fitted trend amounts to over the k range, with the slope's p before and after the
     correction over the two arms (the CI above is uncorrected)."""
-    first, last = tr["series"][0][0], tr["series"][-1][0]
-    doublings = math.log2(last) - math.log2(first)
-    return (f"Size: {tr['slope'] * doublings:+.4f} mAP from k = {first} to k = {last} ({doublings:g} "
+    first, last, doublings, size = _trend_size(tr)
+    return (f"Size: {size:+.4f} mAP from k = {first} to k = {last} ({doublings:g} "
             f"doublings at the fitted slope); slope {p_equals(tr['slope_p'])}, "
             f"{p_equals(p_holm, 'Holm p')} over the two arms.")
 
