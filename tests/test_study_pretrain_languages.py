@@ -113,7 +113,27 @@ def test_one_seed_per_k_is_not_a_trend():
               for k in (1, 4)]
     text = _against_no_pretraining(series, mean_ci([0.5, 0.51, 0.49]))
     assert "entirely below at k in [1, 4]" in text
-    assert "CIs need at least 2 seeds" in _against_no_pretraining([(1, 0.4, 0.4, 0.4)], (0.5, 0.5, 0.5))
+    assert "CIs need at least 3 seeds" in _against_no_pretraining([(1, 0.4, 0.4, 0.4)], (0.5, 0.5, 0.5))
+    # two seeds a side are ranges: disjoint ranges are not disjoint confidence intervals
+    ranges = [(1, 0.40, 0.399, 0.401), (4, 0.40, 0.399, 0.401)]
+    assert "CIs need at least 3 seeds" in _against_no_pretraining(ranges, (0.5, 0.49, 0.51), [2, 2], 3)
+
+
+def test_two_seeds_print_as_a_range_not_a_t1_interval():
+    """Two seeds at a k: the table prints their range (a 95% t interval with one degree of freedom is
+    12.7 standard errors wide), three a t interval, and the k = 0 column likewise."""
+    from xlir.experiments.studies.pretrain_analysis import target_trends
+    from xlir.reports.studies.pretrain_languages import _k_cell, _ref_cell
+
+    pts = [("c0", 0, "inside", 0, 0.50), ("c1", 0, "inside", 1, 0.52), ("c2", 0, "inside", 2, 0.51)]
+    pts += [(f"a{s}", 1, "inside", s, 0.60 + 0.02 * s) for s in range(2)]
+    pts += [(f"b{s}", 4, "inside", s, 0.70 + 0.01 * s) for s in range(3)]
+    tr = target_trends({("all", "all"): pts})[(("all", "all"), "inside")]
+    assert tr["series_n"] == [2, 3] and tr["ref_n"] == 3
+    assert _k_cell(tr, 0) == "k=1: 0.610 (0.600–0.620)"
+    lo, hi = mean_ci([0.70, 0.71, 0.72])[1:]
+    assert _k_cell(tr, -1) == f"k=4: 0.710 [{lo:.3f}, {hi:.3f}]"
+    assert _ref_cell(tr) == f"0.510 [{mean_ci([0.5, 0.52, 0.51])[1]:.3f}, {mean_ci([0.5, 0.52, 0.51])[2]:.3f}]"
 
 
 def test_scale_preset_has_both_designs_and_shares_the_cell_they_have_in_common(data_dir):

@@ -29,7 +29,7 @@ from collections import defaultdict
 import numpy as np
 
 from xlir.evaluation.significance import holm, paired_difference, stratified_bootstrap
-from xlir.evaluation.stats import mean_ci, trend
+from xlir.evaluation.stats import mean_ci, seed_spread, trend
 from xlir.experiments.run_study import PAIRED
 from xlir.experiments.studies.pretrain_languages import design_budget
 
@@ -108,25 +108,31 @@ def target_scores(rows: list[dict]) -> dict:
 
 
 def reference_ci(points: list[tuple]) -> tuple[float, float, float] | None:
-    """Mean [95% CI over seeds] of the k = 0 cells (no pre-training) among ``target_scores`` points."""
+    """(mean, low, high) over seeds of the k = 0 cells (no pre-training) among ``target_scores``
+    points: :func:`~xlir.evaluation.stats.seed_spread` (a 95% t CI from three seeds, the range of two)."""
     values = [v for _, k, _, _, v in points if k == 0]
-    return mean_ci(values) if values else None
+    return seed_spread(values) if values else None
 
 
 def target_trends(scores: dict) -> dict:
     """For each (collection, target) of :func:`target_scores` and each arm with k >= 1 cells:
-    :func:`~xlir.evaluation.stats.trend` over k, plus ``series`` (k, mean, low, high over seeds)
-    and ``ref`` (:func:`reference_ci`)."""
+    :func:`~xlir.evaluation.stats.trend` over k, plus ``series`` (k, mean, low, high over seeds:
+    :func:`~xlir.evaluation.stats.seed_spread`, so two seeds give their range, not a t(1) interval
+    12.7 standard errors wide), ``series_n`` (the seeds behind each point), ``ref``
+    (:func:`reference_ci`) and ``ref_n``."""
     out = {}
     for key, pts in scores.items():
         ref = reference_ci(pts)
+        ref_n = sum(1 for _, k, _, _, _ in pts if k == 0)
         for arm in ("inside", "heldout"):
             arm_pts = [(k, s, v) for _, k, a, s, v in pts if a == arm and k >= 1]
             if not arm_pts:
                 continue
             ks = sorted({k for k, _, _ in arm_pts})
-            series = [(k, *mean_ci([v for kk, _, v in arm_pts if kk == k])) for k in ks]
-            out[(key, arm)] = {**trend(arm_pts), "ref": ref, "series": series}
+            at = {k: [v for kk, _, v in arm_pts if kk == k] for k in ks}
+            series = [(k, *seed_spread(at[k])) for k in ks]
+            out[(key, arm)] = {**trend(arm_pts), "ref": ref, "ref_n": ref_n, "series": series,
+                               "series_n": [len(at[k]) for k in ks]}
     return out
 
 

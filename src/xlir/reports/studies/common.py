@@ -17,10 +17,13 @@ def seeds_text(values, digits: int = 3) -> str:
     three seeds, mean (low–high) with two, the value with one, – with none."""
     from xlir.evaluation.stats import seed_spread
 
-    m, lo, hi = seed_spread(values)
     n = sum(1 for v in values if v is not None and math.isfinite(v))
-    if not n:
-        return "–"
+    return spread_text(*seed_spread(values), n, digits=digits) if n else "–"
+
+
+def spread_text(m: float, lo: float, hi: float, n: int, digits: int = 3) -> str:
+    """A (mean, low, high) of ``seed_spread`` over ``n`` seeds as the tables print it: [95% t CI]
+    from three seeds, (low–high) with two (a range is not a confidence interval), the value with one."""
     if n == 2:
         return f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
     return fmt_ci(m, lo, hi, digits=digits)

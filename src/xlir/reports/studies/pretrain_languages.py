@@ -31,11 +31,11 @@ from xlir.experiments.studies.pretrain_analysis import (
 )
 from xlir.reports.studies import REPORTS
 from xlir.reports.studies.common import (
-    fmt_ci,
     interim_note,
     preset_note,
     preset_settings,
     sliced_pools,
+    spread_text,
 )
 
 EPS = 1e-6  # slopes closer to 0 than this are float noise (a metric that did not move at all)
@@ -83,6 +83,8 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
         "`all/all` averages every target row of a cell once (the primary endpoint). Trend: OLS slope of "
         "the metric on log2 k over k >= 1 (mAP per doubling of k) with its 95% t interval (every cell a "
         "point, N - 2 degrees of freedom; no CI while some k has a single seed), and Spearman's rho. "
+        "The k columns give the mean over seeds with its 95% t interval [low, high] from three seeds, the "
+        "seeds' range (low–high) with two. "
         "k = 0 is no pre-training (shared by both arms). Arm `inside` adds the targets first: at k = 1 "
         "one of the 15 targets is in the pre-training set, at k = 4 four, from k = 16 all of them.",
         "",
@@ -125,13 +127,11 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
                 continue
             tr = trends[(key, arm)]
             series[arm] = tr["series"]
-            lo_k, hi_k = series[arm][0], series[arm][-1]
             rho = "–" if math.isnan(tr["rho"]) else f"{tr['rho']:+.2f} ({format_p(tr['rho_p'])})"
             slope = _slope_text(tr)
             lines.append(
-                f"| {key[1]} | {arm} | {fmt_ci(*ref) if ref else '–'} | "
-                f"k={lo_k[0]}: {fmt_ci(*lo_k[1:])} | k={hi_k[0]}: {fmt_ci(*hi_k[1:])} | {slope} | {rho} | "
-                f"{_verdict(tr)} |"
+                f"| {key[1]} | {arm} | {_ref_cell(tr)} | {_k_cell(tr, 0)} | {_k_cell(tr, -1)} | {slope} | "
+                f"{rho} | {_verdict(tr)} |"
             )
         if series:
             png = plot_vs_k(
@@ -254,10 +254,8 @@ def _two_points(study_dir: Path, rows: list[dict], preset: dict) -> dict:
     ]
     for (design, stage, coll, arm), tr in sorted(trends.items(), key=lambda x: (
             designs.index(x[0][0]), x[0][3] != "inside", x[0][2] != "all", x[0][2], stages.index(x[0][1]))):
-        ref, lo_k, hi_k = tr["ref"], tr["series"][0], tr["series"][-1]
-        rep.append(f"| {design} | {arm} | {stage} | {coll} | {fmt_ci(*ref) if ref else '–'} | "
-                   f"k={lo_k[0]}: {fmt_ci(*lo_k[1:])} | k={hi_k[0]}: {fmt_ci(*hi_k[1:])} | "
-                   f"{_slope_text(tr)} | {_verdict(tr)} |")
+        rep.append(f"| {design} | {arm} | {stage} | {coll} | {_ref_cell(tr)} | {_k_cell(tr, 0)} | "
+                   f"{_k_cell(tr, -1)} | {_slope_text(tr)} | {_verdict(tr)} |")
     if kept:
         rep += [
             "",
@@ -371,7 +369,8 @@ def _answer(meta: dict, trends: dict, rows: list[dict], effect: list[dict] | Non
         if arm in holm_p:
             out.append("  " + _size_text(tr, holm_p[arm]))
         if ref:
-            out.append("  " + _against_no_pretraining(tr["series"], ref))
+            out.append("  " + _against_no_pretraining(tr["series"], ref, tr.get("series_n"),
+                                                      tr.get("ref_n", 3)))
     out.append("")
     rising = sorted(
         f"{k[0]}/{k[1]} ({arm})"
@@ -539,19 +538,36 @@ def _objective_text(meta: dict) -> str:
             f"margin {o.margin:g} at temperature {o.temperature:g}, {both})")
 
 
-def _vs_reference(series: list[tuple], ref: tuple[float, float, float]):
-    """(k levels whose seed CI lies entirely above the k = 0 CI, ... entirely below); None, None when
-    some CI is a single seed (a point, which would make any difference look certain)."""
+def _ref_cell(tr: dict) -> str:
+    """The k = 0 column of a trend row (:func:`target_trends`)."""
+    return spread_text(*tr["ref"], tr.get("ref_n", 3)) if tr["ref"] else "–"
+
+
+def _k_cell(tr: dict, i: int) -> str:
+    """The ``i``-th k of a trend row's series, labelled with its k."""
+    k, *point = tr["series"][i]
+    return f"k={k}: {spread_text(*point, tr.get('series_n', [3] * len(tr['series']))[i])}"
+
+
+def _vs_reference(series: list[tuple], ref: tuple[float, float, float], ns: list[int] | None = None,
+                  ref_n: int = 3):
+    """(k levels whose seed CI lies entirely above the k = 0 CI, ... entirely below); None, None unless
+    every point and the reference have at least three seeds (one seed is a point, which would make any
+    difference look certain; two are a range, not a confidence interval)."""
     if ref[1] == ref[2] or any(lo == hi for _, _, lo, hi in series):
+        return None, None
+    if ref_n < 3 or any(n < 3 for n in (ns or [])):
         return None, None
     return [k for k, _, lo, _ in series if lo > ref[2]], [k for k, _, _, hi in series if hi < ref[1]]
 
-def _against_no_pretraining(series: list[tuple], ref: tuple[float, float, float]) -> str:
+
+def _against_no_pretraining(series: list[tuple], ref: tuple[float, float, float], ns: list[int] | None = None,
+                            ref_n: int = 3) -> str:
     """Does any pre-training help at all? Each k's seed CI against the k = 0 seed CI."""
-    above, below = _vs_reference(series, ref)
+    above, below = _vs_reference(series, ref, ns, ref_n)
     means = ", ".join(f"k={k}: {m:.3f}" for k, m, _, _ in series)
     if above is None:
-        return f"Against no pre-training (k = 0: {ref[0]:.3f}): {means} (CIs need at least 2 seeds per k)."
+        return f"Against no pre-training (k = 0: {ref[0]:.3f}): {means} (CIs need at least 3 seeds per k)."
     return (
         f"Against no pre-training (k = 0: {ref[0]:.3f} [{ref[1]:.3f}, {ref[2]:.3f}]): {means}; "
         f"95% seed CIs entirely above k = 0 at k in {above or 'none'}, entirely below at k in "
