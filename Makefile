@@ -20,7 +20,7 @@ quickstart: $(STAMP)
 	$(BIN)/xlir quickstart
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
