@@ -137,7 +137,8 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert res.exit_code == 0, res.output
     report = build_report(study).read_text()
     assert "**Not run yet.**" not in report
-    assert "**The chosen recipe has not been evaluated yet**" in report and "best-cpu-test" in report
+    assert "**Not evaluated yet**: `quick`, `best-cpu`." in report and "best-cpu-test" in report
+    assert "--model runs/quick --dataset xquad-r --questions test" in report
     row = next(line for line in report.splitlines() if line.startswith("| test | base-test |"))
     # 3 test questions x 2 languages; auto precision resolves per machine and the row says which
     assert row.count("|") == 10 and re.search(r"\| tiny, untrained \| (bf16|fp32) \| 6 \|", row), row
@@ -156,7 +157,22 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     res_path.write_text(json.dumps(rec))
     report = build_report(study).read_text()
     assert "**Not compared**: best-cpu-test against base-test (query_languages" in report
-    assert "| model − base |" not in report  # no paired table from an incomparable pair
+    assert "| run − reference |" not in report  # no paired table from an incomparable pair
+
+    # with a quick run beside it, the chosen recipe is paired with the base model and with quick;
+    # quick itself only with the base model (the copies are the base run relabelled: every diff is 0)
+    rec["collection"]["query_languages"] = json.loads((study / "test" / "base-test" / "results.json")
+                                                      .read_text())["collection"]["query_languages"]
+    res_path.write_text(json.dumps(rec))
+    shutil.copytree(study / "test" / "best-cpu-test", study / "test" / "quick-test")
+    report = build_report(study).read_text()
+    assert "**Not evaluated yet**" not in report and "**Not compared**" not in report
+    pairs = [line.split(" | ")[1] for line in report.splitlines() if re.match(r"\| test \| \S+ − ", line)]
+    assert sorted(set(pairs)) == ["best-cpu-test − base-test", "best-cpu-test − quick-test",
+                                  "quick-test − base-test"]
+    assert len(pairs) == 9  # three kinds each
+    rows = [line for line in report.splitlines() if line.startswith("| test |") and " − " not in line]
+    assert [r.split(" | ")[1] for r in rows] == ["base-test", "quick-test", "best-cpu-test"]
 
 
 def _xquad_queries(data_dir):
