@@ -110,6 +110,7 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert "| length |" in report and "sha256(\"xlir-dev-v1:\" + id)" in report
     assert "The quick recipe against the untrained base model (the λ table's quick row): mono " in report
     assert "**Seed noise.** The quick recipe, seed 1 − seed 0 on the same questions: mono " in report
+    assert "### What best-cpu takes from the search" in report and "The packaged `best-cpu` (" in report
     # 4 questions, each one's AP averaged over 2 seeds; the base model is in the λ table, not against quick
     per_seed = r"[+-][\d.]+, [+-][\d.]+"
     diff_ci = r"[+-]\d\.\d{4} \| \[[^]]*\]"
@@ -408,3 +409,56 @@ def test_a_variant_keeps_its_colour_and_two_seeds_show_their_range():
     mean, low, high = _spread([0.77, 0.78, 0.79])
     assert mean == pytest.approx(0.78) and low < 0.77 and high > 0.79  # t interval from three seeds
     assert _spread([0.5]) == (0.5, 0.5, 0.5)
+
+
+def _screen_test(kind: str, diff: float, p: float, per_seed: list[float], half: float = 0.005) -> dict:
+    return {**_test(kind, diff, min(1.0, p * 50), per_seed, half), "p": p}
+
+
+def test_the_screen_uses_the_unadjusted_p_and_refuses_any_possible_loss():
+    """best-cpu's screen: the decisive rule with the unadjusted p (two seeds agreeing, above the A/A
+    floor), nothing passing downwards, no CI reaching 0.01 below quick."""
+    from xlir.experiments.studies.recipe import screened, verdict
+
+    noise = {"mono": 0.009, "cross": 0.005, "multi": 0.003}
+    up = _screen_test("multi", 0.025, 0.001, [0.027, 0.022])
+    assert verdict([up], noise) == "inconclusive" and screened([up], noise) == ["multi"]  # Holm p 0.05
+    assert screened([_screen_test("multi", 0.025, 0.06, [0.027, 0.022])], noise) == []  # p above 0.05
+    assert screened([_screen_test("multi", 0.025, 0.001, [0.05, -0.001])], noise) == []  # seeds disagree
+    assert screened([_screen_test("multi", 0.002, 0.001, [0.002, 0.002])], noise) == []  # under the floor
+    assert screened([_screen_test("multi", 0.025, 0.001, [0.025])], noise) == []  # one seed
+    # a gain beside a kind that may lose more than the margin, or that passes downwards, is not screened
+    assert screened([up, _screen_test("mono", -0.004, 0.5, [-0.002, -0.006], half=0.008)], noise) == []
+    assert screened([up, _screen_test("mono", -0.012, 0.01, [-0.011, -0.013], half=0.002)], noise) == []
+    assert screened([up, _screen_test("mono", -0.004, 0.5, [-0.002, -0.006], half=0.005)], noise) == ["multi"]
+
+
+def test_compose_takes_one_variant_per_finished_factor_and_never_hard_negatives_with_bitext():
+    from xlir.experiments.studies.recipe import VARIANTS, compose
+
+    noise = {"mono": 0.009, "cross": 0.005, "multi": 0.003}
+
+    def gain(d: float) -> list[dict]:
+        return [_screen_test("multi", d, 0.001, [d, d]), _screen_test("mono", 0.0, 0.9, [0.001, -0.001])]
+
+    flat = [_screen_test("multi", 0.0, 0.9, [0.001, -0.001])]
+    tests = {v: flat for _, v, _ in VARIANTS if v not in ("quick", "best-cpu")}
+    tests.update({"hard-neg-1": gain(0.02), "hard-neg-3": gain(0.025), "plus-ntrex": gain(0.01)})
+    comp = compose(tests, noise)
+    assert [g["variant"] for g in comp["picks"]] == ["hard-neg-3"] and comp["pending"] == []
+    assert comp["settings"] == {"hard_negatives": 3}
+    assert [(g["variant"], g["why"]) for g in comp["dropped"]] == [
+        ("plus-ntrex", "hard negatives would drop its pairs whole")]
+    # bitext with the larger gain wins over hard negatives; tydiqa (paragraphs) combines with them
+    tests.update({"plus-ntrex": gain(0.03), "temp-0.02": gain(0.012)})
+    comp = compose(tests, noise)
+    assert [g["variant"] for g in comp["picks"]] == ["plus-ntrex", "temp-0.02"]
+    assert comp["settings"] == {"sources": ["mlqa", "ntrex"], "temperature": 0.02}
+    tests.update({"plus-ntrex": flat, "plus-tydiqa": gain(0.01)})
+    assert compose(tests, noise)["settings"] == {"hard_negatives": 3, "sources": ["mlqa", "tydiqa"],
+                                                 "temperature": 0.02}
+    # a factor with a variant short of two seeds is pending and contributes nothing yet
+    del tests["alpha-0.75"]
+    tests["alpha-0.25"] = gain(0.05)
+    comp = compose(tests, noise)
+    assert "alpha" in comp["pending"] and "alpha" not in comp["settings"]

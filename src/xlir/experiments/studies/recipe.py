@@ -464,3 +464,74 @@ def factor_decision(verdicts: dict[str, str], planned: list[str] | None = None, 
         return "keep the quick recipe's setting (every variant is decisively worse)"
     return "no decisive difference: keep the quick recipe's setting" + (
         f" ({', '.join(worse)} decisively worse)" if worse else "")
+
+
+# ---- composing best-cpu: a screen, then a confirmation on the test questions -----------------------
+NO_PARAGRAPH_SOURCES = ("afriqa", "ntrex")
+"""Sources whose pairs have no paragraph to draw in-paragraph hard negatives from (AfriQA's passages
+are single documents, bitext has none): with hard negatives the trainer drops them whole, and refuses."""
+
+
+def screened(tests: list[dict], noise: dict[str, float], alpha: float = ALPHA,
+             margin: float = NONINFERIORITY_MARGIN) -> list[str]:
+    """The kinds on which a variant passes the decisive rule with its *unadjusted* p in place of Holm's
+    (two seeds, the same sign in each, above the A/A floor), provided it passes downwards on no kind and
+    no kind's per-question CI reaches more than ``margin`` below quick; [] otherwise.
+
+    A screen, not a decision: with ~50 planned tests Holm asks p < 0.001 of the first, which a real
+    +0.02 multilingual gain on 120 questions can miss; what passes the screen goes into ``best-cpu``,
+    and that composition is then tested once against ``quick`` on the test questions, which no
+    choice was made on (the report's final section)."""
+    if not tests or max(t["seeds"] for t in tests) < 2:
+        return []
+    from xlir.experiments.run_study import decisive as rule
+
+    def passes(t: dict) -> bool:
+        floor = noise.get(t["kind"], math.inf)
+        return rule(t["diff"], t.get("p", 1.0), t.get("per_seed") or [], floor, alpha)
+
+    up = [t["kind"] for t in tests if t["diff"] > 0 and passes(t)]
+    down = [t["kind"] for t in tests if t["diff"] < 0 and passes(t)]
+    wide = [t["kind"] for t in tests if not t["low"] >= -margin]
+    return up if up and not down and not wide else []
+
+
+def compose(tests_by_variant: dict[str, list[dict]], noise: dict[str, float]) -> dict:
+    """What the search hands ``best-cpu``: per choice factor, the variant that is decisively better
+    than quick (:func:`verdict`) or passes :func:`screened`, the one with the largest summed gain over
+    the kinds where several do; their overrides merged (``settings``), and in ``dropped`` a screened
+    variant that cannot be combined with a larger gain (hard negatives beside a source without
+    paragraphs: :data:`NO_PARAGRAPH_SOURCES`). ``pending``: the factors not decided yet (a planned
+    variant without two seeds), whose choice could still change the composition."""
+    factor_of = {v: f for f, v, _ in VARIANTS}
+    overrides = {v: o for _, v, o in VARIANTS}
+    picks: dict[str, dict] = {}
+    pending = []
+    for factor in FACTORS:
+        if factor in CHECK_FACTORS or factor == "baseline":
+            continue
+        mine = [v for _, v, _ in VARIANTS if factor_of[v] == factor]
+        if any(v not in tests_by_variant or max((t["seeds"] for t in tests_by_variant[v]), default=0) < 2
+               for v in mine):
+            pending.append(factor)
+            continue
+        good = []
+        for v in mine:
+            tests = tests_by_variant[v]
+            kinds = screened(tests, noise)
+            if verdict(tests, noise).startswith("better") or kinds:
+                good.append({"variant": v, "factor": factor, "kinds": kinds or [],
+                             "gain": sum(t["diff"] for t in tests), "overrides": overrides[v]})
+        if good:
+            picks[factor] = max(good, key=lambda g: g["gain"])
+    dropped = []
+    chosen = sorted(picks.values(), key=lambda g: -g["gain"])
+    settings: dict = {}
+    kept: list[dict] = []
+    for g in chosen:
+        new = {**settings, **g["overrides"]}
+        if new.get("hard_negatives") and set(new.get("sources") or ()) & set(NO_PARAGRAPH_SOURCES):
+            dropped.append({**g, "why": "hard negatives would drop its pairs whole"})
+            continue
+        settings, kept = new, [*kept, g]
+    return {"picks": kept, "dropped": dropped, "settings": settings, "pending": pending}

@@ -25,6 +25,7 @@ from xlir.experiments.studies.recipe import (
     VARIANTS,
     apply_holm,
     cell_index,
+    compose,
     factor_decision,
     merge_stage,
     noise_floor,
@@ -106,6 +107,7 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
         "",
     ]
     lines += _decisions(by_variant, info, noise, [t for t in lam if t["cand"] == QUICK], meta)
+    lines += _composition(by_variant, noise)
     lines += _seed_noise_line(noise_tests, noise)
     lines += _tried_table(ci, vals, info, *_train_facts(study_dir, rows))
     unit = clusters_note(clusters, {g for stage in pq.values() for cell in stage.values()
@@ -206,6 +208,75 @@ def _decisions(by_variant: dict, info: dict, noise: dict, base_tests: list[dict]
             listed = "; ".join(f"{v}: {verdicts.get(v, 'not run')}" for v in mine)
             out.append(f"| {factor} | {listed} | {factor_decision(verdicts, mine, factor)} |")
     return out + base + [""]
+
+
+SCREEN_IGNORES = ("output", "checkpoint_every", "recipe", "merge_weight", "precision")
+"""TrainConfig fields the composition check leaves out: where and how often to save, the recipe's own
+name, the WiSE-FT merge (decided from the λ curve, not a one-factor variant) and the precision (auto
+in both, per machine)."""
+
+
+def _composition(by_variant: dict, noise: dict) -> list[str]:
+    """What ``best-cpu`` takes from the search (:func:`~xlir.experiments.studies.recipe.compose`), and
+    whether the packaged recipe file says the same: every setting it changes against ``quick`` is
+    either the screen's or named as set without one."""
+    from xlir.training.recipes import load_recipe
+
+    comp = compose(by_variant, noise)
+    m = NONINFERIORITY_MARGIN
+    out = ["### What best-cpu takes from the search (a screen, confirmed on the test questions)", "",
+           "Decisive differences are rare at this size: with about fifty planned tests Holm asks the first "
+           "for p < 0.001. `best-cpu` is therefore composed by a **screen**: from each factor, the variant "
+           "that is decisively better than quick or passes the decisive rule with its unadjusted p (two "
+           "seeds agreeing in sign, above the A/A floor) on some kind, passes it downwards on none and "
+           f"whose per-question CI reaches more than {m:g} below quick on no kind; the largest summed gain "
+           "over the three kinds where a factor has several. Choices made on the dev slice can flatter "
+           "it, so the composition is tested once, against quick, on the test questions (last section).",
+           ""]
+    if comp["picks"]:
+        out += ["| factor | variant | screened on | summed gain over mono, cross, multi | setting |",
+                "|---|---|---|---:|---|"]
+        out += [f"| {g['factor']} | {g['variant']} | {'/'.join(g['kinds']) or 'decisive'} | "
+                f"{g['gain']:+.4f} | {_settings_text(g['overrides'])} |" for g in comp["picks"]]
+        out.append("")
+    else:
+        out += ["No variant passes the screen yet.", ""]
+    out += [f"Left out: {g['variant']} ({g['why']}; its gain {g['gain']:+.4f} is the smaller)."
+            for g in comp["dropped"]]
+    if comp["pending"]:
+        out += [f"Not screened yet (a planned variant without two seeds): {', '.join(comp['pending'])}; "
+                "the composition can still change.", ""]
+    recipe, quick = load_recipe("best-cpu"), load_recipe("quick")
+    packaged = {k: v for k, v in recipe.config().model_dump(mode="json").items() if k not in SCREEN_IGNORES}
+    base = quick.config().model_dump(mode="json")
+    changed = {k: v for k, v in packaged.items() if base.get(k) != v}
+    want = {k: v for k, v in comp["settings"].items() if base.get(k) != v}
+    unscreened = {k: v for k, v in changed.items() if k not in want}
+    differs = {k: v for k, v in want.items() if packaged.get(k) != v}
+    state = "provisional" if recipe.info.provisional else "final"
+    line = (f"The packaged `best-cpu` ({state}) changes against quick: "
+            f"{_settings_text(changed) or 'nothing'}. ")
+    if not differs and not unscreened:
+        line += "It is the screen's composition."
+    else:
+        if differs:
+            line += (f"**It differs from the screen** on {_settings_text(differs, packaged)} (the screen: "
+                     f"{_settings_text(differs)}). ")
+        if unscreened:
+            varied = {k: f for f, _, o in VARIANTS for k in o}
+            why = {k: "not a factor of the search" if k not in varied else f"{varied[k]}: not screened yet"
+                   if varied[k] in comp["pending"] else f"{varied[k]}: no variant passed the screen"
+                   for k in unscreened}
+            line += "Set without a screened variant: " + "; ".join(
+                f"{_settings_text({k: v})} ({why[k]})" for k, v in unscreened.items()) + "."
+    return out + [line.rstrip(), ""]
+
+
+def _settings_text(settings: dict, values: dict | None = None) -> str:
+    """``key value`` pairs; with ``values``, each key's value there instead."""
+    src = values if values is not None else settings
+    return ", ".join(f"{k} {src.get(k)!r}" if isinstance(src.get(k), str) else f"{k} {src.get(k)}"
+                     for k in settings)
 
 
 def _seed_noise_line(tests: list[dict], floor: dict[str, float]) -> list[str]:
