@@ -158,7 +158,7 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     res_path.write_text(json.dumps(rec))
     report = build_report(study).read_text()
     assert "**Not compared**: best-cpu-test against base-test (query_languages" in report
-    assert "| run − reference |" not in report  # no paired table from an incomparable pair
+    assert "| run − base model |" not in report  # no paired table from an incomparable pair
 
     # with a quick run beside it, the chosen recipe is paired with the base model and with quick;
     # quick itself only with the base model (the copies are the base run relabelled: every diff is 0)
@@ -172,6 +172,7 @@ def test_recipe_smoke_end_to_end_resumes_and_reports(tmp_path, data_dir, monkeyp
     assert sorted(set(pairs)) == ["best-cpu-test − base-test", "best-cpu-test − quick-test",
                                   "quick-test − base-test"]
     assert len(pairs) == 9  # three kinds each
+    assert "- best-cpu-test − quick-test: not confirmed" in report  # identical runs: every diff is 0
     rows = [line for line in report.splitlines() if line.startswith("| test |") and " − " not in line]
     assert [r.split(" | ")[1] for r in rows] == ["base-test", "quick-test", "best-cpu-test"]
 
@@ -447,18 +448,92 @@ def test_compose_takes_one_variant_per_finished_factor_and_never_hard_negatives_
     comp = compose(tests, noise)
     assert [g["variant"] for g in comp["picks"]] == ["hard-neg-3"] and comp["pending"] == []
     assert comp["settings"] == {"hard_negatives": 3}
-    assert [(g["variant"], g["why"]) for g in comp["dropped"]] == [
-        ("plus-ntrex", "hard negatives would drop its pairs whole")]
-    # bitext with the larger gain wins over hard negatives; tydiqa (paragraphs) combines with them
+    assert [g["variant"] for g in comp["dropped"]] == ["hard-neg-1", "plus-ntrex"]
+    assert "a larger gain was taken" in comp["dropped"][0]["why"]
+    assert "without paragraphs" in comp["dropped"][1]["why"]
+    # a smaller screened source that has paragraphs is still taken beside the hard negatives
+    tests["plus-tydiqa"] = gain(0.005)
+    comp = compose(tests, noise)
+    assert comp["settings"] == {"hard_negatives": 3, "sources": ["mlqa", "tydiqa"]}
+    # bitext with the largest gain wins over hard negatives, and then no hard negatives at all
     tests.update({"plus-ntrex": gain(0.03), "temp-0.02": gain(0.012)})
     comp = compose(tests, noise)
     assert [g["variant"] for g in comp["picks"]] == ["plus-ntrex", "temp-0.02"]
     assert comp["settings"] == {"sources": ["mlqa", "ntrex"], "temperature": 0.02}
-    tests.update({"plus-ntrex": flat, "plus-tydiqa": gain(0.01)})
-    assert compose(tests, noise)["settings"] == {"hard_negatives": 3, "sources": ["mlqa", "tydiqa"],
-                                                 "temperature": 0.02}
+    # a relative warm-up is resolved against the composed steps (TrainConfig takes an int)
+    tests.update({"warmup-30pct": gain(0.004), "steps-1000": gain(0.006)})
+    assert compose(tests, noise)["settings"]["warmup_steps"] == 300
     # a factor with a variant short of two seeds is pending and contributes nothing yet
     del tests["alpha-0.75"]
     tests["alpha-0.25"] = gain(0.05)
     comp = compose(tests, noise)
     assert "alpha" in comp["pending"] and "alpha" not in comp["settings"]
+    tests["alpha-0.75"] = [_screen_test("multi", 0.05, 0.001, [0.05])]  # one seed: still pending
+    assert "alpha" in compose(tests, noise)["pending"]
+
+
+def test_test_pairs_subtract_the_reference_and_the_confirmation_applies_its_fixed_criterion():
+    """The final section's pairs are run − reference (a sign slip would turn a loss into a gain), and
+    the confirmation against quick needs Holm significance above the A/A floor with no possible loss."""
+    from types import SimpleNamespace
+
+    from xlir.reports.studies.recipe import _confirmation, _test_pairs
+
+    def run(label: str, shift: float) -> dict:
+        ap = {f"de/q{i}": min(1.0, 0.3 + 0.04 * i + shift * (1 + i % 3)) for i in range(12)}
+        return {"label": label, "result": SimpleNamespace(per_query={"mono/de-de": {"AP": ap}},
+                                                          settings={"mono/de-de": {"kind": "mono"}})}
+
+    quick, better = run("quick-test", 0.0), run("best-cpu-test", 0.02)
+    (t,) = _test_pairs(quick, better, "test")
+    assert t["label"] == "best-cpu-test" and t["ref"] == "quick-test" and t["n"] == 12
+    assert t["diff"] == pytest.approx(0.04) and t["low"] > 0 and t["p"] < 0.01
+    (back,) = _test_pairs(better, quick, "test")
+    assert back["diff"] == pytest.approx(-0.04)
+
+    def tests(**kinds):
+        return [{"questions": "test", "label": "best-cpu-test", "ref": "quick-test", "kind": k, "n": 1000,
+                 "diff": d, "low": d - 0.005, "high": d + 0.005, "p": p} for k, (d, p) in kinds.items()]
+
+    floor = {"mono": 0.01, "cross": 0.005, "multi": 0.003}
+    text = "\n".join(_confirmation(tests(mono=(0.0, 0.9), cross=(0.01, 0.001), multi=(0.02, 0.001)), floor))
+    assert "- best-cpu-test − quick-test: **confirmed**: better on cross/multi." in text
+    text = "\n".join(_confirmation(tests(mono=(-0.008, 0.2), multi=(0.02, 0.001)), floor))
+    assert "not confirmed: possibly more than 0.01 below quick on mono" in text
+    text = "\n".join(_confirmation(tests(mono=(0.008, 0.001), multi=(0.002, 0.001)), floor))
+    assert "not confirmed: no kind above quick by more than the A/A floor" in text  # both under the floor
+    text = "\n".join(_confirmation(tests(mono=(0.0, 0.9), multi=(0.02, 0.03), cross=(0.0, 0.02)), floor))
+    assert "not confirmed" in text  # Holm over the three kinds lifts 0.02 and 0.03 to 0.06
+
+
+def test_the_report_checks_the_packaged_best_cpu_against_the_screen(tmp_path, monkeypatch):
+    import xlir.training.recipes as recipes
+    from xlir.reports.studies.recipe import _composition
+
+    def packaged(**changes):
+        train = {"model": '"e5-small"', "sources": '["mlqa"]', "steps": "120", "alpha": "0.5", "lr": "3e-5",
+                 "temperature": "0.05", "freeze_word_embeddings": "true", "max_length": "96", **changes}
+        path = tmp_path / "best-cpu.toml"
+        path.write_text('# test\n[recipe]\ndescription = "x"\nminutes = 90\nzero_shot = ["xquad-r"]\n'
+                        "provisional = true\n[train]\n" + "".join(f"{k} = {v}\n" for k, v in train.items()))
+        monkeypatch.setattr(recipes, "load_recipe", lambda name: recipes.Recipe.read(path))
+
+    pick = {"variant": "hard-neg-3", "factor": "hard negatives", "kinds": ["multi"], "gain": 0.05,
+            "overrides": {"hard_negatives": 3}}
+    left = {"variant": "plus-ntrex", "factor": "sources", "kinds": ["cross"], "gain": 0.01,
+            "overrides": {"sources": ["mlqa", "ntrex"]}, "why": "hard negatives and a source without ..."}
+    comp = {"picks": [pick], "dropped": [left], "settings": {"hard_negatives": 3}, "pending": ["length"]}
+    packaged(sources='["mlqa", "tydiqa"]', hard_negatives="1", steps="1200", temperature="0.02",
+             batch_size="64")
+    text = "\n".join(_composition(comp))
+    assert "| hard negatives | hard-neg-3 | multi | +0.0500 | hard_negatives 3 |" in text
+    assert "Left out: plus-ntrex, summed gain +0.0100 (hard negatives and a source without ...)." in text
+    assert "**It differs from the screen** on hard_negatives 1 (the screen: hard_negatives 3)" in text
+    assert "sources ['mlqa', 'tydiqa'] (sources: plus-ntrex passed but was left out)" in text
+    assert "steps 1200 (length: not screened yet)" in text
+    assert "temperature 0.02 (temperature: no variant passed the screen)" in text
+    assert "batch_size 64 (not a factor of the search)" in text
+    assert "Not screened yet (a planned variant without two seeds): length;" in text
+    packaged(hard_negatives="3")
+    text = "\n".join(_composition({**comp, "dropped": [], "pending": []}))
+    assert "changes against the search's baseline: hard_negatives 3. It is the screen's composition." in text

@@ -75,8 +75,12 @@ def plot_vs_k(
     title: str,
     ylabel: str,
     path: str | Path,
+    ref_band: str = "95% CI",
+    bars: str = "",
 ) -> Path:
-    """``series``: arm -> [(k, mean, low, high)] for k >= 1; ``ref``: the k = 0 (mean, low, high)."""
+    """``series``: arm -> [(k, mean, low, high)] for k >= 1; ``ref``: the k = 0 (mean, low, high);
+    ``ref_band``: what the reference band is; ``bars``: what the error bars are, when not the default
+    95% CI (two seeds give their range)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for i, (arm, pts) in enumerate(series.items()):
@@ -92,10 +96,10 @@ def plot_vs_k(
             yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]],
             marker="o",
             capsize=3,
-            label=f"targets {arm}",
+            label=f"targets {arm}" + (f" (bars: {bars})" if bars and i == 0 else ""),
         )
     if ref is not None and not math.isnan(ref[0]):
-        ax.axhline(ref[0], ls=":", color="gray", label="k = 0 (no pre-training; band: 95% CI)")
+        ax.axhline(ref[0], ls=":", color="gray", label=f"k = 0 (no pre-training; band: {ref_band})")
         ax.axhspan(ref[1], ref[2], color="gray", alpha=0.12)
     ax.set_xscale("log", base=2)
     ks = sorted({p[0] for pts in series.values() for p in pts if p[0] >= 1})

@@ -497,16 +497,16 @@ def screened(tests: list[dict], noise: dict[str, float], alpha: float = ALPHA,
 
 
 def compose(tests_by_variant: dict[str, list[dict]], noise: dict[str, float]) -> dict:
-    """What the search hands ``best-cpu``: per choice factor, the variant that is decisively better
-    than quick (:func:`verdict`) or passes :func:`screened`, the one with the largest summed gain over
-    the kinds where several do; their overrides merged (``settings``), and in ``dropped`` a screened
-    variant that cannot be combined with a larger gain (hard negatives beside a source without
-    paragraphs: :data:`NO_PARAGRAPH_SOURCES`). ``pending``: the factors not decided yet (a planned
-    variant without two seeds), whose choice could still change the composition."""
+    """What the search hands ``best-cpu``: the variants that are decisively better than quick
+    (:func:`verdict`) or pass :func:`screened`, taken greedily by summed gain over the kinds, at most one
+    per factor and only if compatible with those already taken (hard negatives never beside a source
+    without paragraphs: :data:`NO_PARAGRAPH_SOURCES`); ``settings``: their overrides merged over the
+    search baseline (a "30%" warm-up resolved against the composed steps); ``dropped``: the screened
+    variants left out, with why; ``pending``: the factors not decided yet (a planned variant without
+    two seeds), whose choice could still change the composition."""
     factor_of = {v: f for f, v, _ in VARIANTS}
     overrides = {v: o for _, v, o in VARIANTS}
-    picks: dict[str, dict] = {}
-    pending = []
+    candidates, pending = [], []
     for factor in FACTORS:
         if factor in CHECK_FACTORS or factor == "baseline":
             continue
@@ -515,23 +515,24 @@ def compose(tests_by_variant: dict[str, list[dict]], noise: dict[str, float]) ->
                for v in mine):
             pending.append(factor)
             continue
-        good = []
         for v in mine:
             tests = tests_by_variant[v]
             kinds = screened(tests, noise)
             if verdict(tests, noise).startswith("better") or kinds:
-                good.append({"variant": v, "factor": factor, "kinds": kinds or [],
-                             "gain": sum(t["diff"] for t in tests), "overrides": overrides[v]})
-        if good:
-            picks[factor] = max(good, key=lambda g: g["gain"])
-    dropped = []
-    chosen = sorted(picks.values(), key=lambda g: -g["gain"])
+                candidates.append({"variant": v, "factor": factor, "kinds": kinds,
+                                   "gain": sum(t["diff"] for t in tests), "overrides": overrides[v]})
     settings: dict = {}
-    kept: list[dict] = []
-    for g in chosen:
+    kept, dropped = [], []
+    for g in sorted(candidates, key=lambda g: -g["gain"]):
         new = {**settings, **g["overrides"]}
-        if new.get("hard_negatives") and set(new.get("sources") or ()) & set(NO_PARAGRAPH_SOURCES):
-            dropped.append({**g, "why": "hard negatives would drop its pairs whole"})
-            continue
-        settings, kept = new, [*kept, g]
+        if any(k["factor"] == g["factor"] for k in kept):
+            dropped.append({**g, "why": f"{g['factor']}: a larger gain was taken"})
+        elif new.get("hard_negatives") and set(new.get("sources") or ()) & set(NO_PARAGRAPH_SOURCES):
+            dropped.append({**g, "why": "hard negatives and a source without paragraphs exclude each "
+                                        "other (the trainer would drop its pairs whole); the larger gain "
+                                        "was taken"})
+        else:
+            settings, kept = new, [*kept, g]
+    if settings.get("warmup_steps") == "30%":
+        settings["warmup_steps"] = math.ceil(0.3 * settings.get("steps", SEARCH_BASELINE["steps"]))
     return {"picks": kept, "dropped": dropped, "settings": settings, "pending": pending}

@@ -134,12 +134,17 @@ def pretrain_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str,
                 f"{rho} | {_verdict(tr)} |"
             )
         if series:
+            seeds = [n for arm in series for n in trends[(key, arm)].get("series_n", [])]
+            ref_n = trends[(key, next(iter(series)))].get("ref_n", 3)
             png = plot_vs_k(
                 series,
                 ref,
                 _plot_title(key),
                 "mAP",
                 figures / f"k-{key[0].replace(':', '_')}-{key[1]}.png",
+                ref_band="range of 2 seeds" if ref_n == 2 else "95% CI",
+                bars="95% CI, range where 2 seeds" if 2 in seeds and max(seeds) > 2
+                else "range of 2 seeds" if 2 in seeds else "",
             )
             if key[1] == "all":
                 pending_png = png

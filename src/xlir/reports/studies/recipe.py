@@ -106,8 +106,9 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
         _preset_note(meta),
         "",
     ]
-    lines += _decisions(by_variant, info, noise, [t for t in lam if t["cand"] == QUICK], meta)
-    lines += _composition(by_variant, noise)
+    comp = compose(by_variant, noise)
+    lines += _decisions(by_variant, info, noise, [t for t in lam if t["cand"] == QUICK], meta, comp)
+    lines += _composition(comp)
     lines += _seed_noise_line(noise_tests, noise)
     lines += _tried_table(ci, vals, info, *_train_facts(study_dir, rows))
     unit = clusters_note(clusters, {g for stage in pq.values() for cell in stage.values()
@@ -122,7 +123,7 @@ def recipe_report(study_dir: Path, meta: dict, rows: list[dict]) -> tuple[str, s
                           "merged − trained (same variant, same seeds)", planned["own"], unit)
     lines += _quickstart_merge(own)
     lines += _tradeoff_section(ci, index, figures, study_dir, colors)
-    lines += _test_section(study_dir, meta, clusters)
+    lines += _test_section(study_dir, meta, clusters, noise)
     report = "\n".join(lines)
     answer = (report.replace("](figures/", f"]({study_dir.name}/figures/")
               .replace(f"# Recipe search on the XQuAD-R dev slice ({meta.get('preset')} preset)",
@@ -177,7 +178,8 @@ def _train_facts(study_dir: Path, rows: list[dict]) -> tuple[dict[str, float], d
     return {v: statistics.median(x) for v, x in minutes.items()}, pairs
 
 
-def _decisions(by_variant: dict, info: dict, noise: dict, base_tests: list[dict], meta: dict) -> list[str]:
+def _decisions(by_variant: dict, info: dict, noise: dict, base_tests: list[dict], meta: dict,
+               comp: dict | None = None) -> list[str]:
     out = ["## What each factor led to (generated from the paired tests)", ""]
     base = (["", "The quick recipe against the untrained base model (the λ table's quick row): "
              f"{_base_line(base_tests)}."] if base_tests else [])
@@ -206,7 +208,11 @@ def _decisions(by_variant: dict, info: dict, noise: dict, base_tests: list[dict]
         verdicts = {v: verdict(by_variant[v], noise) for v in mine if v in by_variant}
         if verdicts:
             listed = "; ".join(f"{v}: {verdicts.get(v, 'not run')}" for v in mine)
-            out.append(f"| {factor} | {listed} | {factor_decision(verdicts, mine, factor)} |")
+            decision = factor_decision(verdicts, mine, factor)
+            taken = [g["variant"] for g in (comp or {}).get("picks", []) if g["factor"] == factor]
+            if taken and not decision.startswith("adopt"):
+                decision += f"; best-cpu's screen takes {taken[0]} (next section)"
+            out.append(f"| {factor} | {listed} | {decision} |")
     return out + base + [""]
 
 
@@ -216,24 +222,24 @@ name, the WiSE-FT merge (decided from the λ curve, not a one-factor variant) an
 in both, per machine)."""
 
 
-def _composition(by_variant: dict, noise: dict) -> list[str]:
+def _composition(comp: dict) -> list[str]:
     """What ``best-cpu`` takes from the search (:func:`~xlir.experiments.studies.recipe.compose`), and
     whether the packaged recipe file says the same: every setting it changes against ``quick`` is
     either the screen's or named as set without one."""
+    from xlir.experiments.studies.recipe import quick_recipe
     from xlir.training.recipes import load_recipe
 
-    comp = compose(by_variant, noise)
     m = NONINFERIORITY_MARGIN
-    out = ["### What best-cpu takes from the search (a screen, confirmed on the test questions)", "",
+    out = ["### What best-cpu takes from the search (a screen, to be confirmed on the test questions)", "",
            "Decisive differences are rare at this size: with about fifty planned tests Holm asks the first "
            "for p < 0.001. `best-cpu` is therefore composed by a **screen**: from each factor, the variant "
            "that is decisively better than quick or passes the decisive rule with its unadjusted p (two "
            "seeds agreeing in sign, above the A/A floor) on some kind, passes it downwards on none and "
            f"whose per-question CI reaches more than {m:g} below quick on no kind; the largest summed gain "
-           "over the three kinds where a factor has several. Choices made on the dev slice can flatter "
-           "it, and this screen was written on 2026-12-08, after 10 of the 39 cells had run; so the "
-           "composition is tested once, against quick, on the test questions (last section): that test "
-           "depends on neither.",
+           "over the three kinds, taken greedily across factors while compatible. Choices made on the dev "
+           "slice can flatter it, and this screen was written on 2026-12-08, after 10 of the 39 cells had "
+           "run; so the recipe it leads to is tested once against quick, as both are shipped, on the test "
+           "questions (last section), which depend on neither.",
            ""]
     if comp["picks"]:
         out += ["| factor | variant | screened on | summed gain over mono, cross, multi | setting |",
@@ -243,20 +249,23 @@ def _composition(by_variant: dict, noise: dict) -> list[str]:
         out.append("")
     else:
         out += ["No variant passes the screen yet.", ""]
-    out += [f"Left out: {g['variant']} ({g['why']}; its gain {g['gain']:+.4f} is the smaller)."
-            for g in comp["dropped"]]
+    out += [f"Left out: {g['variant']}, summed gain {g['gain']:+.4f} ({g['why']})." for g in comp["dropped"]]
+    if comp["dropped"]:
+        out.append("")
     if comp["pending"]:
         out += [f"Not screened yet (a planned variant without two seeds): {', '.join(comp['pending'])}; "
                 "the composition can still change.", ""]
-    recipe, quick = load_recipe("best-cpu"), load_recipe("quick")
+    recipe = load_recipe("best-cpu")
     packaged = {k: v for k, v in recipe.config().model_dump(mode="json").items() if k not in SCREEN_IGNORES}
-    base = quick.config().model_dump(mode="json")
+    # against the search's baseline (quick as the search started), not today's quick.toml, which the
+    # search's own decisions may change
+    base = quick_recipe(packaged["model"]).model_dump(mode="json")
     changed = {k: v for k, v in packaged.items() if base.get(k) != v}
     want = {k: v for k, v in comp["settings"].items() if base.get(k) != v}
     unscreened = {k: v for k, v in changed.items() if k not in want}
     differs = {k: v for k, v in want.items() if packaged.get(k) != v}
     state = "provisional" if recipe.info.provisional else "final"
-    line = (f"The packaged `best-cpu` ({state}) changes against quick: "
+    line = (f"The packaged `best-cpu` ({state}) changes against the search's baseline: "
             f"{_settings_text(changed) or 'nothing'}. ")
     if not differs and not unscreened:
         line += "It is the screen's composition."
@@ -266,9 +275,11 @@ def _composition(by_variant: dict, noise: dict) -> list[str]:
                      f"{_settings_text(differs)}). ")
         if unscreened:
             varied = {k: f for f, _, o in VARIANTS for k in o}
-            why = {k: "not a factor of the search" if k not in varied else f"{varied[k]}: not screened yet"
-                   if varied[k] in comp["pending"] else f"{varied[k]}: no variant passed the screen"
-                   for k in unscreened}
+            left = {g["factor"]: g["variant"] for g in comp["dropped"]}
+            why = {k: "not a factor of the search" if k not in varied
+                   else f"{varied[k]}: not screened yet" if varied[k] in comp["pending"]
+                   else f"{varied[k]}: {left[varied[k]]} passed but was left out" if varied[k] in left
+                   else f"{varied[k]}: no variant passed the screen" for k in unscreened}
             line += "Set without a screened variant: " + "; ".join(
                 f"{_settings_text({k: v})} ({why[k]})" for k, v in unscreened.items()) + "."
     return out + [line.rstrip(), ""]
@@ -491,32 +502,31 @@ def _tradeoff_section(ci: dict, index: dict, figures: Path, study_dir: Path,
             "points above the dashed line keep the base model's monolingual accuracy.", ""]
 
 
-def _test_section(study_dir: Path, meta: dict, clusters: dict[str, str] | None = None) -> list[str]:
+def _test_section(study_dir: Path, meta: dict, clusters: dict[str, str] | None = None,
+                  noise: dict[str, float] | None = None) -> list[str]:
     out = ["## Final test figures (XQuAD-R, not the dev slice)", "",
            f"Issue 14's target for `best-cpu`: {TARGET}.", ""]
     runs = _test_runs(study_dir / "test")
     name = _study_path(meta, study_dir)
     if not runs:
         return out + [
-            "**Not run yet.** When the search has chosen a recipe, evaluate it and the base model on the "
-            "full XQuAD-R and on XQuAD-R minus the dev questions, into this study's `test/` folder, then "
-            "regenerate this report:", "",
+            "**Not run yet.** When the search has chosen a recipe, evaluate it, `quick` and the base model "
+            "on the full XQuAD-R and on XQuAD-R minus the dev questions, into this study's `test/` folder, "
+            "then regenerate this report:", "",
             "```bash",
             *[f"xlir eval --model {m} --dataset xquad-r --questions {q} --precision auto --no-runs --gzip "
               f"--output {name}/test/{label}-{q}" for m, label in TEST_MODELS for q in ("all", "test")],
             f"xlir study report {name} --answer docs/recipes.md",
             "```", ""]
+    unit = ("the questions of one paragraph resampled and sign-flipped together" if clusters
+            else "each question resampled on its own (no paragraph table)")
     out += ["mAP (macro over language pairs, LAReQA) and rank distance; `test` = XQuAD-R minus the 120 dev "
-            "questions. Paired per question against the base model on the same questions, and a recipe "
-            "other than `quick` also against the `quick` run (the recipe it improves on: the search's "
-            "choices, made on the dev slice, confirmed on questions they were not chosen on), "
-            + ("the questions of one paragraph resampled and sign-flipped together"
-               if clusters else "each question resampled on its own (no paragraph table)")
-            + " (Holm over the rows of this table); a run is compared only with a run of the "
-            "same collection, languages, pool, questions and encoding.", "",
+            f"questions. Paired per question against the base model on the same questions, {unit} (Holm "
+            "over the rows of that table); a run is compared only with a run of the same collection, "
+            "languages, pool, questions and encoding.", "",
             "| questions | run | model | precision | queries | monolingual | cross-lingual | multilingual | "
             "rank distance |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
-    tests, refused = [], []
+    tests, confirm, refused = [], [], []
     for questions in sorted({r["questions"] for r in runs}):
         group = [r for r in runs if r["questions"] == questions]
         base = next((r for r in group if not r["train_sources"]), None)
@@ -527,14 +537,16 @@ def _test_section(study_dir: Path, meta: dict, clusters: dict[str, str] | None =
             figures.append(f"{s['rank_distance']:.1f}" if s.get("rank_distance") is not None else "–")
             out.append(f"| {questions} | {r['label']} | {_what(r)} | {_precision(r)} | {r['queries']} | "
                        + " | ".join(figures) + " |")
-            for ref in (base, quick):
-                if ref is None or r is ref or (ref is quick and not r["train_sources"]):
+            # against quick only on the test questions: the dev ones are where the choices were made
+            pairs = [(base, tests), (quick if questions == "test" and r["train_sources"] else None, confirm)]
+            for ref, into in pairs:
+                if ref is None or r is ref:
                     continue
                 why = _not_comparable(ref, r)
                 if why:
                     refused.append(f"{r['label']} against {ref['label']} ({why})")
                 else:
-                    tests += _test_pairs(ref, r, questions, clusters)
+                    into += _test_pairs(ref, r, questions, clusters)
     for label, m, c, mu in PAPER_XQUAD_R:
         out.append(f"| all (paper) | – | {label} | – | 1,190 × 11 | {m:.3f} | {c:.3f} | {mu:.3f} | – |")
     out.append("")
@@ -550,17 +562,53 @@ def _test_section(study_dir: Path, meta: dict, clusters: dict[str, str] | None =
                   for q in ("all", "test")],
                 f"xlir study report {name} --answer docs/recipes.md", "```", ""]
     if tests:
-        from xlir.evaluation.significance import holm
-
-        for t, ph in zip(tests, holm([t["p"] for t in tests]), strict=True):
-            t["p_holm"] = float(ph)
-        out += ["| questions | run − reference | setting | questions paired | diff | 95% CI | p (Holm) |",
-                "|---|---|---|---:|---:|---|---:|"]
-        out += [f"| {t['questions']} | {t['label']} − {t['ref']} | {t['kind']} | {t['n']} | "
-                f"{t['diff']:+.4f} | {format_ci(t['low'], t['high'])} | {format_p(t['p_holm'])}"
-                f"{' *' if t['p_holm'] < ALPHA else ''} |" for t in tests]
-        out.append("")
+        out += _paired_rows(tests, "run − base model")
+    if confirm:
+        out += _confirmation(confirm, noise or {})
     return out + [OVERLAP_NOTE, ""]
+
+
+def _paired_rows(tests: list[dict], what: str) -> list[str]:
+    """A paired table, Holm-corrected over its own rows (sets ``p_holm``)."""
+    from xlir.evaluation.significance import holm
+
+    for t, ph in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        t["p_holm"] = float(ph)
+    return [f"| questions | {what} | setting | questions paired | diff | 95% CI | p (Holm) |",
+            "|---|---|---|---:|---:|---|---:|",
+            *[f"| {t['questions']} | {t['label']} − {t['ref']} | {t['kind']} | {t['n']} | "
+              f"{t['diff']:+.4f} | {format_ci(t['low'], t['high'])} | {format_p(t['p_holm'])}"
+              f"{' *' if t['p_holm'] < ALPHA else ''} |" for t in tests], ""]
+
+
+def _confirmation(tests: list[dict], noise: dict[str, float]) -> list[str]:
+    """The search's one confirmatory test: each recipe against ``quick``, as both are shipped, on the
+    test questions (none of which any choice was made on), Holm over each recipe's three kinds, with the
+    criterion fixed before the runs: **confirmed** when some kind is Holm-significant upwards by more
+    than the dev slice's A/A floor (each recipe is one training run: the floor stands in for the
+    training noise a per-question test does not see) and no kind's CI reaches more than the
+    non-inferiority margin below quick."""
+    m = NONINFERIORITY_MARGIN
+    out = ["**Confirmation against quick** (the criterion, fixed before the runs: a kind Holm-significant "
+           "upwards, over the recipe's three kinds, by more than the dev slice's largest A/A difference "
+           f"between two seeds on that kind; no kind's CI reaching more than {m:g} below quick. Each recipe "
+           "is one training run, so the A/A floor stands in for training noise; both are compared as "
+           "shipped, i.e. with whatever WiSE-FT merge their recipe files set):", ""]
+    rows: list[str] = []
+    for label in dict.fromkeys(t["label"] for t in tests):
+        mine = [t for t in tests if t["label"] == label]
+        rows += _paired_rows(mine, "recipe − quick")[2:-1]  # Holm over this recipe's kinds
+        up = [t["kind"] for t in mine if t["diff"] > noise.get(t["kind"], math.inf) and t["p_holm"] < ALPHA]
+        loss = [t["kind"] for t in mine if not t["low"] >= -m]
+        if loss:
+            text = f"not confirmed: possibly more than {m:g} below quick on {'/'.join(loss)}"
+        elif up:
+            text = f"**confirmed**: better on {'/'.join(up)}"
+        else:
+            text = "not confirmed: no kind above quick by more than the A/A floor at Holm p < 0.05"
+        out.append(f"- {label} − {mine[0]['ref']}: {text}.")
+    header = "| questions | recipe − quick | setting | questions paired | diff | 95% CI | p (Holm) |"
+    return out + ["", header, "|---|---|---|---:|---:|---|---:|", *rows, ""]
 
 
 OVERLAP_NOTE = (
