@@ -569,11 +569,8 @@ def _test_section(study_dir: Path, meta: dict, clusters: dict[str, str] | None =
 
 
 def _paired_rows(tests: list[dict], what: str) -> list[str]:
-    """A paired table, Holm-corrected over its own rows (sets ``p_holm``)."""
-    from xlir.evaluation.significance import holm
-
-    for t, ph in zip(tests, holm([t["p"] for t in tests]), strict=True):
-        t["p_holm"] = float(ph)
+    """A paired table, Holm-corrected over its own rows (:func:`apply_holm` sets ``p_holm``)."""
+    apply_holm(tests)
     return [f"| questions | {what} | setting | questions paired | diff | 95% CI | p (Holm) |",
             "|---|---|---|---:|---:|---|---:|",
             *[f"| {t['questions']} | {t['label']} − {t['ref']} | {t['kind']} | {t['n']} | "
